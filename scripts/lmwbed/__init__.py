@@ -1,0 +1,1 @@
+"""meta-lmw QEMU test bed: Debian kernels, guests and their labgrid environments."""

@@ -1,0 +1,78 @@
+"""labgrid glue: which env file serves a guest, and running commands in a fresh guest.
+
+The env files under tests/env/ are the single description of how a guest
+is started (QEMUDriver) and reached (ShellDriver, ShellStrategy): pytest,
+``testbed exec`` and ``testbed shell`` all go through them.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any
+
+from .errors import BedError
+from .guest import Guest
+
+ENV_DIR = Path(__file__).resolve().parents[2] / "tests" / "env"
+# Boot + login under TCG takes 5-40 s; a command may run longer (tests).
+COMMAND_TIMEOUT_S = 600
+
+
+def env_file(userland: str) -> Path:
+    return ENV_DIR / f"qemu-{userland}.yaml"
+
+
+def userland_of(config_file: str | Path) -> str | None:
+    """The bed userland an env file asks for (options: lmw_userland), None for boards."""
+    from labgrid.util.yaml import load
+
+    try:
+        with open(config_file, encoding="utf-8") as stream:
+            data = load(stream)
+    except FileNotFoundError:
+        return None   # labgrid itself reports a missing env file
+    options = data.get("options") if isinstance(data, dict) else None
+    value = options.get("lmw_userland") if isinstance(options, dict) else None
+    return str(value) if value else None
+
+
+def export(guest: Guest) -> None:
+    """Make the guest's images visible to labgrid's !template substitution."""
+    os.environ.update(guest.labgrid_vars())
+
+
+def _environment(guest: Guest) -> Any:
+    try:
+        from labgrid import Environment
+    except ImportError:
+        raise BedError("labgrid is not installed in this Python",
+                       hint="make deps (creates build/venv), then use scripts/testbed") from None
+    export(guest)
+    return Environment(config_file=str(env_file(guest.spec.userland)))
+
+
+def run_in_fresh_guest(guest: Guest, command: str) -> tuple[list[str], int]:
+    """Boot ``guest``, log in as root, run ``command``; return (output lines, exit status)."""
+    env = _environment(guest)
+    try:
+        target = env.get_target("main")
+        strategy = target.get_driver("Strategy")
+        strategy.transition("shell")
+        shell = target.get_driver("ShellDriver")
+        out, err, status = shell.run(command, timeout=COMMAND_TIMEOUT_S)
+        strategy.transition("off")
+        return [*out, *err], int(status)
+    finally:
+        env.cleanup()
+
+
+def qemu_argv(guest: Guest) -> list[str]:
+    """The QEMU command line labgrid would use, with the serial console on stdio."""
+    env = _environment(guest)
+    try:
+        driver = env.get_target("main").get_driver("QEMUDriver", activate=False)
+        argv: list[str] = driver.get_qemu_base_args()
+        return argv
+    finally:
+        env.cleanup()

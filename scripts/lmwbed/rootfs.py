@@ -1,0 +1,166 @@
+"""Debian minbase root filesystems with python3: one on systemd, one on busybox init.
+
+The base (mmdebstrap, slow: 0.5-2 min) is a tarball cached per arch and
+userland, rebuilt when its package list or hooks change. Each guest then
+gets a fresh ext4 from base + its kernel's modules + the payload (a few
+seconds), booted with ``snapshot=on`` so that a test never changes it.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tarfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from . import modstage
+from .aptcache import cache_root
+from .artifact import build_once, fingerprint
+from .catalog import Arch
+from .errors import BedError
+from .hostenv import find_mirrors, require_tool, run
+from .initramfs import GUESTFILES, HOSTNAME, write_base_files
+from .kernels import KernelTree
+
+SUITE = "bookworm"
+COMMON_PACKAGES = ("python3", "kmod", "procps")
+# Room for the tests' files on top of the ~200 MB base; the file is sparse.
+IMAGE_SIZE = "1G"
+
+
+@dataclass(frozen=True, slots=True)
+class Userland:
+    name: str
+    packages: tuple[str, ...]
+    hooks: tuple[str, ...]      # mmdebstrap --customize-hook commands ("$1" = the root)
+    summary: str
+
+
+_LOGIN_HOOKS = (
+    # Passwordless root on the serial console, no MOTD, no bracketed paste
+    # (its escape codes sit between labgrid's marker and the prompt).
+    'chroot "$1" passwd -d root',
+    'touch "$1/root/.hushlogin"',
+    'echo "set enable-bracketed-paste off" >> "$1/etc/inputrc"',
+    f'echo {HOSTNAME} > "$1/etc/hostname"',
+    f'printf "127.0.0.1 localhost\\n127.0.1.1 {HOSTNAME}\\n" > "$1/etc/hosts"',
+)
+
+# Timers that would wake a test guest for maintenance that it never needs.
+_MASKED_UNITS = ("apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer",
+                 "e2scrub_all.timer", "e2scrub_reap.service", "fstrim.timer")
+
+USERLANDS: dict[str, Userland] = {
+    "systemd": Userland(
+        name="systemd", packages=(*COMMON_PACKAGES, "systemd-sysv", "udev"),
+        hooks=(*_LOGIN_HOOKS, *(f'ln -sf /dev/null "$1/etc/systemd/system/{u}"'
+                                for u in _MASKED_UNITS)),
+        summary="Debian 12 minbase, python3, systemd as PID 1",
+    ),
+    "sysvinit": Userland(
+        name="sysvinit", packages=(*COMMON_PACKAGES, "busybox"),
+        hooks=(*_LOGIN_HOOKS, 'ln -sf /bin/busybox "$1/sbin/init"'),
+        summary="Debian 12 minbase, python3, busybox init (sysvinit-style rc scripts)",
+    ),
+}
+
+
+def _require_root(what: str) -> None:
+    if os.geteuid() != 0:
+        raise BedError(f"{what} needs root (file ownership in the image)",
+                       hint="run as root, e.g. sudo make test")
+
+
+def _sources() -> list[str]:
+    mirrors = find_mirrors()
+    return [f"deb {mirrors.main} {SUITE} main",
+            f"deb {mirrors.main} {SUITE}-updates main",
+            f"deb {mirrors.security} {SUITE}-security main"]
+
+
+def _base_path_and_key(arch: Arch, userland: Userland) -> tuple[Path, str]:
+    key = fingerprint([arch.deb, SUITE, *userland.packages, *userland.hooks, *_sources()])
+    return cache_root() / "rootfs" / f"{userland.name}-{arch.deb}.tar", key
+
+
+def preflight(arch: Arch, userland: Userland) -> None:
+    """Before any download: can this host make the base, if it has to be made?"""
+    path, key = _base_path_and_key(arch, userland)
+    stamp = path.with_name(path.name + ".key")
+    if path.exists() and stamp.exists() and stamp.read_text() == key:
+        return
+    _require_root("building the Debian rootfs")
+    require_tool("mmdebstrap")
+    if arch.deb != "amd64" and not Path(f"/proc/sys/fs/binfmt_misc/qemu-{arch.name}").exists():
+        raise BedError(f"a {arch.key} rootfs needs qemu-user binfmt support on the host",
+                       hint="apt-get install qemu-user-static binfmt-support && "
+                            f"update-binfmts --enable qemu-{arch.name}   (make deps does this)")
+
+
+def base_tarball(arch: Arch, userland: Userland) -> Path:
+    """mmdebstrap's output for (arch, userland), cached while its inputs stay the same."""
+    out, key = _base_path_and_key(arch, userland)
+
+    def debootstrap(dest: Path) -> None:
+        preflight(arch, userland)
+        excludes = [f"--dpkgopt=path-exclude=/usr/share/{d}/*"
+                    for d in ("man", "locale", "doc", "info")]
+        hooks = [f"--customize-hook={hook}" for hook in userland.hooks]
+        run(["mmdebstrap", "--variant=minbase", f"--architectures={arch.deb}",
+             f"--include={','.join(userland.packages)}", *excludes, *hooks,
+             "--format=tar", SUITE, str(dest), *_sources()], quiet=False)
+
+    return build_once(out, key, debootstrap,
+                      f"mmdebstrap {userland.name} rootfs for {arch.deb} (takes a minute or two)")
+
+
+def _merged_path(root: Path, relative: Path) -> Path:
+    """Follow the base's top-level usr-merge links (lib -> usr/lib, ...)."""
+    top = root / relative.parts[0]
+    if top.is_symlink():
+        return Path(os.readlink(top).lstrip("/")) / Path(*relative.parts[1:])
+    return relative
+
+
+def _overlay(source: Path, root: Path) -> None:
+    """Copy ``source``'s tree into ``root``, through the base's usr-merge links."""
+    for path in sorted(source.rglob("*")):
+        relative = _merged_path(root, path.relative_to(source))
+        target = root / relative
+        if path.is_dir() and not path.is_symlink():
+            target.mkdir(parents=True, exist_ok=True)
+        else:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.unlink(missing_ok=True)
+            shutil.copy2(path, target, follow_symlinks=False)
+
+
+def build_image(tree: KernelTree, userland: Userland, payload: Path, out: Path) -> Path:
+    """ext4 image: base + the kernel's modules + payload (+ busybox-init files)."""
+    base = base_tarball(tree.arch, userland)
+    base_key = base.with_name(base.name + ".key").read_text()
+    key = fingerprint([Path(__file__), Path(modstage.__file__), GUESTFILES, base.name, base_key,
+                       tree.release, tree.version, payload])
+
+    def compose(dest: Path) -> None:
+        _require_root("composing the rootfs image")
+        work = dest.with_name(dest.name + ".d")
+        if work.exists():
+            shutil.rmtree(work)
+        work.mkdir()
+        with tarfile.open(base) as tar:
+            tar.extractall(work, numeric_owner=True, filter="fully_trusted")
+        staging = dest.with_name(dest.name + ".overlay")
+        if staging.exists():
+            shutil.rmtree(staging)
+        modstage.install(tree, payload, staging / "lib" / "modules" / tree.release)
+        if userland.name == "sysvinit":
+            write_base_files(staging, tree.arch.console)
+        _overlay(staging, work)
+        _overlay(payload, work)
+        run(["mke2fs", "-q", "-t", "ext4", "-L", "root", "-d", work, dest, IMAGE_SIZE])
+        shutil.rmtree(work)
+        shutil.rmtree(staging)
+
+    return build_once(out, key, compose, f"composing {userland.name} rootfs for {tree.release}")

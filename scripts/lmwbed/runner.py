@@ -1,0 +1,121 @@
+"""Run every test: the host tests, then one pytest session per guest of the matrix.
+
+labgrid boots one environment per pytest session, so each guest (kernel,
+arch, userland) is its own session; this runner runs them in turn, keeps
+going after a failure, and ends with one summary line over all sessions:
+``total: N passed, N failed, N skipped``. Exit status 1 if anything failed.
+
+    scripts/run-tests                 everything (what make test and CI run)
+    scripts/run-tests --quick         host tests + 6.1/x86_64 initramfs
+    scripts/run-tests --only 6.12     sessions whose name contains "6.12"
+    scripts/run-tests -- -k swap      extra arguments for every pytest
+"""
+
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+import time
+import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from pathlib import Path
+
+from .catalog import MATRIX
+
+REPO = Path(__file__).resolve().parents[2]
+RESULTS = REPO / "build" / "test-results"
+ENV_DIR = REPO / "tests" / "env"
+# The Debian userlands are booted on every x86_64 kernel (each one takes
+# ~30 s); arm64 Debian rootfs builds run under qemu-user and take minutes,
+# so arm64 is proven with the initramfs userland.
+DEBIAN_USERLANDS = ("systemd", "sysvinit")
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    name: str
+    args: tuple[str, ...]
+
+
+@dataclass
+class Outcome:
+    passed: int = 0
+    failed: int = 0
+    skipped: int = 0
+    seconds: float = 0.0
+    status: int = 0
+
+
+def sessions(quick: bool) -> list[Session]:
+    plan = [Session("host", ("tests/unit",))]
+    for kernel, arch in MATRIX:
+        userlands = ("initramfs", *(DEBIAN_USERLANDS if arch == "x86_64" else ()))
+        for userland in userlands:
+            plan.append(Session(
+                f"{kernel}/{arch}/{userland}",
+                ("--lg-env", str(ENV_DIR / f"qemu-{userland}.yaml"),
+                 "--lmw-kernel", kernel, "--lmw-arch", arch, "tests/bed")))
+    if quick:
+        plan = [s for s in plan if s.name in ("host", "6.1/x86_64/initramfs")]
+    return plan
+
+
+def count(junit: Path, outcome: Outcome) -> None:
+    if not junit.exists():
+        return
+    for suite in ET.parse(junit).getroot().iter("testsuite"):
+        total = int(suite.get("tests", 0))
+        failed = int(suite.get("failures", 0)) + int(suite.get("errors", 0))
+        skipped = int(suite.get("skipped", 0))
+        outcome.failed += failed
+        outcome.skipped += skipped
+        outcome.passed += total - failed - skipped
+
+
+def run(session: Session, extra: list[str]) -> Outcome:
+    slug = session.name.replace("/", "-")
+    junit = RESULTS / f"{slug}.xml"
+    junit.unlink(missing_ok=True)
+    print(f"\n===== {session.name} =====", flush=True)
+    start = time.monotonic()
+    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                           f"--junitxml={junit}", "-o", "junit_family=xunit2",
+                           "--lg-log", str(RESULTS / f"{slug}-console"),
+                           *session.args, *extra], cwd=REPO, check=False)
+    outcome = Outcome(seconds=time.monotonic() - start, status=proc.returncode)
+    count(junit, outcome)
+    # pytest exit 5 = no test ran; a session that ran nothing proves nothing.
+    if proc.returncode != 0 and outcome.failed == 0:
+        outcome.failed = 1
+    return outcome
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="host + one guest")
+    parser.add_argument("--only", metavar="TEXT", help="sessions whose name contains TEXT")
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
+                        help="after --: passed to every pytest")
+    args = parser.parse_args()
+    extra = [a for a in args.pytest_args if a != "--"]
+    plan = sessions(args.quick)
+    if args.only:
+        plan = [s for s in plan if args.only in s.name]
+    if not plan:
+        print("run-tests: no session matches", file=sys.stderr)
+        return 2
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    outcomes = {s.name: run(s, extra) for s in plan}
+    total = Outcome()
+    print("\n===== summary =====")
+    for name, o in outcomes.items():
+        mark = "ok  " if o.failed == 0 else "FAIL"
+        print(f"{mark} {name:28} {o.passed:3} passed {o.failed:3} failed "
+              f"{o.skipped:3} skipped {o.seconds:6.1f} s")
+        total.passed += o.passed
+        total.failed += o.failed
+        total.skipped += o.skipped
+    print(f"total: {total.passed} passed, {total.failed} failed, {total.skipped} skipped")
+    return 1 if total.failed else 0
+

@@ -1,0 +1,54 @@
+"""Tests of the bed itself, in every guest of the matrix: right kernel, no swap, modules work.
+
+What is expected comes from the host side (the Debian package the bed
+resolved, the arch table), never from the guest, so each check can fail.
+"""
+
+from __future__ import annotations
+
+import secrets
+
+import pytest
+from labgrid.driver import ShellDriver
+
+from lmwbed.guest import Guest
+
+pytestmark = pytest.mark.guest
+
+
+def test_boots_the_resolved_debian_kernel(shell: ShellDriver, lmw_guest: Guest) -> None:
+    assert shell.run_check("uname -r") == [lmw_guest.release]
+    assert shell.run_check("uname -m") == [lmw_guest.tree.arch.name]
+    # /proc/version names the Debian package version the bed downloaded.
+    version = shell.run_check("cat /proc/version")[0]
+    assert f"Debian {lmw_guest.tree.version}" in version
+
+
+def test_has_no_swap(shell: ShellDriver) -> None:
+    swaps = shell.run_check("cat /proc/swaps")
+    assert swaps[0].split()[0] == "Filename"
+    assert swaps[1:] == [], f"swap is active: {swaps[1:]}"
+    assert shell.run_check("grep SwapTotal /proc/meminfo")[0].split()[1:] == ["0", "kB"]
+
+
+def test_bed_built_module_loads_and_unloads(shell: ShellDriver, lmw_guest: Guest) -> None:
+    token = secrets.token_hex(6)
+    shell.run_check(f"modprobe lmw_hello token={token}")
+    try:
+        assert shell.run_check("cat /sys/module/lmw_hello/parameters/token") == [token]
+        loaded = f"lmw_hello: loaded on {lmw_guest.release}, token={token}"
+        assert shell.run_check(f"dmesg | grep -c '{loaded}'") == ["1"]
+    finally:
+        shell.run_check("rmmod lmw_hello")
+    _, _, status = shell.run("test -e /sys/module/lmw_hello")
+    assert status == 1, "lmw_hello is still loaded after rmmod"
+    assert shell.run_check(f"dmesg | grep -c 'lmw_hello: unloaded, token={token}'") == ["1"]
+
+
+def test_module_is_installed_where_the_recipe_puts_it(shell: ShellDriver,
+                                                      lmw_guest: Guest) -> None:
+    # modules_install with INSTALL_MOD_PATH, as module.bbclass runs it, then depmod.
+    path = shell.run_check("modinfo -n lmw_hello")[0]
+    assert path.startswith(f"/lib/modules/{lmw_guest.release}/")
+    vermagic = shell.run_check("modinfo -F vermagic lmw_hello")[0]
+    assert vermagic.split()[0] == lmw_guest.release
