@@ -1,7 +1,8 @@
 # meta-lmw entry points (see README.md):
 #   make demo   boot the default board (QEMU) with the LMW stack and show it at work
 #   make test   install what is needed, build, run every test (host + every guest)
-#   make lint   ruff, mypy --strict, shellcheck
+#   make lint   ruff, mypy --strict, shellcheck; kernel C: checkpatch --strict
+#               and warning-free W=1 builds against every claimed kernel
 # Everything lands in build/ (git-ignored); LMW_CACHE moves the guest cache.
 
 VENV   := build/venv
@@ -34,6 +35,7 @@ lint: $(DEPS)
 	$(VENV)/bin/ruff check scripts tests
 	$(VENV)/bin/mypy
 	shellcheck $(SHELL_SCRIPTS)
+	PYTHONPATH=scripts $(PYTHON) -m lmwbed.kernelcheck
 
 clean:
 	rm -rf build

@@ -75,6 +75,7 @@ def build(tree: KernelTree, payload: Path | None, out: Path) -> Path:
         for sub in ("bin", "sbin", "usr/bin", "usr/sbin", "proc", "sys", "dev", "tmp",
                     "root", "run", "newroot", "etc"):
             (work / sub).mkdir(parents=True, exist_ok=True)
+        (work / "tmp").chmod(0o1777)   # unprivileged test processes write there
         shutil.copy2(bb, work / "bin" / "busybox")
         shutil.copy2(GUESTFILES / "init", work / "init")
         load = modstage.install(tree, payload or Path("/nonexistent"),

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import shutil
+import subprocess
 from pathlib import Path
 
 from .hostenv import require_tool, run
@@ -50,3 +51,17 @@ def build_and_install(source: Path, workdir: Path, tree: KernelTree, destdir: Pa
     run(["make", "-C", workdir, *variables, "all"])
     run(["make", "-C", workdir, *variables, f"INSTALL_MOD_PATH={destdir}",
          "INSTALL_MOD_STRIP=1", "DEPMOD=true", "modules_install"])
+
+
+def warnings_of_build(source: Path, workdir: Path, tree: KernelTree) -> list[str]:
+    """Build ``source`` with W=1 (extra warnings); return the warning and error lines."""
+    if workdir.exists():
+        shutil.rmtree(workdir)
+    shutil.copytree(source, workdir)
+    proc = subprocess.run(["make", "-C", str(workdir), *make_vars(tree), "W=1", "all"],
+                          capture_output=True, text=True, check=False)
+    lines = (proc.stdout + proc.stderr).splitlines()
+    problems = [line for line in lines if re.search(r"\b(warning|error)\b", line, re.I)]
+    if proc.returncode != 0 and not problems:
+        problems = lines[-10:]
+    return problems

@@ -7,7 +7,12 @@ is started (QEMUDriver) and reached (ShellDriver, ShellStrategy): pytest,
 
 from __future__ import annotations
 
+import base64
 import os
+import re
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -52,19 +57,58 @@ def _environment(guest: Guest) -> Any:
     return Environment(config_file=str(env_file(guest.spec.userland)))
 
 
-def run_in_fresh_guest(guest: Guest, command: str) -> tuple[list[str], int]:
-    """Boot ``guest``, log in as root, run ``command``; return (output lines, exit status)."""
+@contextmanager
+def fresh_guest_shell(guest: Guest) -> Iterator[tuple[Any, Any]]:
+    """Boot ``guest`` and log in as root; yield (target, ShellDriver); power off after."""
     env = _environment(guest)
     try:
         target = env.get_target("main")
         strategy = target.get_driver("Strategy")
         strategy.transition("shell")
-        shell = target.get_driver("ShellDriver")
-        out, err, status = shell.run(command, timeout=COMMAND_TIMEOUT_S)
+        yield target, target.get_driver("ShellDriver")
         strategy.transition("off")
-        return [*out, *err], int(status)
     finally:
         env.cleanup()
+
+
+def run_in_fresh_guest(guest: Guest, command: str) -> tuple[list[str], int]:
+    """Boot ``guest``, log in as root, run ``command``; return (output lines, exit status)."""
+    with fresh_guest_shell(guest) as (_, shell):
+        out, err, status = shell.run(command, timeout=COMMAND_TIMEOUT_S)
+        return [*out, *err], int(status)
+
+
+_VT100 = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+_END = "LMW-STREAM-END-"
+
+
+def stream_in_fresh_guest(guest: Guest, script: str, emit: Callable[[str], None],
+                          timeout_s: float = COMMAND_TIMEOUT_S) -> int:
+    """Boot ``guest``, run the shell ``script`` as root and pass each output line
+    to ``emit`` as the guest prints it (ShellDriver.run returns only at the end).
+    Returns the script's exit status."""
+    from pexpect import TIMEOUT
+
+    with fresh_guest_shell(guest) as (target, shell):
+        encoded = base64.b64encode(script.encode()).decode()
+        shell.run_check(f"echo {encoded} | base64 -d > /tmp/lmw-stream.sh")
+        console = target.get_driver("QEMUDriver")
+        # the quotes keep the terminal's echo of this line from matching _END
+        console.sendline("sh /tmp/lmw-stream.sh 2>&1; echo LMW''-STREAM-END-$?")
+        pending, deadline = "", time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
+            try:
+                pending += console.read(size=1, timeout=1.0).decode(errors="replace")
+            except TIMEOUT:
+                continue
+            *lines, pending = pending.split("\n")
+            for raw in lines:
+                line = _VT100.sub("", raw).rstrip("\r")
+                if line.startswith(_END):
+                    return int(line.removeprefix(_END))
+                if "LMW''-STREAM-END" not in line:
+                    emit(line)
+        raise BedError(f"the guest script did not finish within {timeout_s:.0f} s")
 
 
 def qemu_argv(guest: Guest) -> list[str]:

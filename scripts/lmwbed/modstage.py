@@ -85,6 +85,12 @@ def install(tree: KernelTree, payload: Path, dest_modules: Path) -> list[str]:
     payload_modules = payload / "lib" / "modules" / tree.release
     if payload_modules.is_dir():
         shutil.copytree(payload_modules, dest_modules, dirs_exist_ok=True)
+        # 6.12's modules_install compresses (CONFIG_MODULE_COMPRESS_XZ); busybox
+        # modprobe hands the raw file to init_module first, which logs
+        # "Invalid ELF header magic" before its fallback works: unpack them.
+        for packed in dest_modules.rglob("*.ko.xz"):
+            packed.with_suffix("").write_bytes(lzma.decompress(packed.read_bytes()))
+            packed.unlink()
     # depmod -b wants <base>/lib/modules/<release>
     base = dest_modules.parents[2]
     run(["depmod", "-b", base, tree.release])

@@ -11,6 +11,7 @@ adds it to the guests with no second list to keep in step.
 
 from __future__ import annotations
 
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -22,8 +23,9 @@ from .kernels import KernelTree
 
 REPO = Path(__file__).resolve().parents[2]
 LAYER = REPO / "meta-lmw"
-# Kernel modules that exist only to test the bed itself (not shipped).
-TEST_MODULES = REPO / "tests" / "kmod"
+# Components that exist only for the tests (not shipped): the bed's test
+# module, the guest-side test helper.
+TEST_PAYLOAD = REPO / "tests" / "payload"
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,7 +42,7 @@ def discover(roots: tuple[Path, ...], *, layer_like: bool) -> list[Component]:
     """Every folder with a Makefile below ``roots`` (nested ones belong to their parent).
 
     ``layer_like``: roots are OE layers (look in recipes-*/); else each
-    direct subfolder of a root is a component (tests/kmod).
+    direct subfolder of a root is a component (tests/payload).
     """
     found: list[Component] = []
     for root in roots:
@@ -50,15 +52,17 @@ def discover(roots: tuple[Path, ...], *, layer_like: bool) -> list[Component]:
             folder = makefile.parent
             if any(folder.is_relative_to(c.source) for c in found):
                 continue
-            found.append(Component(name=folder.name, source=folder))
+            # a recipe keeps its sources in <recipe>/files/: name it after the recipe
+            name = folder.parent.name if folder.name == "files" else folder.name
+            found.append(Component(name=name, source=folder))
     return found
 
 
 def components(*, with_test_modules: bool = True) -> list[Component]:
-    """The layer's components, then (for the bed's own tests) tests/kmod's modules."""
+    """The layer's components, then (for the tests) those in tests/payload."""
     found = discover((LAYER,), layer_like=True) if LAYER.is_dir() else []
-    if with_test_modules and TEST_MODULES.is_dir():
-        found += discover((TEST_MODULES,), layer_like=False)
+    if with_test_modules and TEST_PAYLOAD.is_dir():
+        found += discover((TEST_PAYLOAD,), layer_like=False)
     return found
 
 
@@ -74,7 +78,14 @@ def stage(tree: KernelTree, stage_root: Path, parts: list[Component]) -> Path:
             if component.is_kernel_module:
                 build_and_install(component.source, work / component.name, tree, destdir)
             else:
-                run(["make", "-C", component.source, f"DESTDIR={destdir}", "install"])
+                # built out of the source tree, with the guest's compiler, as
+                # bitbake builds in ${B} with ${CC}
+                build_dir = work / component.name
+                if build_dir.exists():
+                    shutil.rmtree(build_dir)
+                shutil.copytree(component.source, build_dir)
+                run(["make", "-C", build_dir, f"CC={tree.arch.cross_compile}gcc",
+                     f"DESTDIR={destdir}", "install"])
 
     names = ", ".join(c.name for c in parts) or "nothing yet"
     return build_once(stage_root / "destdir", key, install_all,

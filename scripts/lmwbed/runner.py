@@ -30,6 +30,13 @@ ENV_DIR = REPO / "tests" / "env"
 # ~30 s); arm64 Debian rootfs builds run under qemu-user and take minutes,
 # so arm64 is proven with the initramfs userland.
 DEBIAN_USERLANDS = ("systemd", "sysvinit")
+# The module's tests need no userland beyond busybox and the static helper,
+# so they run once per kernel/arch, in its initramfs session.
+GUEST_TESTS = {
+    "initramfs": ("tests/bed", "tests/lmw"),
+    "systemd": ("tests/bed",),
+    "sysvinit": ("tests/bed",),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -55,7 +62,7 @@ def sessions(quick: bool) -> list[Session]:
             plan.append(Session(
                 f"{kernel}/{arch}/{userland}",
                 ("--lg-env", str(ENV_DIR / f"qemu-{userland}.yaml"),
-                 "--lmw-kernel", kernel, "--lmw-arch", arch, "tests/bed")))
+                 "--lmw-kernel", kernel, "--lmw-arch", arch, *GUEST_TESTS[userland])))
     if quick:
         plan = [s for s in plan if s.name in ("host", "6.1/x86_64/initramfs")]
     return plan

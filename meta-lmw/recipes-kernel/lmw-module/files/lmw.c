@@ -1,0 +1,688 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lmw - Low Memory Watermark: refuse commitments before a swapless system
+ * runs out of memory, and tell user space early.
+ *
+ * The model
+ * =========
+ *
+ * Linux promises memory when it is committed (mmap of private writable
+ * memory, brk, fork, stack growth, shmem) and delivers it when it is
+ * touched. The sum of all promises is "committed memory", C, the
+ * Committed_AS line of /proc/meminfo. Without swap, once more than the
+ * physical RAM R is touched, the kernel first evicts executable pages
+ * (everything crawls) and then the OOM killer picks a victim. lmw acts on
+ * the promises instead, at the one place the kernel decides on each of
+ * them: __vm_enough_memory(mm, pages, cap_sys_admin).
+ *
+ * Two watermarks, in percent of R (totalram_pages), set in
+ * /proc/sys/vm/lowmem_{deny,notify}_watermark:
+ *
+ *	D = R * deny% / 100		N = R * notify% / 100
+ *
+ * A request for p pages by a caller without CAP_SYS_ADMIN fails with
+ * ENOMEM when
+ *
+ *	C + p > D
+ *
+ * and is otherwise handed to the kernel's own overcommit policy unchanged.
+ * Root's requests always go to that policy, but they still count in C.
+ * deny% may exceed 100: with overcommit, C above R is normal and only part
+ * of it is ever touched. If either knob is 0, lmw is passive.
+ *
+ * The state follows C, with a hysteresis H (hysteresis_permille of R) on
+ * the way down, so that a steady load at a line does not flap:
+ *
+ *	up(c)   = deny if c > D, notify if c > N, normal otherwise
+ *	state'  = max(up(C), min(state, up(C + H)))
+ *
+ * Each change of state is the low-memory signal (LMS): a POLLPRI on
+ * /sys/kernel/lmw/watermark/state (and on Maemo's /sys/kernel/low_watermark
+ * and high_watermark) and a KOBJ_CHANGE uevent from
+ * /sys/kernel/lmw/watermark carrying LMW_STATE and the figures. C rises
+ * only through commit decisions, where lmw sees it; it falls on munmap
+ * and exit, where lmw does not. So while the state is above normal, a
+ * work item re-reads C every recheck_ms and lets the state fall.
+ *
+ * Accuracy and cost
+ * =================
+ *
+ * __vm_enough_memory reads C with percpu_counter_read(), which may be off
+ * by nr_cpus * batch, about 25% of R under the default overcommit policy.
+ * lmw reads the exact sum, vm_memory_committed(): it takes the counter's
+ * raw spinlock and adds one s32 per online CPU, which is safe in the probe
+ * (no sleeping, PREEMPT_RT-safe) and costs O(nr_cpus), about a hundred
+ * instructions on a small SoC. The only inexactness left is a concurrent
+ * request on another CPU that is not yet accounted when C is summed: the
+ * decision is then off by that request's size. A test proves the bound
+ * of 1% of R or 4 MiB, whichever is larger. The probe returns at once
+ * when lmw is passive or the request does not grow C (p <= 0).
+ *
+ * How a commitment is refused
+ * ===========================
+ *
+ * A loadable module cannot be an LSM, and the LSM hook cannot refuse any
+ * more. lmw sets a kprobe on __vm_enough_memory and, to refuse, makes the
+ * function return -ENOMEM without running its body, as the kernel's own
+ * error injection does. On x86 the probe points the instruction pointer
+ * at lmw_deny_stub(), which has the same signature; on arm64 it sets the
+ * return value and returns to the link register. The body, which would
+ * account the pages, never runs, so C is left exactly as it was. A dummy
+ * post_handler keeps the probe from being jump-optimized, which would
+ * ignore the changed instruction pointer. If __vm_enough_memory cannot be
+ * probed (e.g. inlined by LTO), lmw probes security_vm_enough_memory_mm
+ * instead and asks ns_capable_noaudit() for CAP_SYS_ADMIN itself.
+ *
+ * The probe handler never sleeps: it runs with preemption off, and swapoff
+ * calls it with swap_lock held. It uses atomics, a raw spinlock and
+ * queue_work(); sysfs_notify() and the uevent run in the work item.
+ */
+#define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
+
+#include <linux/atomic.h>
+#include <linux/capability.h>
+#include <linux/kobject.h>
+#include <linux/kprobes.h>
+#include <linux/mm.h>
+#include <linux/mman.h>
+#include <linux/module.h>
+#include <linux/mutex.h>
+#include <linux/ptrace.h>
+#include <linux/sched.h>
+#include <linux/slab.h>
+#include <linux/spinlock.h>
+#include <linux/string.h>
+#include <linux/sysctl.h>
+#include <linux/sysfs.h>
+#include <linux/workqueue.h>
+
+#if !defined(CONFIG_X86_64) && !defined(CONFIG_ARM64)
+#error "lmw refuses commitments on x86_64 and arm64 only"
+#endif
+
+/* Set by Kbuild's feature tests: see there. */
+#ifndef LMW_CTL_CONST
+#error "build lmw through its Kbuild file (it sets LMW_CTL_CONST)"
+#endif
+
+/* Watermarks above 1000% of RAM mean nothing on a swapless device. */
+#define LMW_WATERMARK_MAX	1000
+
+static int deny_watermark;
+module_param(deny_watermark, int, 0444);
+MODULE_PARM_DESC(deny_watermark,
+		 "initial vm.lowmem_deny_watermark, % of RAM (0 = passive, max 1000)");
+
+static int notify_watermark;
+module_param(notify_watermark, int, 0444);
+MODULE_PARM_DESC(notify_watermark,
+		 "initial vm.lowmem_notify_watermark, % of RAM (0 = passive, max 1000)");
+
+/*
+ * 1% of RAM: larger than the jitter of a steady workload (malloc arenas,
+ * thread stacks come and go in MiB), smaller than what one terminated
+ * process gives back, so a kill still lowers the state at once.
+ */
+static int hysteresis_permille = 10;
+module_param(hysteresis_permille, int, 0444);
+MODULE_PARM_DESC(hysteresis_permille,
+		 "fall below a watermark only when this far under it, 1/1000 of RAM (0..100)");
+
+/*
+ * A tenth of a second: a terminator learns within that time that its
+ * kill brought memory back. It runs only while the state is above normal.
+ */
+static int recheck_ms = 100;
+module_param(recheck_ms, int, 0444);
+MODULE_PARM_DESC(recheck_ms, "re-read committed memory this often while above normal (10..10000)");
+
+enum lmw_state { LMW_NORMAL, LMW_NOTIFY, LMW_DENY };
+
+static const char * const lmw_state_names[] = {
+	[LMW_NORMAL] = "normal",
+	[LMW_NOTIFY] = "notify",
+	[LMW_DENY] = "deny",
+};
+
+/* Thresholds in pages; 0 = passive. Written under lmw_knob_lock. */
+static unsigned long lmw_deny_pages;
+static unsigned long lmw_notify_pages;
+static unsigned long lmw_hysteresis_pages;
+static DEFINE_MUTEX(lmw_knob_lock);
+
+static atomic_t lmw_state = ATOMIC_INIT(LMW_NORMAL);
+static atomic_long_t lmw_denials = ATOMIC_LONG_INIT(0);
+static atomic_long_t lmw_state_changes = ATOMIC_LONG_INIT(0);
+static bool lmw_stopping;
+
+static DEFINE_RAW_SPINLOCK(lmw_last_lock);
+static pid_t lmw_last_denied_pid;
+static char lmw_last_denied_comm[TASK_COMM_LEN];
+
+static struct kset *lmw_kset;
+static struct kobject *lmw_kobj;
+
+static void lmw_signal_fn(struct work_struct *work);
+static void lmw_recheck_fn(struct work_struct *work);
+static DECLARE_WORK(lmw_signal_work, lmw_signal_fn);
+static DECLARE_DELAYED_WORK(lmw_recheck_work, lmw_recheck_fn);
+
+static unsigned long lmw_pages_of(int percent)
+{
+	return (unsigned long)div_u64((u64)totalram_pages() * percent, 100);
+}
+
+static unsigned long lmw_kb(unsigned long pages)
+{
+	return pages << (PAGE_SHIFT - 10);
+}
+
+/* Recompute the thresholds from the knobs; caller holds lmw_knob_lock. */
+static void lmw_set_thresholds(void)
+{
+	bool active = deny_watermark && notify_watermark;
+
+	WRITE_ONCE(lmw_deny_pages, active ? lmw_pages_of(deny_watermark) : 0);
+	WRITE_ONCE(lmw_notify_pages, active ? lmw_pages_of(notify_watermark) : 0);
+	WRITE_ONCE(lmw_hysteresis_pages,
+		   (unsigned long)div_u64((u64)totalram_pages() * hysteresis_permille, 1000));
+}
+
+static enum lmw_state lmw_level(unsigned long committed, unsigned long deny,
+				unsigned long notify)
+{
+	if (committed > deny)
+		return LMW_DENY;
+	if (committed > notify)
+		return LMW_NOTIFY;
+	return LMW_NORMAL;
+}
+
+/*
+ * Move the state for committed memory @committed; safe in the probe.
+ * Returns true when the state changed (the caller's change raised the LMS).
+ */
+static bool lmw_update_state(unsigned long committed)
+{
+	unsigned long deny = READ_ONCE(lmw_deny_pages);
+	unsigned long notify = READ_ONCE(lmw_notify_pages);
+	unsigned long slack = READ_ONCE(lmw_hysteresis_pages);
+	int old = atomic_read(&lmw_state);
+	int new;
+
+	do {
+		if (!deny)
+			new = LMW_NORMAL;
+		else
+			new = max(lmw_level(committed, deny, notify),
+				  min_t(enum lmw_state, old,
+					lmw_level(committed + slack, deny, notify)));
+		if (new == old)
+			return false;
+	} while (!atomic_try_cmpxchg(&lmw_state, &old, new));
+
+	atomic_long_inc(&lmw_state_changes);
+	if (!READ_ONCE(lmw_stopping))
+		queue_work(system_wq, &lmw_signal_work);
+	return true;
+}
+
+static void lmw_record_denial(long pages, unsigned long committed)
+{
+	unsigned long flags;
+
+	atomic_long_inc(&lmw_denials);
+	raw_spin_lock_irqsave(&lmw_last_lock, flags);
+	lmw_last_denied_pid = task_pid_nr(current);
+	memcpy(lmw_last_denied_comm, current->comm, TASK_COMM_LEN);
+	raw_spin_unlock_irqrestore(&lmw_last_lock, flags);
+	pr_warn_ratelimited("denied %lu kB to %s[%d]: committed %lu kB, deny line %lu kB\n",
+			    lmw_kb(pages), current->comm, task_pid_nr(current),
+			    lmw_kb(committed), lmw_kb(READ_ONCE(lmw_deny_pages)));
+}
+
+/* ---- the probe -------------------------------------------------------- */
+
+struct lmw_target {
+	const char *symbol;
+	bool has_cap_arg;	/* cap_sys_admin is the third argument */
+};
+
+static const struct lmw_target lmw_targets[] = {
+	{ "__vm_enough_memory", true },
+	{ "security_vm_enough_memory_mm", false },
+};
+
+static const struct lmw_target *lmw_target;
+
+#ifdef CONFIG_X86_64
+/*
+ * Entered by the RET (ftrace) or IRET (int3) that ends the probe, in place
+ * of the probed function, with its arguments still in place; never called.
+ */
+static noinline int lmw_deny_stub(struct mm_struct *mm, long pages, int cap_sys_admin)
+{
+	return -ENOMEM;
+}
+#endif
+
+static int lmw_refuse(struct pt_regs *regs)
+{
+#ifdef CONFIG_X86_64
+	instruction_pointer_set(regs, (unsigned long)lmw_deny_stub);
+#else
+	regs_set_return_value(regs, (unsigned long)-ENOMEM);
+	instruction_pointer_set(regs, procedure_link_pointer(regs));
+#endif
+	return 1;	/* the handler changed the IP: no single-step, no post */
+}
+
+static int lmw_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	long pages = (long)regs_get_kernel_argument(regs, 1);
+	unsigned long deny = READ_ONCE(lmw_deny_pages);
+	unsigned long committed;
+	bool admin;
+
+	if (!deny || pages <= 0)
+		return 0;
+
+	committed = vm_memory_committed();
+	if (lmw_target->has_cap_arg)
+		admin = regs_get_kernel_argument(regs, 2);
+	else
+		admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
+
+	if (!admin && committed + pages > deny) {
+		lmw_update_state(committed);
+		lmw_record_denial(pages, committed);
+		return lmw_refuse(regs);
+	}
+	lmw_update_state(committed + pages);
+	return 0;
+}
+
+NOKPROBE_SYMBOL(lmw_pre);
+
+/* Present so that the probe is not jump-optimized (see the header). */
+static void lmw_post(struct kprobe *p, struct pt_regs *regs, unsigned long flags)
+{
+}
+
+NOKPROBE_SYMBOL(lmw_post);
+
+static struct kprobe lmw_kprobe = {
+	.pre_handler = lmw_pre,
+	.post_handler = lmw_post,
+};
+
+static int lmw_register_probe(void)
+{
+	int i, ret = -ENOENT;
+
+	for (i = 0; i < ARRAY_SIZE(lmw_targets); i++) {
+		memset(&lmw_kprobe, 0, sizeof(lmw_kprobe));
+		lmw_kprobe.symbol_name = lmw_targets[i].symbol;
+		lmw_kprobe.pre_handler = lmw_pre;
+		lmw_kprobe.post_handler = lmw_post;
+		lmw_target = &lmw_targets[i];
+		ret = register_kprobe(&lmw_kprobe);
+		if (!ret)
+			return 0;
+		pr_warn("cannot probe %s: error %d\n", lmw_targets[i].symbol, ret);
+	}
+	pr_err("no commit decision point can be probed (CONFIG_KPROBES, kprobe blacklist?)\n");
+	return ret;
+}
+
+/* ---- the low-memory signal -------------------------------------------- */
+
+static void lmw_signal_fn(struct work_struct *work)
+{
+	int state = atomic_read(&lmw_state);
+	unsigned long committed = vm_memory_committed();
+	char env_state[32], env_committed[48], env_notify[48], env_deny[48];
+	char *envp[5];
+
+	snprintf(env_state, sizeof(env_state), "LMW_STATE=%s", lmw_state_names[state]);
+	snprintf(env_committed, sizeof(env_committed), "LMW_COMMITTED_KB=%lu",
+		 lmw_kb(committed));
+	snprintf(env_notify, sizeof(env_notify), "LMW_NOTIFY_KB=%lu",
+		 lmw_kb(READ_ONCE(lmw_notify_pages)));
+	snprintf(env_deny, sizeof(env_deny), "LMW_DENY_KB=%lu",
+		 lmw_kb(READ_ONCE(lmw_deny_pages)));
+	envp[0] = env_state;
+	envp[1] = env_committed;
+	envp[2] = env_notify;
+	envp[3] = env_deny;
+	envp[4] = NULL;
+
+	sysfs_notify(lmw_kobj, NULL, "state");
+	sysfs_notify(kernel_kobj, NULL, "low_watermark");
+	sysfs_notify(kernel_kobj, NULL, "high_watermark");
+	kobject_uevent_env(lmw_kobj, KOBJ_CHANGE, envp);
+	pr_info_ratelimited("state %s, committed %lu kB\n", lmw_state_names[state],
+			    lmw_kb(committed));
+
+	if (state != LMW_NORMAL && !READ_ONCE(lmw_stopping))
+		mod_delayed_work(system_wq, &lmw_recheck_work, msecs_to_jiffies(recheck_ms));
+}
+
+static void lmw_recheck_fn(struct work_struct *work)
+{
+	if (lmw_update_state(vm_memory_committed()))
+		return;	/* the signal work re-arms the recheck */
+	if (atomic_read(&lmw_state) != LMW_NORMAL && !READ_ONCE(lmw_stopping))
+		mod_delayed_work(system_wq, &lmw_recheck_work, msecs_to_jiffies(recheck_ms));
+}
+
+/* ---- sysctl: the two knobs -------------------------------------------- */
+
+/*
+ * Reads go through proc_dointvec. Writes are parsed strictly (kstrtoint:
+ * one decimal integer, an optional newline, nothing else), so that "5 6"
+ * or "12abc" fail instead of half-applying; anything outside
+ * 0..LMW_WATERMARK_MAX fails with EINVAL and the old value stays.
+ */
+static int lmw_watermark_handler(LMW_CTL_CONST struct ctl_table *table, int write,
+				 void *buffer, size_t *lenp, loff_t *ppos)
+{
+	int *knob = table->data;
+	char text[16];
+	int value, ret;
+
+	if (!write) {
+		struct ctl_table tmp = *table;
+
+		mutex_lock(&lmw_knob_lock);
+		value = *knob;
+		tmp.data = &value;
+		ret = proc_dointvec(&tmp, write, buffer, lenp, ppos);
+		mutex_unlock(&lmw_knob_lock);
+		return ret;
+	}
+
+	if (*ppos || *lenp >= sizeof(text))
+		return -EINVAL;
+	memcpy(text, buffer, *lenp);
+	text[*lenp] = '\0';
+	if (kstrtoint(text, 10, &value) || value < 0 || value > LMW_WATERMARK_MAX)
+		return -EINVAL;
+
+	mutex_lock(&lmw_knob_lock);
+	if (value != *knob) {
+		*knob = value;
+		lmw_set_thresholds();
+		pr_info("%s = %d%%: deny %lu kB, notify %lu kB\n", table->procname, value,
+			lmw_kb(lmw_deny_pages), lmw_kb(lmw_notify_pages));
+	}
+	mutex_unlock(&lmw_knob_lock);
+	*ppos += *lenp;
+	lmw_update_state(vm_memory_committed());
+	return 0;
+}
+
+static struct ctl_table lmw_sysctls[] = {
+	{
+		.procname = "lowmem_deny_watermark",
+		.data = &deny_watermark,
+		.maxlen = sizeof(int),
+		.mode = 0644,
+		.proc_handler = lmw_watermark_handler,
+	},
+	{
+		.procname = "lowmem_notify_watermark",
+		.data = &notify_watermark,
+		.maxlen = sizeof(int),
+		.mode = 0644,
+		.proc_handler = lmw_watermark_handler,
+	},
+#ifndef LMW_SYSCTL_SIZED
+	{ }	/* before 6.6 the table ends with an empty entry; 6.11+ rejects it */
+#endif
+};
+
+static struct ctl_table_header *lmw_sysctl_header;
+
+/* ---- sysfs: /sys/kernel/lmw/watermark and Maemo's two files ----------- */
+
+static ssize_t state_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", lmw_state_names[atomic_read(&lmw_state)]);
+}
+
+static ssize_t committed_kb_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", lmw_kb(vm_memory_committed()));
+}
+
+static ssize_t deny_kb_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", lmw_kb(READ_ONCE(lmw_deny_pages)));
+}
+
+static ssize_t notify_kb_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", lmw_kb(READ_ONCE(lmw_notify_pages)));
+}
+
+static ssize_t totalram_kb_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%lu\n", lmw_kb(totalram_pages()));
+}
+
+static ssize_t denials_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&lmw_denials));
+}
+
+static ssize_t state_changes_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%ld\n", atomic_long_read(&lmw_state_changes));
+}
+
+static ssize_t last_denied_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	char comm[TASK_COMM_LEN];
+	unsigned long flags;
+	pid_t pid;
+
+	raw_spin_lock_irqsave(&lmw_last_lock, flags);
+	pid = lmw_last_denied_pid;
+	memcpy(comm, lmw_last_denied_comm, TASK_COMM_LEN);
+	raw_spin_unlock_irqrestore(&lmw_last_lock, flags);
+	if (!pid)
+		return sysfs_emit(buf, "none\n");
+	return sysfs_emit(buf, "%d %s\n", pid, comm);
+}
+
+static ssize_t probe_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%s\n", lmw_kprobe.symbol_name);
+}
+
+static struct kobj_attribute lmw_state_attr = __ATTR_RO(state);
+static struct kobj_attribute lmw_committed_attr = __ATTR_RO(committed_kb);
+static struct kobj_attribute lmw_deny_attr = __ATTR_RO(deny_kb);
+static struct kobj_attribute lmw_notify_attr = __ATTR_RO(notify_kb);
+static struct kobj_attribute lmw_totalram_attr = __ATTR_RO(totalram_kb);
+static struct kobj_attribute lmw_denials_attr = __ATTR_RO(denials);
+static struct kobj_attribute lmw_changes_attr = __ATTR_RO(state_changes);
+static struct kobj_attribute lmw_last_denied_attr = __ATTR_RO(last_denied);
+static struct kobj_attribute lmw_probe_attr = __ATTR_RO(probe);
+
+static struct attribute *lmw_attrs[] = {
+	&lmw_state_attr.attr,
+	&lmw_committed_attr.attr,
+	&lmw_deny_attr.attr,
+	&lmw_notify_attr.attr,
+	&lmw_totalram_attr.attr,
+	&lmw_denials_attr.attr,
+	&lmw_changes_attr.attr,
+	&lmw_last_denied_attr.attr,
+	&lmw_probe_attr.attr,
+	NULL,
+};
+ATTRIBUTE_GROUPS(lmw);
+
+/* Maemo's names: 1 while at or above the notify / the deny state. */
+static ssize_t low_watermark_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&lmw_state) >= LMW_NOTIFY);
+}
+
+static ssize_t high_watermark_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return sysfs_emit(buf, "%d\n", atomic_read(&lmw_state) >= LMW_DENY);
+}
+
+static struct kobj_attribute lmw_low_attr = __ATTR_RO(low_watermark);
+static struct kobj_attribute lmw_high_attr = __ATTR_RO(high_watermark);
+
+static struct attribute *lmw_maemo_attrs[] = {
+	&lmw_low_attr.attr,
+	&lmw_high_attr.attr,
+	NULL,
+};
+
+static const struct attribute_group lmw_maemo_group = {
+	.attrs = lmw_maemo_attrs,
+};
+
+static void lmw_kobj_release(struct kobject *kobj)
+{
+	kfree(kobj);
+}
+
+static const struct kobj_type lmw_ktype = {
+	.release = lmw_kobj_release,
+	.sysfs_ops = &kobj_sysfs_ops,
+	.default_groups = lmw_groups,
+};
+
+/*
+ * /sys/kernel/lmw is a kset so that its member "watermark" can send
+ * uevents (a kobject outside any kset, like kernel_kobj, cannot).
+ */
+static int lmw_sysfs_init(void)
+{
+	int ret;
+
+	lmw_kset = kset_create_and_add("lmw", NULL, kernel_kobj);
+	if (!lmw_kset)
+		return -ENOMEM;
+
+	lmw_kobj = kzalloc(sizeof(*lmw_kobj), GFP_KERNEL);
+	if (!lmw_kobj) {
+		ret = -ENOMEM;
+		goto err_kset;
+	}
+	lmw_kobj->kset = lmw_kset;
+	/*
+	 * The parameter is const from 6.3 on; older kernels take a plain
+	 * pointer but never write through it: the cast only drops the const.
+	 */
+	ret = kobject_init_and_add(lmw_kobj, (void *)&lmw_ktype, NULL, "watermark");
+	if (ret)
+		goto err_kobj;
+
+	ret = sysfs_create_group(kernel_kobj, &lmw_maemo_group);
+	if (ret)
+		goto err_kobj;
+	return 0;
+
+err_kobj:
+	kobject_put(lmw_kobj);	/* frees it, added or not */
+err_kset:
+	kset_unregister(lmw_kset);
+	return ret;
+}
+
+static void lmw_sysfs_exit(void)
+{
+	sysfs_remove_group(kernel_kobj, &lmw_maemo_group);
+	kobject_put(lmw_kobj);
+	kset_unregister(lmw_kset);
+}
+
+/* ---- load and unload -------------------------------------------------- */
+
+static bool lmw_param_ok(const char *name, int value, int max)
+{
+	if (value >= 0 && value <= max)
+		return true;
+	pr_err("%s=%d is out of range 0..%d\n", name, value, max);
+	return false;
+}
+
+static void lmw_stop_work(void)
+{
+	WRITE_ONCE(lmw_stopping, true);
+	/* the two items queue each other: cancel both, then once more */
+	cancel_delayed_work_sync(&lmw_recheck_work);
+	cancel_work_sync(&lmw_signal_work);
+	cancel_delayed_work_sync(&lmw_recheck_work);
+}
+
+static int __init lmw_init(void)
+{
+	int ret;
+
+	if (!lmw_param_ok("deny_watermark", deny_watermark, LMW_WATERMARK_MAX) ||
+	    !lmw_param_ok("notify_watermark", notify_watermark, LMW_WATERMARK_MAX) ||
+	    !lmw_param_ok("hysteresis_permille", hysteresis_permille, 100) ||
+	    !lmw_param_ok("recheck_ms", recheck_ms, 10000) || recheck_ms < 10)
+		return -EINVAL;
+
+	mutex_lock(&lmw_knob_lock);
+	lmw_set_thresholds();
+	mutex_unlock(&lmw_knob_lock);
+
+	ret = lmw_sysfs_init();
+	if (ret) {
+		pr_err("cannot create /sys/kernel/lmw: error %d\n", ret);
+		return ret;
+	}
+
+	lmw_sysctl_header = register_sysctl("vm", lmw_sysctls);
+	if (!lmw_sysctl_header) {
+		pr_err("cannot register vm.lowmem_* sysctls\n");
+		ret = -ENOMEM;
+		goto err_sysfs;
+	}
+
+	ret = lmw_register_probe();
+	if (ret)
+		goto err_sysctl;
+
+	lmw_update_state(vm_memory_committed());
+	pr_info("watching %s: deny %d%% (%lu kB), notify %d%% (%lu kB) of %lu kB RAM\n",
+		lmw_kprobe.symbol_name, deny_watermark, lmw_kb(lmw_deny_pages),
+		notify_watermark, lmw_kb(lmw_notify_pages), lmw_kb(totalram_pages()));
+	return 0;
+
+err_sysctl:
+	unregister_sysctl_table(lmw_sysctl_header);
+err_sysfs:
+	lmw_stop_work();
+	lmw_sysfs_exit();
+	return ret;
+}
+
+static void __exit lmw_exit(void)
+{
+	unregister_kprobe(&lmw_kprobe);
+	/* a task may still be on its way out of lmw_deny_stub */
+	synchronize_rcu_tasks();
+	unregister_sysctl_table(lmw_sysctl_header);
+	lmw_stop_work();
+	lmw_sysfs_exit();
+	pr_info("unloaded: %ld denials, %ld state changes\n",
+		atomic_long_read(&lmw_denials), atomic_long_read(&lmw_state_changes));
+}
+
+module_init(lmw_init);
+module_exit(lmw_exit);
+
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Low Memory Watermark: refuse commitments past a line, signal before it");

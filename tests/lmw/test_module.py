@@ -1,0 +1,251 @@
+"""lmw.ko in a real guest kernel: refusal, accounting, knobs, the low-memory signal, unload.
+
+Runs on every kernel/arch of the matrix (initramfs userland). The guest
+side is the static helper tests/payload/lmwtest; its key=value lines are
+parsed here. Expected figures come from the module's own sysfs (the
+thresholds it computed) and from RAM, never from constants.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from labgrid.driver import ShellDriver
+
+pytestmark = pytest.mark.guest
+
+NOBODY = 65534
+SYSFS = "/sys/kernel/lmw/watermark"
+DENY_SYSCTL = "/proc/sys/vm/lowmem_deny_watermark"
+NOTIFY_SYSCTL = "/proc/sys/vm/lowmem_notify_watermark"
+STEP_KB = 1024
+ACCOUNTING_KINDS = ("mmap", "brk", "mremap", "filemap", "shmem")
+
+
+def kv(lines: list[str]) -> dict[str, str]:
+    return dict(line.split("=", 1) for line in lines if "=" in line)
+
+
+def figure(shell: ShellDriver, name: str) -> int:
+    return int(shell.run_check(f"cat {SYSFS}/{name}")[0])
+
+
+def bound_kb(shell: ShellDriver) -> int:
+    """The accuracy the module promises: 1% of RAM or 4 MiB, whichever is larger."""
+    return max(figure(shell, "totalram_kb") // 100, 4096)
+
+
+def wait_until(shell: ShellDriver, condition: str, seconds: int = 20) -> None:
+    """Poll a guest shell condition every 50 ms, for at most ``seconds``."""
+    rounds = seconds * 20
+    _, _, status = shell.run(
+        # a subshell: exit must not end the login shell labgrid talks to
+        f"(for i in $(seq {rounds}); do if {condition}; then exit 0; fi; sleep 0.05; done; "
+        "exit 1)", timeout=seconds + 30)
+    assert status == 0, f"not within {seconds} s: {condition}"
+
+
+def state_is(state: str) -> str:
+    return f"grep -qx {state} {SYSFS}/state"
+
+
+@contextmanager
+def lmw(shell: ShellDriver, deny: int = 50, notify: int = 40) -> Iterator[None]:
+    shell.run_check(f"modprobe lmw deny_watermark={deny} notify_watermark={notify}")
+    try:
+        yield
+    finally:
+        shell.run("kill $(pidof lmwtest) 2>/dev/null; wait")
+        shell.run_check("rmmod lmw")
+
+
+def commit(shell: ShellDriver, kind: str, max_kb: int, uid: int | None = NOBODY) -> dict[str, str]:
+    who = f"-u {uid} " if uid is not None else ""
+    out, _, _ = shell.run(f"lmwtest {who}commit {kind} {STEP_KB} {max_kb}", timeout=120)
+    return kv(out)
+
+
+def assert_refused_at_the_line(shell: ShellDriver, result: dict[str, str]) -> None:
+    assert result["refused"] == "1", result
+    assert result["errno"] == "ENOMEM", result
+    deny, committed, bound = figure(shell, "deny_kb"), int(result["committed_kb"]), bound_kb(shell)
+    # refused: committed + step crossed the line; the step before was allowed
+    assert deny - STEP_KB - bound < committed <= deny + bound, (committed, deny, bound)
+
+
+def test_unprivileged_commitments_are_refused_at_the_deny_line(shell: ShellDriver) -> None:
+    with lmw(shell):
+        deny = figure(shell, "deny_kb")
+        result = commit(shell, "mmap", max_kb=deny * 2)
+        assert_refused_at_the_line(shell, result)
+        assert figure(shell, "denials") >= 1
+        pid, comm = shell.run_check(f"cat {SYSFS}/last_denied")[0].split()
+        assert comm == "lmwtest" and int(pid) > 1
+
+
+def test_concurrent_committers_are_refused_within_the_bound(shell: ShellDriver) -> None:
+    """Two unprivileged hogs on the guest's two vCPUs race to the line."""
+    with lmw(shell):
+        deny = figure(shell, "deny_kb")
+        for n in (1, 2):
+            shell.run_check(f"lmwtest -u {NOBODY} commit mmap {STEP_KB} {deny * 2} "
+                            f"> /tmp/hog{n}.out &")
+        shell.run("wait", timeout=120)
+        for n in (1, 2):
+            assert_refused_at_the_line(shell, kv(shell.run_check(f"cat /tmp/hog{n}.out")))
+
+
+def test_root_is_not_refused_and_still_counts(shell: ShellDriver) -> None:
+    with lmw(shell):
+        deny = figure(shell, "deny_kb")
+        shell.run_check(f"lmwtest hold {deny + 32 * 1024} 60 > /tmp/hold.out &")
+        wait_until(shell, "grep -q hold= /tmp/hold.out")
+        assert kv(shell.run_check("cat /tmp/hold.out"))["hold"] == "ok"
+        assert figure(shell, "committed_kb") > deny
+        assert shell.run_check(f"cat {SYSFS}/state") == ["deny"]
+        assert shell.run_check("cat /sys/kernel/high_watermark") == ["1"]
+
+
+@pytest.mark.parametrize("kind", ACCOUNTING_KINDS)
+def test_each_way_of_committing_is_refused(shell: ShellDriver, kind: str) -> None:
+    with lmw(shell):
+        result = commit(shell, kind, max_kb=figure(shell, "deny_kb") * 2)
+        assert_refused_at_the_line(shell, result)
+
+
+def test_fork_of_a_large_process_is_refused(shell: ShellDriver) -> None:
+    with lmw(shell):
+        headroom = figure(shell, "deny_kb") - figure(shell, "committed_kb")
+        hold = headroom * 7 // 10      # fits once, not twice
+        assert kv(shell.run(f"lmwtest -u {NOBODY} fork {hold}")[0])["fork"] == "ENOMEM"
+        assert kv(shell.run(f"lmwtest fork {hold}")[0])["fork"] == "ok"
+
+
+def test_refused_commitments_leave_committed_memory_unchanged(shell: ShellDriver) -> None:
+    with lmw(shell):
+        too_big = figure(shell, "deny_kb") - figure(shell, "committed_kb") + 16 * 1024
+        meminfo = "grep Committed_AS /proc/meminfo"
+        before = shell.run_check(meminfo)
+        result = kv(shell.run_check(f"lmwtest -u {NOBODY} refuse 10000 {too_big}", timeout=300))
+        assert result["refused"] == "10000"
+        assert result["before_kb"] == result["after_kb"]
+        assert shell.run_check(meminfo) == before
+
+
+@pytest.mark.parametrize(("deny", "notify"), [(50, 0), (0, 40)])
+def test_passive_when_a_knob_is_zero(shell: ShellDriver, deny: int, notify: int) -> None:
+    ram = int(shell.run_check("grep MemTotal /proc/meminfo")[0].split()[1])
+    with lmw(shell, deny=deny, notify=notify):
+        assert figure(shell, "deny_kb") == 0
+        assert commit(shell, "mmap", max_kb=ram * 6 // 10)["refused"] == "0"
+        assert shell.run_check(f"cat {SYSFS}/state") == ["normal"]
+
+
+def test_passive_after_rmmod(shell: ShellDriver) -> None:
+    ram = int(shell.run_check("grep MemTotal /proc/meminfo")[0].split()[1])
+    with lmw(shell, deny=20, notify=10):
+        assert commit(shell, "mmap", max_kb=ram * 6 // 10)["refused"] == "1"
+    assert commit(shell, "mmap", max_kb=ram * 6 // 10)["refused"] == "0"
+    _, _, status = shell.run(f"test -e {DENY_SYSCTL}")
+    assert status == 1
+
+
+def test_module_parameters_set_the_initial_knobs(shell: ShellDriver) -> None:
+    with lmw(shell, deny=60, notify=45):
+        assert shell.run_check(f"cat {DENY_SYSCTL} {NOTIFY_SYSCTL}") == ["60", "45"]
+        ram = figure(shell, "totalram_kb")
+        assert abs(figure(shell, "deny_kb") - ram * 60 // 100) <= 4
+        assert abs(figure(shell, "notify_kb") - ram * 45 // 100) <= 4
+
+
+def test_out_of_range_module_parameter_fails_the_load(shell: ShellDriver) -> None:
+    shell.run_check("dmesg -c > /dev/null")
+    _, _, status = shell.run("modprobe lmw deny_watermark=2000 notify_watermark=90")
+    assert status != 0
+    _, _, loaded = shell.run("test -e /sys/module/lmw")
+    assert loaded == 1
+    # (busybox modprobe may try twice: the line is there at least once)
+    assert shell.run("dmesg | grep -q 'deny_watermark=2000 is out of range 0..1000'")[2] == 0
+
+
+@pytest.mark.parametrize("value", ["-1", "1001", "abc", "12abc", "99999999999", "5 6"])
+@pytest.mark.parametrize("knob", [DENY_SYSCTL, NOTIFY_SYSCTL])
+def test_bad_sysctl_write_is_einval_and_keeps_the_value(shell: ShellDriver, knob: str,
+                                                        value: str) -> None:
+    with lmw(shell, deny=70, notify=60):
+        before = shell.run_check(f"cat {knob}")
+        assert kv(shell.run(f"lmwtest write {knob} '{value}'")[0])["errno"] == "EINVAL"
+        assert shell.run_check(f"cat {knob}") == before
+
+
+def test_good_sysctl_write_moves_the_threshold(shell: ShellDriver) -> None:
+    with lmw(shell, deny=70, notify=60):
+        assert kv(shell.run(f"lmwtest write {DENY_SYSCTL} 80")[0])["errno"] == "0"
+        assert shell.run_check(f"cat {DENY_SYSCTL}") == ["80"]
+        ram = figure(shell, "totalram_kb")
+        assert abs(figure(shell, "deny_kb") - ram * 80 // 100) <= 4
+
+
+def test_non_root_write_is_refused(shell: ShellDriver) -> None:
+    with lmw(shell, deny=70, notify=60):
+        result = kv(shell.run(f"lmwtest -u {NOBODY} write {DENY_SYSCTL} 10")[0])
+        assert result["errno"] == "EACCES"
+        assert shell.run_check(f"cat {DENY_SYSCTL}") == ["70"]
+
+
+def _walk_the_states(shell: ShellDriver) -> None:
+    """normal -> notify -> normal -> deny -> normal, as root, each state reached in turn."""
+    notify, deny = figure(shell, "notify_kb"), figure(shell, "deny_kb")
+    committed = figure(shell, "committed_kb")
+    for size in ((notify + deny) // 2 - committed, deny + 16 * 1024 - committed):
+        shell.run_check(f"lmwtest hold {size} 1 > /dev/null")
+        wait_until(shell, state_is("normal"))
+
+
+@pytest.mark.parametrize("listener", ["watch", "uevents"])
+def test_low_memory_signal_on_each_change_up_and_down(shell: ShellDriver, listener: str) -> None:
+    with lmw(shell):
+        shell.run_check(f"lmwtest {listener} 4 30 > /tmp/lms.out 2>&1 &")
+        wait_until(shell, "grep -qE 'initial=|listening=' /tmp/lms.out")
+        _walk_the_states(shell)
+        shell.run("wait")
+        out = shell.run_check("cat /tmp/lms.out")
+        states = [m.group(1) for line in out if (m := re.search(r"state=(\w+)", line))]
+        assert states == ["notify", "normal", "deny", "normal"], out
+        if listener == "uevents":
+            assert all(line.startswith("uevent=change") for line in out if "state=" in line)
+
+
+def test_no_flapping_under_a_steady_load_at_the_line(shell: ShellDriver) -> None:
+    with lmw(shell):
+        below = figure(shell, "notify_kb") - figure(shell, "committed_kb") - 1024
+        shell.run_check(f"lmwtest hold {below} 60 > /tmp/hold.out &")
+        wait_until(shell, "grep -q hold=ok /tmp/hold.out")
+        before = figure(shell, "state_changes")
+        # each round crosses the notify line up by 1 MiB and back
+        churn = kv(shell.run_check("lmwtest churn 2048 3", timeout=60))
+        # an observation window of five rechecks (recheck_ms=100): the
+        # state must stay, as committed memory is within the hysteresis
+        shell.run_check("sleep 0.5")
+        assert int(churn["rounds"]) > 100
+        assert figure(shell, "state_changes") - before == 1
+        assert shell.run_check(f"cat {SYSFS}/state") == ["notify"]
+
+
+def test_load_and_unload_under_allocation_churn(shell: ShellDriver) -> None:
+    shell.run_check("dmesg -c > /dev/null")
+    shell.run_check(f"for i in 1 2; do lmwtest -u {NOBODY} churn 8192 600 > /dev/null & done")
+    try:
+        shell.run_check(
+            "(for i in $(seq 50); do modprobe lmw deny_watermark=3 notify_watermark=2 "
+            "&& rmmod lmw || exit 1; done)", timeout=600)
+    finally:
+        shell.run("kill $(pidof lmwtest) 2>/dev/null; wait")
+    log = shell.run_check("dmesg")
+    assert not [line for line in log if re.search(r"WARNING|Oops|BUG|Call Trace", line)], log
+    foreign = [line for line in log if "lmw" not in line]
+    assert foreign == [], foreign
+    assert len([line for line in log if "lmw: unloaded" in line]) == 50

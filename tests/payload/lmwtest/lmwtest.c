@@ -1,0 +1,360 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * lmwtest - guest-side helper for the lmw tests (static: runs in the busybox
+ * initramfs, which has no python3). Every subcommand prints key=value lines
+ * for the test to parse.
+ *
+ *   lmwtest [-u UID] commit KIND STEP_KB MAX_KB
+ *	commit memory in STEP_KB steps with KIND (mmap, brk, mremap, filemap,
+ *	shmem) until refused or MAX_KB; print what was committed and, on
+ *	refusal, errno and the exact committed figure right after it
+ *   lmwtest [-u UID] fork HOLD_KB
+ *	commit HOLD_KB (anonymous, private), then fork: the child needs as much
+ *   lmwtest [-u UID] refuse COUNT KB
+ *	try COUNT commitments of KB that must all be refused; print committed
+ *	memory before and after
+ *   lmwtest [-u UID] hold KB SECONDS
+ *	commit KB and keep it for SECONDS (or until killed)
+ *   lmwtest [-u UID] churn KB SECONDS
+ *	map and unmap KB in a loop for SECONDS; count refusals
+ *   lmwtest [-u UID] write PATH VALUE
+ *	write VALUE to PATH once; print errno
+ *   lmwtest watch COUNT SECONDS
+ *	poll(POLLPRI) on /sys/kernel/lmw/watermark/state; print each state
+ *   lmwtest uevents COUNT SECONDS
+ *	listen for KOBJ_CHANGE uevents from lmw; print their LMW_STATE
+ *
+ * -u UID drops to that uid/gid (with no capabilities) before acting.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <linux/netlink.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <stdint.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#define KB 1024UL
+#define STATE_FILE "/sys/kernel/lmw/watermark/state"
+#define COMMITTED_FILE "/sys/kernel/lmw/watermark/committed_kb"
+
+static long committed_kb(void)
+{
+	char buf[64] = "";
+	int fd = open(COMMITTED_FILE, O_RDONLY);
+	ssize_t n;
+
+	if (fd < 0)
+		return -1;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	return n > 0 ? atol(buf) : -1;
+}
+
+static double now(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void drop_to(const char *uid_text)
+{
+	uid_t uid = (uid_t)atol(uid_text);
+
+	if (setgroups(0, NULL) || setgid(uid) || setuid(uid)) {
+		perror("lmwtest: dropping privileges");
+		exit(2);
+	}
+}
+
+/* One commitment of @len by @kind; returns 0 or an errno. */
+static int commit_once(const char *kind, size_t len, void **area, size_t *area_len)
+{
+	void *p;
+
+	if (!strcmp(kind, "mmap")) {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? errno : 0;
+	}
+	if (!strcmp(kind, "shmem")) {
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+		return p == MAP_FAILED ? errno : 0;
+	}
+	if (!strcmp(kind, "brk"))
+		return sbrk((intptr_t)len) == (void *)-1 ? errno : 0;
+	if (!strcmp(kind, "filemap")) {
+		char path[] = "/tmp/lmwtest-XXXXXX";
+		int fd = mkstemp(path);
+
+		if (fd < 0)
+			return errno;
+		unlink(path);
+		if (ftruncate(fd, (off_t)len)) {
+			close(fd);
+			return errno;
+		}
+		/* private + writable: copy-on-write pages are committed */
+		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE, fd, 0);
+		close(fd);
+		return p == MAP_FAILED ? errno : 0;
+	}
+	if (!strcmp(kind, "mremap")) {
+		if (!*area) {
+			p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
+				 -1, 0);
+			if (p == MAP_FAILED)
+				return errno;
+			*area = p;
+			*area_len = len;
+			return 0;
+		}
+		p = mremap(*area, *area_len, *area_len + len, MREMAP_MAYMOVE);
+		if (p == MAP_FAILED)
+			return errno;
+		*area = p;
+		*area_len += len;
+		return 0;
+	}
+	fprintf(stderr, "lmwtest: unknown kind %s\n", kind);
+	exit(2);
+}
+
+static int cmd_commit(const char *kind, long step_kb, long max_kb)
+{
+	void *area = NULL;
+	size_t area_len = 0;
+	long done = 0;
+	int err = 0;
+
+	while (done + step_kb <= max_kb) {
+		err = commit_once(kind, (size_t)step_kb * KB, &area, &area_len);
+		if (err)
+			break;
+		done += step_kb;
+	}
+	printf("kind=%s\ncommitted_by_me_kb=%ld\n", kind, done);
+	if (err) {
+		printf("refused=1\nerrno=%s\ncommitted_kb=%ld\n", strerrorname_np(err),
+		       committed_kb());
+		return 1;
+	}
+	printf("refused=0\n");
+	return 0;
+}
+
+static int cmd_fork(long hold_kb)
+{
+	void *p = mmap(NULL, (size_t)hold_kb * KB, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	pid_t child;
+	int status;
+
+	if (p == MAP_FAILED) {
+		printf("hold=%s\n", strerrorname_np(errno));
+		return 2;
+	}
+	child = fork();
+	if (child < 0) {
+		printf("fork=%s\n", strerrorname_np(errno));
+		return 1;
+	}
+	if (child == 0)
+		_exit(0);
+	waitpid(child, &status, 0);
+	printf("fork=ok\n");
+	return 0;
+}
+
+static int cmd_refuse(long count, long kb)
+{
+	long before = committed_kb(), refused = 0, i;
+	void *p;
+
+	for (i = 0; i < count; i++) {
+		p = mmap(NULL, (size_t)kb * KB, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED)
+			refused++;
+		else
+			munmap(p, (size_t)kb * KB);
+	}
+	printf("before_kb=%ld\nafter_kb=%ld\nrefused=%ld\n", before, committed_kb(), refused);
+	return refused == count ? 0 : 1;
+}
+
+static int cmd_hold(long kb, long seconds)
+{
+	void *p = mmap(NULL, (size_t)kb * KB, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		printf("hold=%s\n", strerrorname_np(errno));
+		return 1;
+	}
+	printf("hold=ok\n");
+	fflush(stdout);
+	sleep((unsigned int)seconds);
+	return 0;
+}
+
+static int cmd_churn(long kb, long seconds)
+{
+	double end = now() + seconds;
+	long rounds = 0, refused = 0;
+	void *p;
+
+	while (now() < end) {
+		p = mmap(NULL, (size_t)kb * KB, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			refused++;
+		} else {
+			memset(p, 1, 4096);
+			munmap(p, (size_t)kb * KB);
+		}
+		rounds++;
+	}
+	printf("rounds=%ld\nrefused=%ld\n", rounds, refused);
+	return 0;
+}
+
+static int cmd_write(const char *path, const char *value)
+{
+	int fd = open(path, O_WRONLY);
+	ssize_t n;
+
+	if (fd < 0) {
+		printf("errno=%s\n", strerrorname_np(errno));
+		return 1;
+	}
+	n = write(fd, value, strlen(value));
+	printf("errno=%s\n", n < 0 ? strerrorname_np(errno) : "0");
+	close(fd);
+	return n < 0;
+}
+
+static void read_state(int fd, char *state, size_t size)
+{
+	ssize_t n = pread(fd, state, size - 1, 0);
+
+	state[n > 0 ? n : 0] = '\0';
+	state[strcspn(state, "\n")] = '\0';
+}
+
+static int cmd_watch(long count, long seconds)
+{
+	double start = now(), end = start + seconds;
+	struct pollfd pfd = { .events = POLLPRI | POLLERR };
+	char state[32];
+	long seen = 0;
+
+	pfd.fd = open(STATE_FILE, O_RDONLY);
+	if (pfd.fd < 0) {
+		perror("lmwtest: " STATE_FILE);
+		return 2;
+	}
+	read_state(pfd.fd, state, sizeof(state));	/* arms the poll */
+	printf("initial=%s\n", state);
+	fflush(stdout);
+	while (seen < count && now() < end) {
+		if (poll(&pfd, 1, (int)((end - now()) * 1000) + 1) <= 0)
+			continue;
+		read_state(pfd.fd, state, sizeof(state));
+		printf("state=%s t=%.3f\n", state, now() - start);
+		fflush(stdout);
+		seen++;
+	}
+	return seen == count ? 0 : 1;
+}
+
+static int cmd_uevents(long count, long seconds)
+{
+	struct sockaddr_nl addr = { .nl_family = AF_NETLINK, .nl_groups = 1 };
+	double end = now() + seconds;
+	char buf[4096];
+	long seen = 0;
+	int fd = socket(AF_NETLINK, SOCK_DGRAM | SOCK_CLOEXEC, NETLINK_KOBJECT_UEVENT);
+	struct pollfd pfd = { .fd = fd, .events = POLLIN };
+
+	if (fd < 0 || bind(fd, (struct sockaddr *)&addr, sizeof(addr))) {
+		perror("lmwtest: uevent socket");
+		return 2;
+	}
+	printf("listening=1\n");
+	fflush(stdout);
+	while (seen < count && now() < end) {
+		ssize_t n, off;
+		const char *devpath = NULL, *state = NULL, *action = NULL;
+
+		if (poll(&pfd, 1, (int)((end - now()) * 1000) + 1) <= 0)
+			continue;
+		n = recv(fd, buf, sizeof(buf) - 1, 0);
+		if (n <= 0)
+			continue;
+		buf[n] = '\0';
+		for (off = 0; off < n; off += (ssize_t)strlen(buf + off) + 1) {
+			if (!strncmp(buf + off, "DEVPATH=", 8))
+				devpath = buf + off + 8;
+			else if (!strncmp(buf + off, "LMW_STATE=", 10))
+				state = buf + off + 10;
+			else if (!strncmp(buf + off, "ACTION=", 7))
+				action = buf + off + 7;
+		}
+		if (!devpath || strcmp(devpath, "/kernel/lmw/watermark") || !state)
+			continue;
+		printf("uevent=%s state=%s\n", action ? action : "?", state);
+		fflush(stdout);
+		seen++;
+	}
+	close(fd);
+	return seen == count ? 0 : 1;
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "lmwtest: bad arguments, see the comment at the top of lmwtest.c\n");
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	const char *cmd;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	if (argc > 2 && !strcmp(argv[1], "-u")) {
+		drop_to(argv[2]);
+		argv += 2;
+		argc -= 2;
+	}
+	if (argc < 2)
+		return usage();
+	cmd = argv[1];
+	if (!strcmp(cmd, "commit") && argc == 5)
+		return cmd_commit(argv[2], atol(argv[3]), atol(argv[4]));
+	if (!strcmp(cmd, "fork") && argc == 3)
+		return cmd_fork(atol(argv[2]));
+	if (!strcmp(cmd, "refuse") && argc == 4)
+		return cmd_refuse(atol(argv[2]), atol(argv[3]));
+	if (!strcmp(cmd, "hold") && argc == 4)
+		return cmd_hold(atol(argv[2]), atol(argv[3]));
+	if (!strcmp(cmd, "churn") && argc == 4)
+		return cmd_churn(atol(argv[2]), atol(argv[3]));
+	if (!strcmp(cmd, "write") && argc == 4)
+		return cmd_write(argv[2], argv[3]);
+	if (!strcmp(cmd, "watch") && argc == 4)
+		return cmd_watch(atol(argv[2]), atol(argv[3]));
+	if (!strcmp(cmd, "uevents") && argc == 4)
+		return cmd_uevents(atol(argv[2]), atol(argv[3]));
+	return usage();
+}
