@@ -9,7 +9,8 @@ VENV   := build/venv
 PYTHON := $(VENV)/bin/python3
 DEPS   := build/deps.stamp
 SHELL_SCRIPTS := scripts/install-deps .ci/run scripts/lmwbed/guestfiles/init \
-                 scripts/lmwbed/guestfiles/rcS
+                 scripts/lmwbed/guestfiles/rcS \
+                 meta-lmw/recipes-support/lmw-terminator/files/lmw-terminator.init
 
 .PHONY: all deps demo test test-quick lint clean
 
@@ -32,7 +33,7 @@ test-quick: $(DEPS)
 	$(PYTHON) scripts/run-tests --quick
 
 lint: $(DEPS)
-	$(VENV)/bin/ruff check scripts tests
+	$(VENV)/bin/ruff check scripts tests meta-lmw
 	$(VENV)/bin/mypy
 	shellcheck $(SHELL_SCRIPTS)
 	PYTHONPATH=scripts $(PYTHON) -m lmwbed.kernelcheck

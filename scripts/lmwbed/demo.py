@@ -1,10 +1,16 @@
 """make demo: boot the default board (QEMU, Debian 6.1, systemd) and show LMW at work.
 
-The guest runs GUEST_SCRIPT, and its output is streamed as it happens:
-the memory facts LMW works on (committed memory against physical RAM, no
-swap), then lmw.ko loaded with deny at 60% and notify at 45% of RAM, a
-watcher printing each low-memory signal (poll on the sysfs state), an
-unprivileged hog refused at the deny line, and root committing past it.
+The guest runs GUEST_SCRIPT and its output is streamed as it happens, as
+one timeline:
+
+- the memory facts LMW works on (committed memory against RAM, no swap);
+- act 1, the module alone: lmw.ko with deny at 60% and notify at 45% of
+  RAM; an unprivileged hog is refused at the deny line while root commits
+  past it; every low-memory signal is printed (lmwctl watch);
+- act 2, with the terminator: an application that opted in to warnings and
+  a hog that grows until stopped; the terminator warns (a command and
+  SIGUSR1 to the app), then terminates the hog, and memory is back to
+  normal with no kernel OOM kill.
 """
 
 from __future__ import annotations
@@ -34,21 +40,37 @@ python3 -c "$FACTS"
 say "load lmw.ko: deny at 60% of RAM, notify at 45%"
 modprobe lmw deny_watermark=60 notify_watermark=45
 echo "deny at $(lmw deny_kb) kB, notify at $(lmw notify_kb) kB, committed $(lmw committed_kb) kB"
-say "a watcher polls /sys/kernel/lmw/watermark/state and prints each signal"
-lmwtest watch 100 300 | sed -u 's/^/    LMS /' &
+say "every low-memory signal, as it happens (lmwctl watch)"
+lmwctl watch | sed -u 's/^/    LMS        /' &
 sleep 0.5
-say "an unprivileged hog (uid 65534) commits 16 MiB at a time until refused"
-lmwtest -u 65534 commit mmap 16384 4000000 | sed -u 's/^/    hog: /'
+
+say "act 1, the module alone (terminator stopped)"
+systemctl stop lmw-terminator
+echo "an unprivileged hog (uid 65534) commits 16 MiB at a time until refused:"
+lmwtest -u 65534 commit mmap 16384 4000000 | sed -u 's/^/    hog        /'
 sleep 0.5
-say "root commits past the deny line: allowed (CAP_SYS_ADMIN), and it counts"
-lmwtest commit mmap 16384 $(( $(lmw deny_kb) + 65536 )) | sed -u 's/^/    root: /'
-sleep 0.5
-say "what lmw counted"
-for f in state committed_kb denials state_changes last_denied; do
-	printf '    %-14s %s\n' "$f" "$(lmw $f)"
-done
-dmesg | grep 'lmw: ' | sed 's/^/    /'
-kill %1 2>/dev/null
+echo "root commits past the deny line: allowed (CAP_SYS_ADMIN), and it counts:"
+lmwtest commit mmap 16384 $(( $(lmw deny_kb) + 65536 )) | sed -u 's/^/    root       /'
+sleep 1
+
+say "act 2, with the terminator: an app that opted in, a hog that grows until stopped"
+printf '%s\n' '[warn]' \
+	'commands = ["logger -t demo low-memory-warning: please-free-caches"]' \
+	'grace_ms = 800' '[kill]' 'term_grace_ms = 2000' > /etc/lmw/terminator.toml
+systemctl start lmw-terminator
+journalctl -f -n 0 -o short-precise -t lmw-terminator -t demo |
+	sed -u -e 's/^[A-Z][a-z]* [0-9]* //' -e 's/ lmwguest / /' -e 's/^/    /' &
+lmwtest -u 65534 optin 20000 /tmp/app.log > /dev/null &
+sleep 1
+echo "    hog        grows 4 MiB every 100 ms..."
+lmwtest -u 65534 grow 4096 100 > /dev/null
+echo "    hog        exited with status $? (143: SIGTERM)"
+sleep 2
+say "afterwards"
+sed 's/^/    the app    /' /tmp/app.log
+echo "    state $(lmw state), committed $(lmw committed_kb) kB, denials $(lmw denials)"
+echo "    kernel OOM kills: $(dmesg | grep -c 'Killed process')"
+pkill -f 'journalctl -f'; pkill -f 'lmwctl watch'; pkill lmwtest
 '''
 
 

@@ -136,6 +136,35 @@ def _overlay(source: Path, root: Path) -> None:
             shutil.copy2(path, target, follow_symlinks=False)
 
 
+def enable_services(root: Path, userland: Userland) -> list[str]:
+    """Enable what the payload installed, as OE does at rootfs time.
+
+    systemd: link each unit into the targets its [Install] WantedBy names
+    (systemctl enable). busybox init: link each /etc/init.d script as
+    /etc/rc5.d/S90<name> (update-rc.d NAME defaults 90, what the recipes'
+    INITSCRIPT_PARAMS say)."""
+    enabled: list[str] = []
+    if userland.name == "systemd":
+        for unit in sorted((root / "usr/lib/systemd/system").glob("lmw*.service")):
+            wanted = [line.split("=", 1)[1].split() for line in unit.read_text().splitlines()
+                      if line.startswith("WantedBy=")]
+            for target in (t for targets in wanted for t in targets):
+                wants = root / "etc/systemd/system" / f"{target}.wants"
+                wants.mkdir(parents=True, exist_ok=True)
+                (wants / unit.name).unlink(missing_ok=True)
+                (wants / unit.name).symlink_to(f"/usr/lib/systemd/system/{unit.name}")
+                enabled.append(unit.name)
+    else:
+        rc5 = root / "etc/rc5.d"
+        for script in sorted((root / "etc/init.d").glob("lmw*")):
+            rc5.mkdir(parents=True, exist_ok=True)
+            link = rc5 / f"S90{script.name}"
+            link.unlink(missing_ok=True)
+            link.symlink_to(f"../init.d/{script.name}")
+            enabled.append(script.name)
+    return enabled
+
+
 def build_image(tree: KernelTree, userland: Userland, payload: Path, out: Path) -> Path:
     """ext4 image: base + the kernel's modules + payload (+ busybox-init files)."""
     base = base_tarball(tree.arch, userland)
@@ -159,6 +188,7 @@ def build_image(tree: KernelTree, userland: Userland, payload: Path, out: Path) 
             write_base_files(staging, tree.arch.console)
         _overlay(staging, work)
         _overlay(payload, work)
+        enable_services(work, userland)
         run(["mke2fs", "-q", "-t", "ext4", "-L", "root", "-d", work, dest, IMAGE_SIZE])
         shutil.rmtree(work)
         shutil.rmtree(staging)

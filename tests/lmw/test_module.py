@@ -15,6 +15,8 @@ from contextlib import contextmanager
 import pytest
 from labgrid.driver import ShellDriver
 
+from guestshell import exit_status, kv, output, start, wait_until
+
 pytestmark = pytest.mark.guest
 
 NOBODY = 65534
@@ -23,10 +25,6 @@ DENY_SYSCTL = "/proc/sys/vm/lowmem_deny_watermark"
 NOTIFY_SYSCTL = "/proc/sys/vm/lowmem_notify_watermark"
 STEP_KB = 1024
 ACCOUNTING_KINDS = ("mmap", "brk", "mremap", "filemap", "shmem")
-
-
-def kv(lines: list[str]) -> dict[str, str]:
-    return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
 def figure(shell: ShellDriver, name: str) -> int:
@@ -38,27 +36,18 @@ def bound_kb(shell: ShellDriver) -> int:
     return max(figure(shell, "totalram_kb") // 100, 4096)
 
 
-def wait_until(shell: ShellDriver, condition: str, seconds: int = 20) -> None:
-    """Poll a guest shell condition every 50 ms, for at most ``seconds``."""
-    rounds = seconds * 20
-    _, _, status = shell.run(
-        # a subshell: exit must not end the login shell labgrid talks to
-        f"(for i in $(seq {rounds}); do if {condition}; then exit 0; fi; sleep 0.05; done; "
-        "exit 1)", timeout=seconds + 30)
-    assert status == 0, f"not within {seconds} s: {condition}"
-
-
 def state_is(state: str) -> str:
     return f"grep -qx {state} {SYSFS}/state"
 
 
 @contextmanager
-def lmw(shell: ShellDriver, deny: int = 50, notify: int = 40) -> Iterator[None]:
-    shell.run_check(f"modprobe lmw deny_watermark={deny} notify_watermark={notify}")
+def lmw(shell: ShellDriver, deny: int = 50, notify: int = 40, extra: str = "") -> Iterator[None]:
+    shell.run_check(f"modprobe lmw deny_watermark={deny} notify_watermark={notify} {extra}")
     try:
         yield
     finally:
-        shell.run("kill $(pidof lmwtest) 2>/dev/null; wait")
+        shell.run("kill $(pidof lmwtest) 2>/dev/null")
+        wait_until(shell, "! pidof lmwtest > /dev/null")
         shell.run_check("rmmod lmw")
 
 
@@ -91,19 +80,18 @@ def test_concurrent_committers_are_refused_within_the_bound(shell: ShellDriver) 
     with lmw(shell):
         deny = figure(shell, "deny_kb")
         for n in (1, 2):
-            shell.run_check(f"lmwtest -u {NOBODY} commit mmap {STEP_KB} {deny * 2} "
-                            f"> /tmp/hog{n}.out &")
-        shell.run("wait", timeout=120)
+            start(shell, f"hog{n}", f"lmwtest -u {NOBODY} commit mmap {STEP_KB} {deny * 2}")
         for n in (1, 2):
-            assert_refused_at_the_line(shell, kv(shell.run_check(f"cat /tmp/hog{n}.out")))
+            assert exit_status(shell, f"hog{n}") == 1   # 1: refused
+            assert_refused_at_the_line(shell, kv(output(shell, f"hog{n}")))
 
 
 def test_root_is_not_refused_and_still_counts(shell: ShellDriver) -> None:
     with lmw(shell):
         deny = figure(shell, "deny_kb")
-        shell.run_check(f"lmwtest hold {deny + 32 * 1024} 60 > /tmp/hold.out &")
+        start(shell, "hold", f"lmwtest hold {deny + 32 * 1024} 60")
         wait_until(shell, "grep -q hold= /tmp/hold.out")
-        assert kv(shell.run_check("cat /tmp/hold.out"))["hold"] == "ok"
+        assert kv(output(shell, "hold"))["hold"] == "ok"
         assert figure(shell, "committed_kb") > deny
         assert shell.run_check(f"cat {SYSFS}/state") == ["deny"]
         assert shell.run_check("cat /sys/kernel/high_watermark") == ["1"]
@@ -122,6 +110,33 @@ def test_fork_of_a_large_process_is_refused(shell: ShellDriver) -> None:
         hold = headroom * 7 // 10      # fits once, not twice
         assert kv(shell.run(f"lmwtest -u {NOBODY} fork {hold}")[0])["fork"] == "ENOMEM"
         assert kv(shell.run(f"lmwtest fork {hold}")[0])["fork"] == "ok"
+
+
+def test_stack_growth_is_refused(shell: ShellDriver) -> None:
+    # a low line: the stack is really touched, so it costs guest RAM
+    with lmw(shell, deny=15, notify=10):
+        headroom = figure(shell, "deny_kb") - figure(shell, "committed_kb")
+        assert kv(shell.run_check(f"lmwtest -u {NOBODY} stack {headroom + 16384}",
+                                  timeout=120))["stack"] == "SEGV"
+        assert figure(shell, "denials") >= 1
+        assert kv(shell.run_check(f"lmwtest stack {headroom + 16384}",
+                                  timeout=120))["stack"] == "ok"
+
+
+def test_fallback_probe_point_refuses_the_same_way(shell: ShellDriver) -> None:
+    with lmw(shell, extra="target=security_vm_enough_memory_mm"):
+        assert shell.run_check(f"cat {SYSFS}/probe") == ["security_vm_enough_memory_mm"]
+        deny = figure(shell, "deny_kb")
+        assert_refused_at_the_line(shell, commit(shell, "mmap", max_kb=deny * 2))
+        assert commit(shell, "mmap", max_kb=deny + 32 * 1024, uid=None)["refused"] == "0"
+
+
+def test_unknown_probe_target_fails_the_load(shell: ShellDriver) -> None:
+    shell.run_check("dmesg -c > /dev/null")
+    _, _, status = shell.run("modprobe lmw deny_watermark=50 notify_watermark=40 target=bogus")
+    assert status != 0
+    assert shell.run("test -e /sys/module/lmw")[2] == 1
+    assert shell.run("dmesg | grep -q 'target=bogus is none of auto'")[2] == 0
 
 
 def test_refused_commitments_leave_committed_memory_unchanged(shell: ShellDriver) -> None:
@@ -208,11 +223,11 @@ def _walk_the_states(shell: ShellDriver) -> None:
 @pytest.mark.parametrize("listener", ["watch", "uevents"])
 def test_low_memory_signal_on_each_change_up_and_down(shell: ShellDriver, listener: str) -> None:
     with lmw(shell):
-        shell.run_check(f"lmwtest {listener} 4 30 > /tmp/lms.out 2>&1 &")
+        start(shell, "lms", f"lmwtest {listener} 4 30")
         wait_until(shell, "grep -qE 'initial=|listening=' /tmp/lms.out")
         _walk_the_states(shell)
-        shell.run("wait")
-        out = shell.run_check("cat /tmp/lms.out")
+        assert exit_status(shell, "lms", seconds=40) == 0   # saw all four
+        out = output(shell, "lms")
         states = [m.group(1) for line in out if (m := re.search(r"state=(\w+)", line))]
         assert states == ["notify", "normal", "deny", "normal"], out
         if listener == "uevents":
@@ -222,7 +237,7 @@ def test_low_memory_signal_on_each_change_up_and_down(shell: ShellDriver, listen
 def test_no_flapping_under_a_steady_load_at_the_line(shell: ShellDriver) -> None:
     with lmw(shell):
         below = figure(shell, "notify_kb") - figure(shell, "committed_kb") - 1024
-        shell.run_check(f"lmwtest hold {below} 60 > /tmp/hold.out &")
+        start(shell, "hold", f"lmwtest hold {below} 60")
         wait_until(shell, "grep -q hold=ok /tmp/hold.out")
         before = figure(shell, "state_changes")
         # each round crosses the notify line up by 1 MiB and back
@@ -237,13 +252,15 @@ def test_no_flapping_under_a_steady_load_at_the_line(shell: ShellDriver) -> None
 
 def test_load_and_unload_under_allocation_churn(shell: ShellDriver) -> None:
     shell.run_check("dmesg -c > /dev/null")
-    shell.run_check(f"for i in 1 2; do lmwtest -u {NOBODY} churn 8192 600 > /dev/null & done")
+    for n in (1, 2):
+        start(shell, f"churn{n}", f"lmwtest -u {NOBODY} churn 8192 600")
     try:
         shell.run_check(
             "(for i in $(seq 50); do modprobe lmw deny_watermark=3 notify_watermark=2 "
             "&& rmmod lmw || exit 1; done)", timeout=600)
     finally:
-        shell.run("kill $(pidof lmwtest) 2>/dev/null; wait")
+        shell.run("kill $(pidof lmwtest) 2>/dev/null")
+        wait_until(shell, "! pidof lmwtest > /dev/null")
     log = shell.run_check("dmesg")
     assert not [line for line in log if re.search(r"WARNING|Oops|BUG|Call Trace", line)], log
     foreign = [line for line in log if "lmw" not in line]

@@ -15,8 +15,20 @@
  *	memory before and after
  *   lmwtest [-u UID] hold KB SECONDS
  *	commit KB and keep it for SECONDS (or until killed)
+ *   lmwtest [-u UID] use KB SECONDS
+ *	commit KB, touch every page (real RSS), keep it for SECONDS
+ *   lmwtest [-u UID] grow STEP_KB INTERVAL_MS
+ *	a hog: commit and touch STEP_KB every INTERVAL_MS until stopped
+ *   lmwtest [-u UID] stubborn KB
+ *	use KB and ignore SIGTERM: only SIGKILL ends it
+ *   lmwtest [-u UID] optin KB LOG
+ *	use KB, opt in to the terminator's warning (/run/lmw/warn.d/PID) and
+ *	append "warned T" on SIGUSR1, "sigterm T" on SIGTERM (then exit) to LOG
  *   lmwtest [-u UID] churn KB SECONDS
  *	map and unmap KB in a loop for SECONDS; count refusals
+ *   lmwtest [-u UID] stack KB
+ *	grow a child's stack by KB (recursion, each page touched): print how
+ *	the child ended (ok, or the signal that stopped it)
  *   lmwtest [-u UID] write PATH VALUE
  *	write VALUE to PATH once; print errno
  *   lmwtest watch COUNT SECONDS
@@ -38,6 +50,7 @@
 #include <stdint.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -208,6 +221,92 @@ static int cmd_hold(long kb, long seconds)
 	return 0;
 }
 
+static void *use_memory(long kb)
+{
+	void *p = mmap(NULL, (size_t)kb * KB, PROT_READ | PROT_WRITE,
+		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+
+	if (p == MAP_FAILED) {
+		printf("use=%s\n", strerrorname_np(errno));
+		exit(1);
+	}
+	memset(p, 0x5a, (size_t)kb * KB);
+	printf("use=ok\n");
+	fflush(stdout);
+	return p;
+}
+
+static void cmd_grow(long step_kb, long interval_ms)
+{
+	struct timespec pause = { interval_ms / 1000, (interval_ms % 1000) * 1000000L };
+	long grown = 0;
+	void *p;
+
+	for (;;) {
+		p = mmap(NULL, (size_t)step_kb * KB, PROT_READ | PROT_WRITE,
+			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		if (p == MAP_FAILED) {
+			printf("refused=%s grown_kb=%ld\n", strerrorname_np(errno), grown);
+		} else {
+			memset(p, 0x5a, (size_t)step_kb * KB);
+			grown += step_kb;
+			printf("grown_kb=%ld\n", grown);
+		}
+		fflush(stdout);
+		nanosleep(&pause, NULL);
+	}
+}
+
+static int log_fd = -1;
+
+static void log_event(const char *what)
+{
+	char line[64];
+	int n = snprintf(line, sizeof(line), "%s %.3f\n", what, now());
+
+	if (write(log_fd, line, (size_t)n) < 0)
+		_exit(3);
+}
+
+static void on_usr1(int sig)
+{
+	(void)sig;
+	log_event("warned");
+}
+
+static void on_term(int sig)
+{
+	(void)sig;
+	log_event("sigterm");
+	_exit(0);
+}
+
+static int cmd_optin(long kb, const char *log_path)
+{
+	char optin[64];
+	int fd;
+
+	log_fd = open(log_path, O_WRONLY | O_CREAT | O_APPEND, 0644);
+	if (log_fd < 0) {
+		perror("lmwtest: optin log");
+		return 2;
+	}
+	signal(SIGUSR1, on_usr1);
+	signal(SIGTERM, on_term);
+	use_memory(kb);
+	snprintf(optin, sizeof(optin), "/run/lmw/warn.d/%d", getpid());
+	fd = open(optin, O_WRONLY | O_CREAT, 0644);
+	if (fd < 0) {
+		perror("lmwtest: opting in");
+		return 2;
+	}
+	close(fd);
+	printf("optin=ok\n");
+	fflush(stdout);
+	for (;;)
+		pause();
+}
+
 static int cmd_churn(long kb, long seconds)
 {
 	double end = now() + seconds;
@@ -226,6 +325,50 @@ static int cmd_churn(long kb, long seconds)
 		rounds++;
 	}
 	printf("rounds=%ld\nrefused=%ld\n", rounds, refused);
+	return 0;
+}
+
+/* Recurse in 64 KiB frames, touching each page, until @kb are used. */
+static long grow_stack(long kb)
+{
+	char frame[64 * 1024];
+	size_t i;
+
+	for (i = 0; i < sizeof(frame); i += 4096)
+		frame[i] = 1;
+	/* the frame is used: the compiler may neither drop nor shrink it */
+	asm volatile("" : : "r"(frame) : "memory");
+	if (kb <= 64)
+		return frame[0];
+	return grow_stack(kb - 64) + frame[4096];
+}
+
+static int cmd_stack(const char *self, long kb)
+{
+	struct rlimit unlimited = { RLIM_INFINITY, RLIM_INFINITY };
+	char kb_text[32];
+	pid_t child;
+	int status;
+
+	/*
+	 * With an unlimited stack rlimit at exec, the kernel lays out mmaps
+	 * bottom-up and leaves the stack room to grow: the child execs anew.
+	 */
+	if (setrlimit(RLIMIT_STACK, &unlimited)) {
+		printf("stack=%s\n", strerrorname_np(errno));
+		return 2;
+	}
+	snprintf(kb_text, sizeof(kb_text), "%ld", kb);
+	child = fork();
+	if (child == 0) {
+		execl(self, self, "stack-run", kb_text, (char *)NULL);
+		_exit(127);
+	}
+	waitpid(child, &status, 0);
+	if (WIFSIGNALED(status))
+		printf("stack=%s\n", sigabbrev_np(WTERMSIG(status)));
+	else
+		printf("stack=%s\n", WEXITSTATUS(status) ? "failed" : "ok");
 	return 0;
 }
 
@@ -348,8 +491,29 @@ int main(int argc, char **argv)
 		return cmd_refuse(atol(argv[2]), atol(argv[3]));
 	if (!strcmp(cmd, "hold") && argc == 4)
 		return cmd_hold(atol(argv[2]), atol(argv[3]));
+	if (!strcmp(cmd, "use") && argc == 4) {
+		use_memory(atol(argv[2]));
+		sleep((unsigned int)atol(argv[3]));
+		return 0;
+	}
+	if (!strcmp(cmd, "grow") && argc == 4) {
+		cmd_grow(atol(argv[2]), atol(argv[3]));
+		return 0;	/* not reached: it grows until stopped */
+	}
+	if (!strcmp(cmd, "stubborn") && argc == 3) {
+		signal(SIGTERM, SIG_IGN);
+		use_memory(atol(argv[2]));
+		for (;;)
+			pause();
+	}
+	if (!strcmp(cmd, "optin") && argc == 4)
+		return cmd_optin(atol(argv[2]), argv[3]);
 	if (!strcmp(cmd, "churn") && argc == 4)
 		return cmd_churn(atol(argv[2]), atol(argv[3]));
+	if (!strcmp(cmd, "stack") && argc == 3)
+		return cmd_stack("/proc/self/exe", atol(argv[2]));
+	if (!strcmp(cmd, "stack-run") && argc == 3)
+		return grow_stack(atol(argv[2])) < 0;
 	if (!strcmp(cmd, "write") && argc == 4)
 		return cmd_write(argv[2], argv[3]);
 	if (!strcmp(cmd, "watch") && argc == 4)

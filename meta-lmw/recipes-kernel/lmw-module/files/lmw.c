@@ -71,7 +71,8 @@
  * post_handler keeps the probe from being jump-optimized, which would
  * ignore the changed instruction pointer. If __vm_enough_memory cannot be
  * probed (e.g. inlined by LTO), lmw probes security_vm_enough_memory_mm
- * instead and asks ns_capable_noaudit() for CAP_SYS_ADMIN itself.
+ * instead and asks ns_capable_noaudit() for CAP_SYS_ADMIN itself (the
+ * module parameter target= can name either one).
  *
  * The probe handler never sleeps: it runs with preemption off, and swapoff
  * calls it with swap_lock held. It uses atomics, a raw spinlock and
@@ -135,6 +136,15 @@ MODULE_PARM_DESC(hysteresis_permille,
 static int recheck_ms = 100;
 module_param(recheck_ms, int, 0444);
 MODULE_PARM_DESC(recheck_ms, "re-read committed memory this often while above normal (10..10000)");
+
+/*
+ * Where to hook: "auto" tries __vm_enough_memory, then the fallback. A
+ * BSP whose kernel inlines the first (LTO) may name the fallback directly.
+ */
+static char *target = "auto";
+module_param(target, charp, 0444);
+MODULE_PARM_DESC(target,
+		 "auto, __vm_enough_memory or security_vm_enough_memory_mm (the fallback)");
 
 enum lmw_state { LMW_NORMAL, LMW_NOTIFY, LMW_DENY };
 
@@ -318,9 +328,17 @@ static struct kprobe lmw_kprobe = {
 
 static int lmw_register_probe(void)
 {
+	bool named = false;
 	int i, ret = -ENOENT;
 
+	if (!IS_ENABLED(CONFIG_KPROBES)) {
+		pr_err("this kernel has no CONFIG_KPROBES: lmw cannot see commit decisions\n");
+		return -EOPNOTSUPP;
+	}
 	for (i = 0; i < ARRAY_SIZE(lmw_targets); i++) {
+		if (strcmp(target, "auto") && strcmp(target, lmw_targets[i].symbol))
+			continue;
+		named = true;
 		memset(&lmw_kprobe, 0, sizeof(lmw_kprobe));
 		lmw_kprobe.symbol_name = lmw_targets[i].symbol;
 		lmw_kprobe.pre_handler = lmw_pre;
@@ -331,7 +349,12 @@ static int lmw_register_probe(void)
 			return 0;
 		pr_warn("cannot probe %s: error %d\n", lmw_targets[i].symbol, ret);
 	}
-	pr_err("no commit decision point can be probed (CONFIG_KPROBES, kprobe blacklist?)\n");
+	if (!named) {
+		pr_err("target=%s is none of auto, %s, %s\n", target, lmw_targets[0].symbol,
+		       lmw_targets[1].symbol);
+		return -EINVAL;
+	}
+	pr_err("no commit decision point can be probed (kprobe blacklist, inlined?)\n");
 	return ret;
 }
 

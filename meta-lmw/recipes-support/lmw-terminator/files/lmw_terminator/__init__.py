@@ -1,0 +1,15 @@
+"""lmw-terminator: frees memory before the Low Memory Watermark's deny line is hit.
+
+Standard library only. One concern per module:
+
+- config:  /etc/lmw/terminator.toml, validated into frozen dataclasses
+- procs:   the process table, read from /proc
+- policy:  which process may be chosen and which is (pure functions)
+- sources: the low-memory signal (lmw.ko, PSI trigger, MemAvailable polling)
+- killer:  warn, then SIGTERM/SIGKILL through pidfds, process_mrelease
+- service: the main loop and its states; lmwctl: the command-line tool
+"""
+
+EXIT_OK = 0
+EXIT_INTERNAL = 1
+EXIT_USER = 2   # bad config, bad argument: the message says what and where

@@ -1,0 +1,324 @@
+"""Configuration: /etc/lmw/terminator.toml, validated into read-only objects.
+
+Every key has a default that works without a file. A bad file fails as a
+whole with a ConfigError naming the file, the key, the value and why: a
+daemon never runs on half a config (and a SIGHUP reload keeps the old one).
+
+    [source]
+    kind = "auto"                 # auto | lmw | psi | meminfo
+    psi_stall_ms = 150            # PSI fallback: "some" stall per window...
+    psi_window_ms = 1000          # ...of this length raises the signal
+    meminfo_min_available_percent = 10   # last resort: poll MemAvailable
+    meminfo_interval_ms = 1000
+
+    [warn]                        # before any kill: ask for memory back
+    commands = ["systemctl restart cache.service"]
+    signal = "SIGUSR1"            # sent to processes that opted in:
+    optin_dir = "/run/lmw/warn.d" #   a file named by their pid in here
+    grace_ms = 1000               # then re-check before killing
+
+    [kill]
+    term_grace_ms = 3000          # SIGTERM, wait this long, then SIGKILL
+    min_interval_ms = 1000        # between two kills, always
+
+    [[prefer]]                    # raise the score of matching processes
+    cmdline = "chromium.*--type=renderer"
+    adjust = 300
+    [[avoid]]                     # lower it
+    comm = "^weston$"
+    adjust = -300
+    [[protect]]                   # never choose
+    cgroup = "/system.slice/sshd.service"
+
+Two steps: validate() turns TOML text into plain data (dicts, lists,
+strings, numbers) or a ConfigError; build() turns plain data into the
+objects below. The daemon runs validate() in a short-lived child process
+(load_isolated) so that tomllib never stays in its memory.
+"""
+
+from __future__ import annotations
+
+import marshal
+import os
+import re
+import signal
+
+from .errors import ConfigError
+
+TYPE_CHECKING = False   # typing costs 1.6 MB of RSS: for mypy only
+if TYPE_CHECKING:
+    from typing import Any
+
+DEFAULT_PATH = "/etc/lmw/terminator.toml"
+SOURCE_KINDS = ("auto", "lmw", "psi", "meminfo")
+TEXT_FIELDS = ("comm", "cmdline", "exe", "cgroup")
+RULE_KINDS = ("prefer", "avoid", "protect")
+# oom_score runs 0..1000 (2000 with a positive oom_score_adj): an adjust of
+# +-1000 can lift anything above or put it below everything else.
+ADJUST_LIMIT = 1000
+
+
+class Rule:
+    """Matches a process on one or more fields (every one given must match)."""
+
+    __slots__ = ("adjust", "name", "patterns", "uid")
+
+    def __init__(self, name: str, patterns: tuple[tuple[str, re.Pattern[str]], ...],
+                 uid: int | None, adjust: int) -> None:
+        self.name, self.patterns, self.uid, self.adjust = name, patterns, uid, adjust
+
+    def describe(self) -> str:
+        parts = [f"{key}~{rx.pattern!r}" for key, rx in self.patterns]
+        if self.uid is not None:
+            parts.append(f"uid={self.uid}")
+        return f"{self.name}({', '.join(parts)})"
+
+
+class SourceConfig:
+    __slots__ = ("kind", "meminfo_interval_ms", "meminfo_min_available_percent",
+                 "psi_stall_ms", "psi_window_ms")
+
+    def __init__(self, kind: str = "auto", psi_stall_ms: int = 150, psi_window_ms: int = 1000,
+                 meminfo_min_available_percent: int = 10,
+                 meminfo_interval_ms: int = 1000) -> None:
+        self.kind, self.psi_stall_ms, self.psi_window_ms = kind, psi_stall_ms, psi_window_ms
+        self.meminfo_min_available_percent = meminfo_min_available_percent
+        self.meminfo_interval_ms = meminfo_interval_ms
+
+
+class WarnConfig:
+    __slots__ = ("commands", "grace_ms", "optin_dir", "signal")
+
+    def __init__(self, commands: tuple[str, ...] = (),
+                 signal_: signal.Signals | None = signal.SIGUSR1,
+                 optin_dir: str = "/run/lmw/warn.d", grace_ms: int = 1000) -> None:
+        self.commands, self.signal = commands, signal_
+        self.optin_dir, self.grace_ms = optin_dir, grace_ms
+
+
+class KillConfig:
+    __slots__ = ("min_interval_ms", "term_grace_ms")
+
+    def __init__(self, term_grace_ms: int = 3000, min_interval_ms: int = 1000) -> None:
+        self.term_grace_ms, self.min_interval_ms = term_grace_ms, min_interval_ms
+
+
+class Config:
+    __slots__ = ("avoid", "kill", "path", "prefer", "protect", "source", "warn")
+
+    def __init__(self, *, path: str = "(defaults)", source: SourceConfig | None = None,
+                 warn: WarnConfig | None = None, kill: KillConfig | None = None,
+                 prefer: tuple[Rule, ...] = (), avoid: tuple[Rule, ...] = (),
+                 protect: tuple[Rule, ...] = ()) -> None:
+        self.path = path
+        self.source = source or SourceConfig()
+        self.warn = warn or WarnConfig()
+        self.kill = kill or KillConfig()
+        self.prefer, self.avoid, self.protect = prefer, avoid, protect
+
+    def summary(self) -> list[str]:
+        s, w, k = self.source, self.warn, self.kill
+        lines = [
+            f"source: kind={s.kind} psi={s.psi_stall_ms}/{s.psi_window_ms} ms "
+            f"meminfo<{s.meminfo_min_available_percent}% every {s.meminfo_interval_ms} ms",
+            f"warn: commands={list(w.commands)} signal={w.signal.name if w.signal else None} "
+            f"optin_dir={w.optin_dir} grace={w.grace_ms} ms",
+            f"kill: term_grace={k.term_grace_ms} ms min_interval={k.min_interval_ms} ms",
+        ]
+        lines += [f"rule {r.describe()} adjust {r.adjust:+d}"
+                  for r in (*self.prefer, *self.avoid, *self.protect)]
+        return lines
+
+
+# ---- validate: TOML text -> plain data -----------------------------------
+
+class _Table:
+    """Takes keys out of one TOML table, checking each; leftovers are errors."""
+
+    def __init__(self, path: str, prefix: str, table: object) -> None:
+        if not isinstance(table, dict):
+            raise ConfigError(path, prefix, table, "must be a table")
+        self.path, self.prefix, self.table = path, prefix, dict(table)
+
+    def fail(self, name: str, value: object, why: str) -> ConfigError:
+        return ConfigError(self.path, f"{self.prefix}.{name}" if self.prefix else name, value,
+                           why)
+
+    def integer(self, name: str, default: int, low: int, high: int) -> int:
+        value = self.table.pop(name, default)
+        if not isinstance(value, int) or isinstance(value, bool):
+            raise self.fail(name, value, "must be an integer")
+        if not low <= value <= high:
+            raise self.fail(name, value, f"must be between {low} and {high}")
+        return value
+
+    def text(self, name: str, default: str, choices: tuple[str, ...] | None = None) -> str:
+        value = self.table.pop(name, default)
+        if not isinstance(value, str):
+            raise self.fail(name, value, "must be a string")
+        if choices and value not in choices:
+            raise self.fail(name, value, f"must be one of {', '.join(choices)}")
+        return value
+
+    def strings(self, name: str) -> list[str]:
+        value = self.table.pop(name, [])
+        if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
+            raise self.fail(name, value, "must be a list of non-empty strings")
+        return list(value)
+
+    def done(self) -> None:
+        for name, value in self.table.items():
+            raise self.fail(name, value, "unknown key")
+
+
+def _signal_number(table: _Table, name: str) -> int:
+    value = table.text(name, "SIGUSR1")
+    if value == "":
+        return 0
+    try:
+        return int(signal.Signals[value if value.startswith("SIG") else f"SIG{value}"])
+    except KeyError:
+        raise table.fail(name, value, 'not a signal name (e.g. SIGUSR1), or "" for none') \
+            from None
+
+
+def _rule(path: str, kind: str, index: int, raw: object) -> dict[str, Any]:
+    table = _Table(path, f"{kind}[{index}]", raw)
+    patterns: list[list[str]] = []
+    for name in TEXT_FIELDS:
+        if name in table.table:
+            pattern = table.text(name, "")
+            try:
+                re.compile(pattern)
+            except re.error as error:
+                raise table.fail(name, pattern, f"not a regular expression: {error}") from None
+            patterns.append([name, pattern])
+    uid = table.integer("uid", 0, 0, 2**32 - 1) if "uid" in table.table else None
+    adjust = 0
+    if kind != "protect":
+        sign = 1 if kind == "prefer" else -1
+        adjust = table.integer("adjust", sign * 300, -ADJUST_LIMIT, ADJUST_LIMIT)
+        if adjust * sign <= 0:
+            raise table.fail("adjust", adjust,
+                             f"a {kind} rule must {'raise' if sign > 0 else 'lower'} the score")
+    table.done()
+    if not patterns and uid is None:
+        raise ConfigError(path, f"{kind}[{index}]", raw,
+                          f"a rule needs at least one of {', '.join(TEXT_FIELDS)}, uid")
+    return {"name": f"{kind}[{index}]", "patterns": patterns, "uid": uid, "adjust": adjust}
+
+
+def validate(text: str, path: str) -> dict[str, Any]:
+    """TOML text -> plain data, or ConfigError on the first problem."""
+    import tomllib  # only here: the daemon runs this in a short-lived child
+
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path, "(file)", "", f"not valid TOML: {error}") from None
+    top = _Table(path, "", data)
+    source = _Table(path, "source", top.table.pop("source", {}))
+    plain: dict[str, Any] = {"path": path, "source": {
+        "kind": source.text("kind", "auto", SOURCE_KINDS),
+        "psi_stall_ms": source.integer("psi_stall_ms", 150, 1, 10_000),
+        "psi_window_ms": source.integer("psi_window_ms", 1000, 500, 10_000),
+        "meminfo_min_available_percent": source.integer(
+            "meminfo_min_available_percent", 10, 1, 90),
+        "meminfo_interval_ms": source.integer("meminfo_interval_ms", 1000, 50, 60_000),
+    }}
+    if plain["source"]["psi_stall_ms"] >= plain["source"]["psi_window_ms"]:
+        raise source.fail("psi_stall_ms", plain["source"]["psi_stall_ms"],
+                          "must be shorter than psi_window_ms")
+    source.done()
+    warn = _Table(path, "warn", top.table.pop("warn", {}))
+    plain["warn"] = {"commands": warn.strings("commands"),
+                     "signal": _signal_number(warn, "signal"),
+                     "optin_dir": warn.text("optin_dir", "/run/lmw/warn.d"),
+                     "grace_ms": warn.integer("grace_ms", 1000, 0, 60_000)}
+    if not plain["warn"]["optin_dir"].startswith("/"):
+        raise warn.fail("optin_dir", plain["warn"]["optin_dir"], "must be an absolute path")
+    warn.done()
+    kill = _Table(path, "kill", top.table.pop("kill", {}))
+    plain["kill"] = {"term_grace_ms": kill.integer("term_grace_ms", 3000, 0, 60_000),
+                     "min_interval_ms": kill.integer("min_interval_ms", 1000, 0, 600_000)}
+    kill.done()
+    for kind in RULE_KINDS:
+        tables = top.table.pop(kind, [])
+        if not isinstance(tables, list):
+            raise ConfigError(path, kind, tables, f"must be an array of tables ([[{kind}]])")
+        plain[kind] = [_rule(path, kind, i, t) for i, t in enumerate(tables)]
+    top.done()
+    return plain
+
+
+# ---- build: plain data -> objects -----------------------------------------
+
+def build(plain: dict[str, Any]) -> Config:
+    warn = plain["warn"]
+    rules = {kind: tuple(Rule(r["name"], tuple((k, re.compile(p)) for k, p in r["patterns"]),
+                              r["uid"], r["adjust"]) for r in plain[kind])
+             for kind in RULE_KINDS}
+    return Config(
+        path=plain["path"], source=SourceConfig(**plain["source"]),
+        warn=WarnConfig(tuple(warn["commands"]),
+                        signal.Signals(warn["signal"]) if warn["signal"] else None,
+                        warn["optin_dir"], warn["grace_ms"]),
+        kill=KillConfig(**plain["kill"]),
+        prefer=rules["prefer"], avoid=rules["avoid"], protect=rules["protect"])
+
+
+def parse(text: str, path: str = "(text)") -> Config:
+    """Validate and build in this process (tests, --check-config)."""
+    return build(validate(text, path))
+
+
+def _read(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as stream:
+            return stream.read()
+    except FileNotFoundError:
+        return None
+    except OSError as error:
+        raise ConfigError(path, "(file)", "", f"cannot read: {error.strerror}") from None
+
+
+def load(path: str) -> Config:
+    """The config at ``path`` (the defaults when there is none), in this process."""
+    text = _read(path)
+    return Config() if text is None else parse(text, path)
+
+
+def load_isolated(path: str) -> Config:
+    """Like load(), but tomllib runs in a child that exits: the daemon stays small."""
+    text = _read(path)
+    if text is None:
+        return Config()
+    read_end, write_end = os.pipe()
+    child = os.fork()
+    if child == 0:   # pragma: no cover - runs in the child
+        os.close(read_end)
+        try:
+            reply: Any = ("ok", validate(text, path))
+        except ConfigError as error:
+            reply = ("error", error.path, error.key, repr(error.value), error.why)
+        with os.fdopen(write_end, "wb") as out:
+            out.write(marshal.dumps(reply))
+        os._exit(0)
+    os.close(write_end)
+    with os.fdopen(read_end, "rb") as stream:
+        data = stream.read()
+    os.waitpid(child, 0)
+    answer: Any = marshal.loads(data)
+    if answer[0] == "error":
+        raise ConfigError(answer[1], answer[2], _Literal(answer[3]), answer[4])
+    return build(answer[1])
+
+
+class _Literal:
+    """A value already in repr() form (from the child), printed as is."""
+
+    def __init__(self, text: str) -> None:
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text

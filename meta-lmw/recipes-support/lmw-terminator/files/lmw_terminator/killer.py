@@ -1,0 +1,141 @@
+"""Warn, then terminate one victim: SIGTERM, a grace period, SIGKILL; all through a pidfd.
+
+A victim is a snapshot (pid, start time). The pidfd is opened first. Then
+the start time is read again: if it differs, the PID now belongs to
+another process and nothing is sent. From then on the pidfd pins the
+process we checked, so a reused PID can never be hit. After SIGKILL,
+process_mrelease() (Linux 5.15+) frees the victim's memory at once rather
+than when its last thread has exited.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+import os
+import select
+import signal
+import time
+
+from . import log, procs
+from .config import KillConfig, WarnConfig
+from .procs import PROC, Proc
+
+# Same number on x86_64 and arm64 (the generic syscall table).
+SYS_PROCESS_MRELEASE = 448
+
+
+class Ending(enum.Enum):
+    GONE_BEFORE = "gone before the signal (PID not reused)"
+    PID_REUSED = "PID reused by another process: nothing sent"
+    TERMINATED = "exited after SIGTERM"
+    KILLED = "killed by SIGKILL after the grace period"
+    DRY_RUN = "dry run: nothing sent"
+    SURVIVED = "still there after SIGKILL"
+
+
+class Outcome:
+    __slots__ = ("ending", "seconds")
+
+    def __init__(self, ending: Ending, seconds: float) -> None:
+        self.ending, self.seconds = ending, seconds
+
+
+def _process_mrelease(pidfd: int) -> None:
+    """Free a SIGKILLed victim's memory now (Linux 5.15+; older: ENOSYS, harmless)."""
+    import ctypes  # only after a SIGKILL: half a MiB the daemon rarely needs
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if int(libc.syscall(SYS_PROCESS_MRELEASE, pidfd, 0)) != 0:
+        log.debug("process_mrelease: %s", os.strerror(ctypes.get_errno()))
+
+
+def _wait_exit(pidfd: int, seconds: float) -> bool:
+    """True when the process behind ``pidfd`` has exited within ``seconds``."""
+    poller = select.poll()
+    poller.register(pidfd, select.POLLIN)
+    return bool(poller.poll(max(0, int(seconds * 1000))))
+
+
+def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
+              proc_root: str = PROC) -> Outcome:
+    start = time.monotonic()
+
+    def done(ending: Ending) -> Outcome:
+        return Outcome(ending=ending, seconds=time.monotonic() - start)
+
+    if dry_run:
+        return done(Ending.DRY_RUN)
+    try:
+        pidfd = os.pidfd_open(victim.pid)
+    except ProcessLookupError:
+        return done(Ending.GONE_BEFORE)
+    try:
+        if procs.start_time_of(victim.pid, proc_root) != victim.start_time:
+            return done(Ending.PID_REUSED)
+        try:
+            signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+        except ProcessLookupError:
+            return done(Ending.GONE_BEFORE)
+        if _wait_exit(pidfd, config.term_grace_ms / 1000):
+            return done(Ending.TERMINATED)
+        try:
+            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+        except ProcessLookupError:
+            return done(Ending.TERMINATED)
+        _process_mrelease(pidfd)
+        return done(Ending.KILLED if _wait_exit(pidfd, 5.0) else Ending.SURVIVED)
+    finally:
+        os.close(pidfd)
+
+
+def _spawn(command: str) -> None:
+    """Run a shell command in the background; reap it without waiting."""
+    try:
+        os.posix_spawn("/bin/sh", ["sh", "-c", command], os.environ,
+                       setsid=True)
+    except OSError as error:
+        log.error("warn command %r: %s", command, error.strerror)
+
+
+def reap_children() -> None:
+    """Collect finished warn commands (called from the main loop)."""
+    try:
+        while os.waitpid(-1, os.WNOHANG)[0] > 0:
+            pass
+    except ChildProcessError:
+        pass
+
+
+def warn(config: WarnConfig, *, dry_run: bool = False, proc_root: str = PROC) -> list[str]:
+    """Ask for memory back: run the commands, signal the opted-in processes.
+
+    A process opts in by creating a file named by its pid in optin_dir; a
+    file whose process is gone is removed. Returns what was done, for the log.
+    """
+    actions: list[str] = []
+    for command in config.commands:
+        actions.append(f"ran {command!r}")
+        if not dry_run:
+            _spawn(command)
+    if config.signal is None or not os.path.isdir(config.optin_dir):
+        return actions
+    for name in sorted(os.listdir(config.optin_dir)):
+        if not name.isdigit():
+            continue
+        pid, entry = int(name), os.path.join(config.optin_dir, name)
+        if procs.start_time_of(pid, proc_root) is None:
+            _remove(entry)
+            continue
+        actions.append(f"{config.signal.name} to {pid}")
+        if not dry_run:
+            try:
+                os.kill(pid, config.signal)
+            except ProcessLookupError:
+                _remove(entry)
+    return actions
+
+
+def _remove(path: str) -> None:
+    with contextlib.suppress(FileNotFoundError):
+        os.unlink(path)

@@ -1,0 +1,103 @@
+"""The process table, read from /proc (or a fake tree in tests).
+
+A process is identified by (pid, start time): a PID alone can be reused
+between the moment a victim is chosen and the moment it is signalled.
+"""
+
+from __future__ import annotations
+
+import os
+
+PF_KTHREAD = 0x00200000   # include/linux/sched.h
+PROC = "/proc"
+
+
+class Proc:
+    __slots__ = ("cgroup", "cmdline", "comm", "exe", "kernel_thread", "oom_score",
+                 "oom_score_adj", "pid", "rss_kb", "start_time", "uid")
+
+    def __init__(self, *, pid: int, start_time: int, comm: str, cmdline: str, exe: str, uid: int,
+                 cgroup: str, oom_score: int, oom_score_adj: int, rss_kb: int,
+                 kernel_thread: bool) -> None:
+        self.pid = pid
+        self.start_time = start_time    # clock ticks after boot: stat field 22
+        self.comm = comm
+        self.cmdline = cmdline          # arguments joined by spaces; "" for kernel threads
+        self.exe = exe                  # "" when unreadable
+        self.uid = uid                  # real uid
+        self.cgroup = cgroup            # cgroup v2 path, e.g. /system.slice/foo.service
+        self.oom_score = oom_score      # includes oom_score_adj
+        self.oom_score_adj = oom_score_adj
+        self.rss_kb = rss_kb
+        self.kernel_thread = kernel_thread
+
+
+def _read(path: str) -> str:
+    with open(path, encoding="utf-8", errors="replace") as stream:
+        return stream.read()
+
+
+def _stat_fields(text: str) -> tuple[str, list[str]]:
+    """(comm, fields after comm) of /proc/PID/stat; comm may hold spaces and ')'."""
+    open_paren, close_paren = text.index("("), text.rindex(")")
+    return text[open_paren + 1:close_paren], text[close_paren + 2:].split()
+
+
+def read_proc(pid: int, root: str = PROC) -> Proc | None:
+    """One process, or None if it is gone (or vanishes while being read)."""
+    base = f"{root}/{pid}"
+    try:
+        comm, fields = _stat_fields(_read(f"{base}/stat"))
+        status = _read(f"{base}/status")
+        with open(f"{base}/cmdline", "rb") as stream:
+            cmdline = stream.read().replace(b"\0", b" ").decode(errors="replace").strip()
+        oom_score = int(_read(f"{base}/oom_score"))
+        oom_score_adj = int(_read(f"{base}/oom_score_adj"))
+        cgroup_text = _read(f"{base}/cgroup")
+    except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+        return None
+    try:
+        exe = os.readlink(f"{base}/exe")
+    except OSError:
+        exe = ""
+    uid = rss_kb = 0
+    for line in status.splitlines():
+        if line.startswith("Uid:"):
+            uid = int(line.split()[1])
+        elif line.startswith("VmRSS:"):
+            rss_kb = int(line.split()[1])
+    cgroup = ""
+    for line in cgroup_text.splitlines():
+        if line.startswith("0::"):
+            cgroup = line[3:]
+    # fields after comm start at stat field 3 (state): flags is field 9, starttime 22
+    flags, start_time = int(fields[6]), int(fields[19])
+    return Proc(pid=pid, start_time=start_time, comm=comm, cmdline=cmdline, exe=exe, uid=uid,
+                cgroup=cgroup, oom_score=oom_score, oom_score_adj=oom_score_adj, rss_kb=rss_kb,
+                kernel_thread=bool(flags & PF_KTHREAD))
+
+
+def read_all(root: str = PROC) -> list[Proc]:
+    found = []
+    for name in os.listdir(root):
+        if name.isdigit():
+            proc = read_proc(int(name), root)
+            if proc is not None:
+                found.append(proc)
+    return found
+
+
+def start_time_of(pid: int, root: str = PROC) -> int | None:
+    try:
+        return int(_stat_fields(_read(f"{root}/{pid}/stat"))[1][19])
+    except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+        return None
+
+
+def meminfo(root: str = PROC) -> dict[str, int]:
+    """/proc/meminfo in kB."""
+    figures = {}
+    for line in _read(f"{root}/meminfo").splitlines():
+        key, _, value = line.partition(":")
+        figures[key] = int(value.split()[0])
+    return figures

@@ -1,0 +1,324 @@
+"""The daemon: wait for the low-memory signal, warn, then terminate one victim at a time.
+
+States of one low-memory episode (an explicit machine, as labgrid's
+strategies are):
+
+    WATCHING --signal--> WARNED --grace over, still low--> KILLING
+       ^                    |                                  |
+       +---- memory normal -+------- re-check, next victim ----+
+
+- WATCHING: memory is fine; the loop sleeps in poll() with no timeout.
+- WARNED:   the warn commands ran and the opted-in processes were
+            signalled; memory has grace_ms to come back.
+- KILLING:  one victim is terminated (SIGTERM, grace, SIGKILL), then the
+            level is read again. The next victim waits at least
+            min_interval_ms, so there is never a killing spree.
+
+The process stays under 12 MiB RSS: it imports no logging, argparse,
+dataclasses, pathlib or typing, and parses its TOML in a child process.
+
+Exit codes: 0 on SIGTERM/SIGINT, 2 on a bad config or argument, 1 on an
+internal error.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import select
+import signal
+import socket
+import sys
+import time
+
+from . import EXIT_INTERNAL, EXIT_OK, EXIT_USER, config, killer, log, policy, procs
+from .errors import UserError
+from .sources import Level, open_source
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from .sources import Source
+
+# systemd sets RUNTIME_DIRECTORY for RuntimeDirectory=lmw; the init script makes /run/lmw
+STATUS_FILE = os.path.join(os.environ.get("RUNTIME_DIRECTORY", "/run/lmw"), "terminator.status")
+USAGE = """usage: lmw-terminator [--config PATH] [--check-config] [--dry-run] [--debug]
+
+Frees memory before the Low Memory Watermark's deny line is hit.
+
+  --config PATH   config file (default /etc/lmw/terminator.toml; absent = defaults)
+  --check-config  validate the config, print it, exit 0 (or 2 with the error)
+  --dry-run       log what would be done; send no signal, run no command
+  --debug         log more
+"""
+
+
+class State(enum.Enum):
+    WATCHING = "watching"
+    WARNED = "warned"
+    KILLING = "killing"
+
+
+def sd_notify(message: str) -> None:
+    """The systemd notify protocol: one datagram to $NOTIFY_SOCKET (no-op without it)."""
+    address = os.environ.get("NOTIFY_SOCKET")
+    if not address:
+        return
+    if address.startswith("@"):
+        address = "\0" + address[1:]
+    with socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM | socket.SOCK_CLOEXEC) as sock:
+        try:
+            sock.sendto(message.encode(), address)
+        except OSError as error:
+            log.warning("sd_notify(%s): %s", message, error.strerror)
+
+
+def memory_figures() -> str:
+    m = procs.meminfo()
+    return (f"committed {m['Committed_AS']} kB, available {m['MemAvailable']} kB "
+            f"of {m['MemTotal']} kB")
+
+
+class Episode:
+    """One stretch of low memory, from the signal to memory back to normal."""
+
+    __slots__ = ("kills", "started", "warned_at")
+
+    def __init__(self, started: float) -> None:
+        self.started = started
+        self.warned_at = started
+        self.kills = 0
+
+
+class Terminator:
+    def __init__(self, cfg: config.Config, config_path: str, source: Source, source_why: str,
+                 dry_run: bool) -> None:
+        self.cfg, self.config_path, self.dry_run = cfg, config_path, dry_run
+        self.source, self.source_why = source, source_why
+        self.state = State.WATCHING
+        self.level = Level.NORMAL
+        self.episode: Episode | None = None
+        self.last_kill = -1e9
+        self.kills = 0
+        self.nobody_logged = False
+        self.last_action = ""
+        self.flags: set[str] = set()
+
+    # ---- main loop ------------------------------------------------------
+
+    def run(self) -> int:
+        wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
+        signal.set_wakeup_fd(wake_w)
+        signal.signal(signal.SIGHUP, lambda _n, _f: self.flags.add("reload"))
+        signal.signal(signal.SIGTERM, lambda _n, _f: self.flags.add("stop"))
+        signal.signal(signal.SIGINT, lambda _n, _f: self.flags.add("stop"))
+        signal.signal(signal.SIGCHLD, lambda _n, _f: None)   # wakes the loop to reap
+        poller = select.poll()
+        poller.register(wake_r, select.POLLIN)
+        if self.source.fd is not None:
+            poller.register(self.source.fd, self.source.events)
+        watchdog_s = self._watchdog_interval()
+        self.level = self.source.level(woke=False)
+        self._write_status()
+        sd_notify("READY=1\nSTATUS=watching")
+        while "stop" not in self.flags:
+            timeout = self._next_timeout(watchdog_s)
+            events = poller.poll(None if timeout is None else max(0, int(timeout * 1000)))
+            if any(fd == wake_r for fd, _ in events):
+                os.read(wake_r, 512)
+                killer.reap_children()
+            if "reload" in self.flags:
+                self.flags.discard("reload")
+                self.reload()
+            woke = any(fd == self.source.fd for fd, _ in events)
+            self.level = self.source.level(woke)
+            self.step()
+            if watchdog_s:
+                sd_notify("WATCHDOG=1")
+            self._write_status()
+        sd_notify("STOPPING=1")
+        log.info("stopping: %d kill(s) in this run", self.kills)
+        return EXIT_OK
+
+    @staticmethod
+    def _watchdog_interval() -> float | None:
+        usec, pid = os.environ.get("WATCHDOG_USEC"), os.environ.get("WATCHDOG_PID")
+        if not usec or (pid and int(pid) != os.getpid()):
+            return None
+        return int(usec) / 2e6
+
+    def _next_timeout(self, watchdog_s: float | None) -> float | None:
+        """Sleep until an event, unless a grace period, the kill interval, the
+        source's own re-check or the watchdog needs a wake-up sooner."""
+        now = time.monotonic()
+        deadlines = [x for x in (watchdog_s, self.source.max_sleep_s()) if x is not None]
+        if self.state is State.WARNED and self.episode:
+            deadlines.append(self.episode.warned_at + self.cfg.warn.grace_ms / 1000 - now)
+        if self.state is State.KILLING:
+            deadlines.append(self.last_kill + self.cfg.kill.min_interval_ms / 1000 - now)
+            deadlines.append(1.0)   # re-read the level while acting
+        return min(deadlines) if deadlines else None
+
+    # ---- the state machine ----------------------------------------------
+
+    def step(self) -> None:
+        now = time.monotonic()
+        if self.level == Level.NORMAL:
+            if self.episode is not None:
+                log.info("memory back to normal after %.1f s and %d kill(s): %s",
+                         now - self.episode.started, self.episode.kills, memory_figures())
+            self.episode, self.state, self.nobody_logged = None, State.WATCHING, False
+            return
+        if self.state is State.WATCHING or self.episode is None:
+            self.episode = Episode(started=now)
+            log.warning("low memory (%s, from %s): %s", self.level.name.lower(),
+                        self.source.name, memory_figures())
+            self._warn()
+            return
+        if self.state is State.WARNED:
+            if now - self.episode.warned_at < self.cfg.warn.grace_ms / 1000:
+                return
+            self.state = State.KILLING
+        if now - self.last_kill < self.cfg.kill.min_interval_ms / 1000:
+            return
+        self._kill_one()
+
+    def _warn(self) -> None:
+        actions = killer.warn(self.cfg.warn, dry_run=self.dry_run)
+        self.state = State.WARNED
+        what = "; ".join(actions) if actions else "nothing configured"
+        self.last_action = f"warned: {what}"
+        log.info("%swarning before any kill: %s", "[dry run] " if self.dry_run else "", what)
+
+    def _kill_one(self) -> None:
+        assert self.episode is not None
+        choice = policy.choose(procs.read_all(), self.cfg, os.getpid())
+        if choice is None:
+            if not self.nobody_logged:
+                log.error("memory is low but no process may be chosen")
+                self.nobody_logged = True
+            return
+        victim, before = choice.proc, memory_figures()
+        outcome = killer.terminate(victim, self.cfg.kill, dry_run=self.dry_run)
+        self.last_kill = time.monotonic()
+        self.source.forget()
+        if outcome.ending in (killer.Ending.TERMINATED, killer.Ending.KILLED):
+            self.kills += 1
+            self.episode.kills += 1
+        self.last_action = f"{victim.comm}[{victim.pid}]: {outcome.ending.value}"
+        log.warning(
+            "%sterminate %s[%d] uid %d rss %d kB cmdline %r: score %d (%s): %s in %.2f s; "
+            "before: %s; after: %s", "[dry run] " if self.dry_run else "", victim.comm,
+            victim.pid, victim.uid, victim.rss_kb, victim.cmdline[:200], choice.score,
+            choice.why, outcome.ending.value, outcome.seconds, before, memory_figures())
+
+    # ---- reload and status ----------------------------------------------
+
+    def reload(self) -> None:
+        try:
+            new = config.load_isolated(self.config_path)
+        except UserError as error:
+            log.error("reload failed, keeping the old config: %s", error)
+            return
+        self.cfg = new
+        prepare_runtime(new)
+        log.info("reloaded %s", new.path)
+
+    def _write_status(self) -> None:
+        """key=value lines for lmwctl status (json would cost the daemon 1 MiB)."""
+        status = {"pid": os.getpid(), "source": self.source.name, "why": self.source_why,
+                  "level": self.level.name.lower(), "state": self.state.value,
+                  "kills": self.kills, "last_action": self.last_action,
+                  "dry_run": self.dry_run, "config": self.cfg.path}
+        text = "".join(f"{k}={str(v).replace(chr(10), ' ')}\n" for k, v in status.items())
+        try:
+            tmp = STATUS_FILE + ".tmp"
+            with open(tmp, "w", encoding="utf-8") as stream:
+                stream.write(text)
+            os.replace(tmp, STATUS_FILE)
+        except OSError as error:
+            log.debug("status file: %s", error.strerror)
+
+
+MCL_CURRENT, MCL_FUTURE, MCL_ONFAULT = 1, 2, 4
+
+
+def lock_in_memory() -> None:
+    """Keep every page the daemon touches resident: under the very pressure it acts on,
+    the kernel would otherwise evict its code and make it slow to act. ONFAULT locks
+    pages as they are touched, so RSS stays what it is."""
+    import ctypes
+
+    libc = ctypes.CDLL(None, use_errno=True)
+    if libc.mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0:
+        log.warning("mlockall: %s (pages may be evicted under pressure)",
+                    os.strerror(ctypes.get_errno()))
+
+
+def prepare_runtime(cfg: config.Config) -> None:
+    """Never be the one killed; give applications a place to opt in to warnings."""
+    try:
+        with open("/proc/self/oom_score_adj", "w", encoding="ascii") as stream:
+            stream.write("-1000\n")
+    except OSError as error:
+        log.warning("cannot set oom_score_adj -1000: %s", error.strerror)
+    for path, mode in ((os.path.dirname(STATUS_FILE), 0o755), (cfg.warn.optin_dir, 0o1777)):
+        try:
+            os.makedirs(path, exist_ok=True)
+            os.chmod(path, mode)   # opt-in dir like /tmp: anyone opts in, nobody else's file
+        except OSError as error:
+            log.warning("%s: %s", path, error.strerror)
+
+
+def parse_args(argv: list[str]) -> dict[str, object]:
+    """--config PATH, --check-config, --dry-run, --debug (argparse would cost 1.3 MiB)."""
+    options: dict[str, object] = {"config": config.DEFAULT_PATH, "check_config": False,
+                                  "dry_run": False, "debug": False}
+    args = list(argv)
+    while args:
+        arg = args.pop(0)
+        if arg in ("-h", "--help"):
+            print(USAGE, end="")
+            raise SystemExit(EXIT_OK)
+        if arg == "--config" and args:
+            options["config"] = args.pop(0)
+        elif arg.startswith("--config="):
+            options["config"] = arg.split("=", 1)[1]
+        elif arg in ("--check-config", "--dry-run", "--debug"):
+            options[arg[2:].replace("-", "_")] = True
+        else:
+            raise UserError(f"unknown argument {arg!r}\n{USAGE}")
+    return options
+
+
+def main(argv: list[str] | None = None) -> int:
+    try:
+        options = parse_args(sys.argv[1:] if argv is None else argv)
+        path = str(options["config"])
+        if options["check_config"]:
+            cfg = config.load(path)
+            print(f"{cfg.path}: ok")
+            print("\n".join(cfg.summary()))
+            return EXIT_OK
+        cfg = config.load_isolated(path)
+        where = log.setup(bool(options["debug"]))
+        source, why = open_source(cfg.source)
+    except UserError as error:
+        print(f"lmw-terminator: error: {error}", file=sys.stderr)
+        return EXIT_USER
+    dry_run = bool(options["dry_run"])
+    log.info("started: source %s (%s); config %s; logging to %s%s", source.name, why, cfg.path,
+             where, "; DRY RUN" if dry_run else "")
+    prepare_runtime(cfg)
+    lock_in_memory()
+    try:
+        return Terminator(cfg, path, source, why, dry_run).run()
+    except UserError as error:
+        log.error("%s", error)
+        return EXIT_USER
+    except Exception as error:  # noqa: BLE001 - the one place that maps crashes to exit 1
+        import traceback
+
+        log.error("internal error: %r\n%s", error, traceback.format_exc())
+        return EXIT_INTERNAL
+    finally:
+        source.close()

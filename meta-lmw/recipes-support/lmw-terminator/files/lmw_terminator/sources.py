@@ -1,0 +1,167 @@
+"""Where the low-memory signal comes from: lmw.ko, else a PSI trigger, else MemAvailable.
+
+Each source blocks in poll() until memory is low or the timeout passes,
+and then tells the current level. While memory is fine, the lmw and PSI
+sources sleep with no timeout at all: no wake-ups.
+
+- lmw: POLLPRI on /sys/kernel/lmw/watermark/state (normal/notify/deny).
+- psi: a trigger on /proc/pressure/memory ("some" stall of psi_stall_ms per
+  psi_window_ms). PSI has no "back to normal" event, so after a trigger the
+  level stays low until one window passes without another.
+- meminfo: read MemAvailable every meminfo_interval_ms. This is the last
+  resort (a locked kernel without PSI), and the only source that polls.
+"""
+
+from __future__ import annotations
+
+import enum
+import os
+import select
+import time
+
+from .config import SourceConfig
+from .errors import UserError
+from .procs import PROC, meminfo
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from typing import Protocol
+else:
+    Protocol = object
+
+LMW_STATE = "/sys/kernel/lmw/watermark/state"
+PSI_MEMORY = "/proc/pressure/memory"
+
+
+class Level(enum.IntEnum):
+    NORMAL = 0
+    NOTIFY = 1
+    DENY = 2
+
+
+class Source(Protocol):
+    """What the main loop polls: ``fd`` (None = nothing to poll, sleep instead)
+    for ``events``; after each wake-up, ``level()`` says where memory stands."""
+
+    name: str
+    fd: int | None
+    events: int
+
+    def level(self, woke: bool) -> Level:
+        """The level now; ``woke`` is True when ``fd`` had an event."""
+        ...
+
+    def max_sleep_s(self) -> float | None:
+        """How long the loop may sleep before asking again (None: until an event)."""
+        ...
+
+    def forget(self) -> None:
+        """After a kill: only evidence from now on counts."""
+        ...
+
+    def close(self) -> None: ...
+
+
+class LmwSource:
+    name = "lmw"
+    events = select.POLLPRI | select.POLLERR
+
+    def __init__(self, path: str = LMW_STATE) -> None:
+        self.fd: int | None = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        self.current = self.level(woke=False)   # reading it arms POLLPRI
+
+    def level(self, woke: bool) -> Level:
+        assert self.fd is not None
+        self.current = Level[os.pread(self.fd, 32, 0).decode().strip().upper()]
+        return self.current
+
+    def max_sleep_s(self) -> float | None:
+        return None     # the module re-checks and signals the way down itself
+
+    def forget(self) -> None:
+        pass            # the module's state is always current
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+
+class PsiSource:
+    name = "psi"
+    events = select.POLLPRI | select.POLLERR
+
+    def __init__(self, config: SourceConfig, path: str = PSI_MEMORY) -> None:
+        self.window_s = config.psi_window_ms / 1000
+        self.fd: int | None = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
+        trigger = f"some {config.psi_stall_ms * 1000} {config.psi_window_ms * 1000}"
+        os.write(self.fd, trigger.encode() + b"\0")
+        self.last_event = -1e9
+        self.ignore_until = -1e9
+
+    def level(self, woke: bool) -> Level:
+        if woke and time.monotonic() >= self.ignore_until:
+            self.last_event = time.monotonic()
+        low = time.monotonic() - self.last_event < self.window_s
+        return Level.NOTIFY if low else Level.NORMAL
+
+    def max_sleep_s(self) -> float | None:
+        # while low, look again when a quiet window would end the episode
+        remaining = self.window_s - (time.monotonic() - self.last_event)
+        return remaining if remaining > 0 else None
+
+    def forget(self) -> None:
+        # Stalls go on for a while after a kill, as the page cache refills
+        # and the victim's memory is given back: events in the next two
+        # windows are that echo, not new pressure; only a trigger after them
+        # may justify another victim.
+        self.last_event = -1e9
+        self.ignore_until = time.monotonic() + 2 * self.window_s
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+
+
+class MeminfoSource:
+    name = "meminfo"
+    events = 0
+
+    def __init__(self, config: SourceConfig, proc_root: str = PROC) -> None:
+        self.fd: int | None = None
+        self.interval_s = config.meminfo_interval_ms / 1000
+        self.min_percent = config.meminfo_min_available_percent
+        self.proc_root = proc_root
+
+    def level(self, woke: bool) -> Level:
+        figures = meminfo(self.proc_root)
+        available = figures["MemAvailable"] * 100 // max(figures["MemTotal"], 1)
+        return Level.NOTIFY if available < self.min_percent else Level.NORMAL
+
+    def max_sleep_s(self) -> float | None:
+        return self.interval_s
+
+    def forget(self) -> None:
+        pass            # each reading is fresh
+
+    def close(self) -> None:
+        pass
+
+
+def open_source(config: SourceConfig) -> tuple[Source, str]:
+    """The source to use and why, following config.kind ("auto": best available)."""
+    reasons: list[str] = []
+    if config.kind in ("auto", "lmw"):
+        try:
+            return LmwSource(), "lmw.ko is loaded"
+        except OSError as error:
+            reasons.append(f"lmw.ko: {LMW_STATE}: {error.strerror}")
+            if config.kind == "lmw":
+                raise UserError(f"source kind lmw, but {reasons[-1]}") from None
+    if config.kind in ("auto", "psi"):
+        try:
+            return PsiSource(config), "; ".join([*reasons, "PSI trigger armed"])
+        except OSError as error:
+            reasons.append(f"PSI: {PSI_MEMORY}: {error.strerror}")
+            if config.kind == "psi":
+                raise UserError(f"source kind psi, but {reasons[-1]}") from None
+    return MeminfoSource(config), "; ".join([*reasons, "polling MemAvailable"])

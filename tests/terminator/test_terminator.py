@@ -1,0 +1,275 @@
+"""lmw-terminator in a real guest with lmw.ko, under systemd and under busybox init.
+
+The service is the one the payload installed and the init system started;
+each test writes /etc/lmw/terminator.toml, loads lmw.ko (deny 60%, notify
+40%) and restarts the service through its own init system. Processes are
+the static helper lmwtest (copied under other names where the comm
+matters). Exit statuses come from the shell that started them (143:
+SIGTERM, 137: SIGKILL).
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import shlex
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import pytest
+from labgrid.driver import ShellDriver
+
+from guestshell import exit_status, start, wait_until
+from lmwbed.guest import Guest
+
+pytestmark = pytest.mark.guest
+
+NOBODY = 65534
+SYSFS = "/sys/kernel/lmw/watermark"
+STATUS = "/run/lmw/terminator.status"
+RSS_LIMIT_KB = 12 * 1024
+
+
+def figure(shell: ShellDriver, name: str) -> int:
+    return int(shell.run_check(f"cat {SYSFS}/{name}")[0])
+
+
+class Service:
+    """The terminator through the guest's own init system, and its log."""
+
+    def __init__(self, shell: ShellDriver, guest: Guest) -> None:
+        self.shell, self.systemd = shell, guest.spec.userland == "systemd"
+
+    def restart(self) -> None:
+        if self.systemd:
+            self.shell.run_check("systemctl restart lmw-terminator")
+        else:
+            self.shell.run_check("/etc/init.d/lmw-terminator restart")
+
+    def _log_command(self) -> str:
+        if self.systemd:
+            return "journalctl -u lmw-terminator -o cat --no-pager"
+        return ("grep 'lmw-terminator\\[' /var/log/messages | "
+                "sed 's/^.*lmw-terminator\\[[0-9]*\\]: //'")
+
+    def log(self) -> list[str]:
+        return [str(line) for line in self.shell.run_check(self._log_command())]
+
+    def wait_for_log(self, offset: int, *texts: str) -> str:
+        """The first new log line (after ``offset``) holding all ``texts``; waits for it."""
+        greps = " | ".join(f"grep -F -- {shlex.quote(t)}" for t in texts)
+        wait_until(self.shell, f"{self._log_command()} | tail -n +{offset + 1} | "
+                               f"{greps} > /dev/null", seconds=30, interval=0.5)
+        return next(line for line in self.log()[offset:] if all(t in line for t in texts))
+
+    def pid(self) -> int:
+        return int(self.shell.run_check(f"sed -n 's/^pid=//p' {STATUS}")[0])
+
+
+@pytest.fixture
+def service(shell: ShellDriver, lmw_guest: Guest) -> Service:
+    return Service(shell, lmw_guest)
+
+
+@contextmanager
+def armed(shell: ShellDriver, service: Service, conf: str, *,
+          module: bool = True) -> Iterator[int]:
+    """Config in place, lmw.ko loaded (or not), service restarted; yields the log offset."""
+    encoded = base64.b64encode(conf.encode()).decode()
+    shell.run_check(f"echo {encoded} | base64 -d > /etc/lmw/terminator.toml")
+    if module:
+        shell.run_check("modprobe lmw && echo 60 > /proc/sys/vm/lowmem_deny_watermark "
+                        "&& echo 40 > /proc/sys/vm/lowmem_notify_watermark")
+    else:
+        shell.run("rmmod lmw 2>/dev/null")
+    offset = len(service.log())
+    service.restart()
+    wait_until(shell, f"grep -q '^source={'lmw' if module else 'psi'}$' {STATUS} && "
+                      f"kill -0 $(sed -n 's/^pid=//p' {STATUS})")
+    try:
+        yield offset
+    finally:
+        shell.run("kill -9 $(pidof lmwtest favourite trigger precious) 2>/dev/null")
+        if module:
+            wait_until(shell, f"grep -qx normal {SYSFS}/state")
+
+
+def alive(shell: ShellDriver, pid: int) -> bool:
+    return bool(shell.run(f"kill -0 {pid}")[2] == 0)
+
+
+def named_copy(shell: ShellDriver, name: str) -> str:
+    """lmwtest under another file name, so that its comm is ``name``."""
+    shell.run_check(f"cp /usr/bin/lmwtest /tmp/{name} && chmod 755 /tmp/{name}")
+    return f"/tmp/{name}"
+
+
+def push_over_notify(shell: ShellDriver, above_kb: int = 4096) -> int:
+    """A root process (comm "trigger", protected by the configs below) that commits
+    just enough to put committed memory ``above_kb`` over the notify line."""
+    need = figure(shell, "notify_kb") - figure(shell, "committed_kb") + above_kb
+    return start(shell, "trigger", f"{named_copy(shell, 'trigger')} hold {need} 600")
+
+
+PROTECT_TRIGGER = '[[protect]]\ncomm = "^trigger$"\n'
+QUICK = "[warn]\ngrace_ms = 300\n[kill]\nterm_grace_ms = 1500\nmin_interval_ms = 500\n"
+
+
+def test_growing_hog_is_terminated_before_the_deny_line(shell: ShellDriver,
+                                                        service: Service) -> None:
+    with armed(shell, service, QUICK) as offset:
+        denials = figure(shell, "denials")
+        shell.run_check("dmesg -c > /dev/null")
+        hog = start(shell, "hog", f"lmwtest -u {NOBODY} grow 4096 100")
+        assert exit_status(shell, "hog") == 143, shell.run_check("tail -3 /tmp/hog.out")
+        assert figure(shell, "denials") == denials, "the hog reached the deny line"
+        kernel = shell.run_check("dmesg")
+        assert not [line for line in kernel if re.search(r"Out of memory|oom-kill", line)]
+        service.wait_for_log(offset, f"terminate lmwtest[{hog}]", "exited after SIGTERM")
+        wait_until(shell, f"grep -qx normal {SYSFS}/state")
+        wait_until(shell, f"grep -q '^state=watching$' {STATUS}")
+
+
+def test_prefer_rule_picks_its_victim(shell: ShellDriver, service: Service) -> None:
+    conf = QUICK + '[[prefer]]\ncomm = "^favourite$"\nadjust = 1000\n' + PROTECT_TRIGGER
+    with armed(shell, service, conf) as offset:
+        big = start(shell, "big", f"lmwtest -u {NOBODY} use 60000 600")
+        wait_until(shell, "grep -q use=ok /tmp/big.out")
+        start(shell, "favourite", f"{named_copy(shell, 'favourite')} -u {NOBODY} use 12000 600")
+        wait_until(shell, "grep -q use=ok /tmp/favourite.out")
+        push_over_notify(shell)
+        assert exit_status(shell, "favourite") == 143
+        assert alive(shell, big), "a second victim was taken"
+        service.wait_for_log(offset, "terminate favourite[", "prefer[0]")
+
+
+def test_protected_processes_survive(shell: ShellDriver, service: Service) -> None:
+    conf = QUICK + '[[protect]]\ncomm = "^precious$"\n' + PROTECT_TRIGGER
+    with armed(shell, service, conf):
+        precious = start(shell, "precious",
+                         f"{named_copy(shell, 'precious')} -u {NOBODY} use 60000 600")
+        guarded = start(shell, "guarded", f"lmwtest -u {NOBODY} use 50000 600")
+        wait_until(shell, "grep -q use=ok /tmp/precious.out && grep -q use=ok /tmp/guarded.out")
+        shell.run_check(f"echo -1000 > /proc/{guarded}/oom_score_adj")
+        start(shell, "small", f"lmwtest -u {NOBODY} use 12000 600")
+        wait_until(shell, "grep -q use=ok /tmp/small.out")
+        push_over_notify(shell)
+        assert exit_status(shell, "small") == 143
+        assert alive(shell, precious) and alive(shell, guarded)
+
+
+def test_sigterm_ignorer_is_sigkilled_and_the_daemon_stays_small(shell: ShellDriver,
+                                                                 service: Service) -> None:
+    with armed(shell, service, QUICK + PROTECT_TRIGGER) as offset:
+        start(shell, "stubborn", f"lmwtest -u {NOBODY} stubborn 60000")
+        wait_until(shell, "grep -q use=ok /tmp/stubborn.out")
+        push_over_notify(shell)
+        assert exit_status(shell, "stubborn") == 137
+        service.wait_for_log(offset, "killed by SIGKILL after the grace period")
+        rss = int(shell.run_check(f"sed -n 's/^VmRSS:[^0-9]*//p' /proc/{service.pid()}/status"
+                                  " | cut -d' ' -f1")[0])
+        assert rss < RSS_LIMIT_KB, f"terminator RSS {rss} kB"
+
+
+def test_opted_in_app_is_warned_before_any_kill(shell: ShellDriver, service: Service) -> None:
+    conf = "[warn]\ngrace_ms = 800\n[kill]\nterm_grace_ms = 1500\n" + PROTECT_TRIGGER
+    with armed(shell, service, conf) as offset:
+        shell.run_check("rm -f /tmp/app.log")
+        app = start(shell, "app", f"lmwtest -u {NOBODY} optin 60000 /tmp/app.log")
+        wait_until(shell, "grep -q optin=ok /tmp/app.out")
+        push_over_notify(shell)
+        assert exit_status(shell, "app") == 0   # its SIGTERM handler exits 0
+        events = [line.split() for line in shell.run_check("cat /tmp/app.log")]
+        assert [e[0] for e in events] == ["warned", "sigterm"], events
+        assert float(events[0][1]) < float(events[1][1])
+        service.wait_for_log(offset, f"SIGUSR1 to {app}")
+
+
+def test_psi_fallback_without_the_module(shell: ShellDriver, service: Service) -> None:
+    # Without swap, PSI only sees stalls once the page cache is nearly gone: the
+    # settings a PSI-only board needs are "act at the first stall, warn no longer".
+    conf = ('[source]\npsi_stall_ms = 10\npsi_window_ms = 500\n'
+            '[warn]\ngrace_ms = 0\n[kill]\nterm_grace_ms = 1500\nmin_interval_ms = 500\n')
+    with armed(shell, service, conf, module=False) as offset:
+        service.wait_for_log(offset, "source psi")
+        shell.run_check("dmesg -c > /dev/null")
+        hog = start(shell, "hog", f"lmwtest -u {NOBODY} grow 2048 100")
+        # PSI fires near exhaustion: a victim that big may need the SIGKILL to go in time
+        assert exit_status(shell, "hog", seconds=240, interval=0.5) in (143, 137)
+        service.wait_for_log(offset, f"terminate lmwtest[{hog}]")
+        # one victim only: pressure that lingers after the kill takes nobody else
+        service.wait_for_log(offset, "memory back to normal", "and 1 kill(s)")
+        assert not [line for line in shell.run_check("dmesg")
+                    if re.search(r"Out of memory|oom-kill", line)]
+
+
+def test_pid_reuse_never_hits_the_new_process(shell: ShellDriver) -> None:
+    """The victim exits and its PID is taken before the signal: nothing is sent."""
+    script = """
+import subprocess, sys
+sys.path.insert(0, "/usr/lib/lmw-terminator")
+from lmw_terminator import config, killer, procs
+victim = subprocess.Popen(["sleep", "1000"])
+chosen = procs.read_proc(victim.pid)
+victim.kill(); victim.wait()
+with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+    f.write(str(victim.pid - 1))
+newcomer = subprocess.Popen(["sleep", "1000"])
+print("same_pid", newcomer.pid == victim.pid)
+print("ending", killer.terminate(chosen, config.KillConfig(term_grace_ms=500)).ending.name)
+print("survives", newcomer.poll() is None)
+newcomer.kill()
+"""
+    encoded = base64.b64encode(script.encode()).decode()
+    out = dict(line.split() for line in
+               shell.run_check(f"echo {encoded} | base64 -d | python3 -", timeout=60))
+    assert out == {"same_pid": "True", "ending": "PID_REUSED", "survives": "True"}
+
+
+def test_dry_run_logs_the_choice_and_kills_nothing(shell: ShellDriver, service: Service) -> None:
+    shell.run_check("echo 'LMW_TERMINATOR_ARGS=\"--dry-run\"' > /etc/default/lmw-terminator")
+    try:
+        with armed(shell, service, QUICK + PROTECT_TRIGGER) as offset:
+            service.wait_for_log(offset, "started: source lmw", "DRY RUN")
+            victim = start(shell, "victim", f"lmwtest -u {NOBODY} use 60000 600")
+            wait_until(shell, "grep -q use=ok /tmp/victim.out")
+            push_over_notify(shell)
+            service.wait_for_log(offset, f"[dry run] terminate lmwtest[{victim}]",
+                                 "dry run: nothing sent")
+            assert alive(shell, victim)
+    finally:
+        shell.run_check("rm -f /etc/default/lmw-terminator")
+        service.restart()
+
+
+@pytest.mark.parametrize(("args", "says"), [
+    ("set deny abc", "a whole percent 0..1000"),
+    ("set deny 2000", "a whole percent 0..1000"),
+    ("set colour 5", "unknown watermark 'colour'"),
+    ("set deny", "set takes pairs"),
+])
+def test_lmwctl_refuses_bad_input(shell: ShellDriver, args: str, says: str) -> None:
+    shell.run_check("modprobe lmw")
+    before = shell.run_check("cat /proc/sys/vm/lowmem_deny_watermark")
+    out, _, status = shell.run(f"lmwctl {args} 2>&1")
+    assert status == 2 and says in " ".join(out)
+    assert shell.run_check("cat /proc/sys/vm/lowmem_deny_watermark") == before
+
+
+def test_lmwctl_sets_shows_and_watches(shell: ShellDriver, service: Service) -> None:
+    with armed(shell, service, QUICK + PROTECT_TRIGGER):
+        out = shell.run_check("lmwctl set deny 70 notify 50")
+        assert out[0].startswith("deny watermark = 70 %")
+        assert shell.run_check("cat /proc/sys/vm/lowmem_deny_watermark "
+                               "/proc/sys/vm/lowmem_notify_watermark") == ["70", "50"]
+        status = " ".join(shell.run_check("lmwctl status"))
+        assert "lmw.ko: loaded" in status and "terminator: running" in status
+        assert re.search(r"deny_kb\s+\d+", status) and "source             lmw" in status
+        start(shell, "victim", f"lmwtest -u {NOBODY} use 30000 600")   # what gets killed
+        wait_until(shell, "grep -q use=ok /tmp/victim.out")
+        start(shell, "watch", "lmwctl watch --count 2")
+        wait_until(shell, "test -s /tmp/watch.out")
+        push_over_notify(shell)
+        assert exit_status(shell, "watch") == 0
+        states = [line.split()[1] for line in shell.run_check("cat /tmp/watch.out")]
+        assert states == ["normal", "notify", "normal"]

@@ -1,0 +1,108 @@
+"""Victim policy on fake /proc trees: base score, every rule kind, protected processes."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from lmw_terminator import config, policy, procs
+
+SELF = 4242
+
+
+def fake_proc(root: Path, pid: int, comm: str, *, cmdline: str = "", uid: int = 1000,
+              oom_score: int = 100, adj: int = 0, rss_kb: int = 1000,
+              cgroup: str = "/user.slice", kthread: bool = False, start: int = 500,
+              exe: str | None = None) -> None:
+    base = root / str(pid)
+    base.mkdir(parents=True)
+    flags = 0x00200000 if kthread else 0x00400000
+    fields = ["S", "1", str(pid), str(pid), "0", "-1", str(flags)] + ["0"] * 12 + [str(start)]
+    (base / "stat").write_text(f"{pid} ({comm}) {' '.join(fields)} 0 0\n")
+    (base / "status").write_text(f"Name:\t{comm}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n"
+                                 f"VmRSS:\t{rss_kb} kB\n")
+    (base / "cmdline").write_bytes(cmdline.replace(" ", "\0").encode())
+    (base / "oom_score").write_text(f"{oom_score}\n")
+    (base / "oom_score_adj").write_text(f"{adj}\n")
+    (base / "cgroup").write_text(f"0::{cgroup}\n")
+    if exe:
+        (base / "exe").symlink_to(exe)
+
+
+@pytest.fixture
+def table(tmp_path: Path) -> Path:
+    fake_proc(tmp_path, 1, "systemd", cmdline="/sbin/init", uid=0, oom_score=900)
+    fake_proc(tmp_path, 2, "kthreadd", kthread=True, uid=0, oom_score=950)
+    fake_proc(tmp_path, SELF, "lmw-terminator", cmdline="python3 lmw-terminator", uid=0,
+              oom_score=980)
+    fake_proc(tmp_path, 300, "keeper", oom_score=990, adj=-1000)
+    fake_proc(tmp_path, 400, "hog", cmdline="/usr/bin/hog --eat", oom_score=600, rss_kb=90000)
+    fake_proc(tmp_path, 500, "chromium", cmdline="chromium --type=renderer", oom_score=300,
+              rss_kb=40000, exe="/usr/lib/chromium/chromium")
+    fake_proc(tmp_path, 600, "weston", cmdline="weston --tty 1", oom_score=610, uid=0,
+              cgroup="/system.slice/weston.service", rss_kb=20000)
+    fake_proc(tmp_path, 700, "my (odd) name", cmdline="odd", oom_score=10)
+    return tmp_path
+
+
+def choose(root: Path, text: str = "") -> policy.Choice | None:
+    return policy.choose(procs.read_all(str(root)), config.parse(text), SELF)
+
+
+def test_reading_a_fake_table(table: Path) -> None:
+    by_pid = {p.pid: p for p in procs.read_all(str(table))}
+    assert by_pid[2].kernel_thread and not by_pid[400].kernel_thread
+    assert by_pid[700].comm == "my (odd) name"
+    assert by_pid[500].exe == "/usr/lib/chromium/chromium"
+    assert (by_pid[600].cgroup, by_pid[600].uid, by_pid[400].rss_kb) == (
+        "/system.slice/weston.service", 0, 90000)
+    assert procs.read_proc(99999, str(table)) is None
+
+
+def test_highest_oom_score_wins_and_never_the_protected(table: Path) -> None:
+    choice = choose(table)
+    assert choice is not None and choice.proc.comm == "weston"   # 610 > hog's 600
+    def reason(pid: int) -> str | None:
+        proc = procs.read_proc(pid, str(table))
+        assert proc is not None
+        return policy.protected(proc, config.Config(), SELF)
+
+    assert reason(1) == "PID 1"
+    reasons = {pid: reason(pid) for pid in (2, SELF, 300)}
+    assert reasons == {2: "kernel thread", SELF: "the terminator itself",
+                       300: "oom_score_adj -1000"}
+
+
+@pytest.mark.parametrize(("rule", "winner"), [
+    ('[[prefer]]\ncmdline = "--type=renderer"\nadjust = 400', "chromium"),
+    ('[[prefer]]\nexe = "^/usr/lib/chromium/"\nadjust = 400', "chromium"),
+    ('[[prefer]]\ncomm = "^hog$"\nadjust = 20', "hog"),
+    ('[[avoid]]\ncgroup = "^/system.slice/"\nadjust = -300', "hog"),
+    ('[[avoid]]\nuid = 0\nadjust = -300', "hog"),
+    ('[[protect]]\ncomm = "^weston$"', "hog"),
+    ('[[protect]]\nuid = 0\ncomm = "weston"\n[[protect]]\ncomm = "hog"', "chromium"),
+])
+def test_rules_shape_the_choice(table: Path, rule: str, winner: str) -> None:
+    choice = choose(table, rule)
+    assert choice is not None and choice.proc.comm == winner
+    assert choice.why.startswith("oom_score ")
+
+
+def test_all_fields_of_a_rule_must_match(table: Path) -> None:
+    # weston is uid 0 but its comm is not "hog": the rule must not apply
+    choice = choose(table, '[[prefer]]\nuid = 0\ncomm = "^hog$"\nadjust = 900')
+    assert choice is not None and choice.proc.comm == "weston"
+
+
+def test_ties_go_to_the_larger_rss(tmp_path: Path) -> None:
+    fake_proc(tmp_path, 10, "small", oom_score=500, rss_kb=100)
+    fake_proc(tmp_path, 11, "large", oom_score=500, rss_kb=900)
+    choice = choose(tmp_path)
+    assert choice is not None and choice.proc.comm == "large"
+
+
+def test_nobody_to_choose(tmp_path: Path) -> None:
+    fake_proc(tmp_path, 1, "init", oom_score=1)
+    fake_proc(tmp_path, 5, "guard", adj=-1000)
+    assert choose(tmp_path) is None

@@ -1,0 +1,160 @@
+"""The killer and the daemon as real processes on the host (no guest needed)."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lmw_terminator import config, killer, procs
+
+FILES = Path(__file__).resolve().parents[2] / "meta-lmw/recipes-support/lmw-terminator/files"
+FAST = config.KillConfig(term_grace_ms=300, min_interval_ms=0)
+
+
+def child(script: str) -> subprocess.Popen[bytes]:
+    """A Python child that prints 'ready' once its signal handlers are set."""
+    proc = subprocess.Popen([sys.executable, "-c", script + "\nprint('ready', flush=True)\n"
+                             "import time\nwhile True: time.sleep(1)"], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+    return proc
+
+
+def snapshot(pid: int) -> procs.Proc:
+    proc = procs.read_proc(pid)
+    assert proc is not None
+    return proc
+
+
+def test_sigterm_ends_a_willing_victim() -> None:
+    victim = child("")
+    outcome = killer.terminate(snapshot(victim.pid), FAST)
+    assert outcome.ending is killer.Ending.TERMINATED
+    assert victim.wait(5) == -signal.SIGTERM
+
+
+def test_sigkill_after_the_grace_period() -> None:
+    victim = child("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)")
+    outcome = killer.terminate(snapshot(victim.pid), FAST)
+    assert outcome.ending is killer.Ending.KILLED
+    assert outcome.seconds >= FAST.term_grace_ms / 1000
+    assert victim.wait(5) == -signal.SIGKILL
+
+
+def test_a_different_start_time_means_another_process_and_nothing_is_sent() -> None:
+    bystander = child("")
+    real = snapshot(bystander.pid)
+    stale = procs.Proc(pid=real.pid, start_time=real.start_time - 1, comm=real.comm,
+                       cmdline=real.cmdline, exe=real.exe, uid=real.uid, cgroup=real.cgroup,
+                       oom_score=real.oom_score, oom_score_adj=real.oom_score_adj,
+                       rss_kb=real.rss_kb, kernel_thread=False)
+    assert killer.terminate(stale, FAST).ending is killer.Ending.PID_REUSED
+    assert bystander.poll() is None
+    bystander.kill()
+    bystander.wait()
+
+
+def test_dry_run_sends_nothing() -> None:
+    victim = child("")
+    assert killer.terminate(snapshot(victim.pid), FAST, dry_run=True).ending \
+        is killer.Ending.DRY_RUN
+    assert victim.poll() is None
+    victim.kill()
+    victim.wait()
+
+
+def test_warn_signals_opted_in_processes_and_forgets_dead_ones(tmp_path: Path) -> None:
+    got = tmp_path / "got"
+    app = child(f"import signal\nsignal.signal(signal.SIGUSR1, "
+                f"lambda *a: open({str(got)!r}, 'w').write('warned'))")
+    optin = tmp_path / "warn.d"
+    optin.mkdir()
+    (optin / str(app.pid)).touch()
+    (optin / "999999").touch()           # a process that is gone
+    marker = tmp_path / "ran"
+    cfg = config.WarnConfig(commands=(f"touch {marker}",), optin_dir=str(optin))
+    actions = killer.warn(cfg)
+    assert actions == [f"ran 'touch {marker}'", f"SIGUSR1 to {app.pid}"]
+    deadline = time.monotonic() + 5
+    while not (got.exists() and marker.exists()) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert got.read_text() == "warned" and marker.exists()
+    assert not (optin / "999999").exists()
+    app.kill()
+    app.wait()
+
+
+def daemon(tmp_path: Path, conf: Path, *args: str) -> subprocess.Popen[str]:
+    env = {**os.environ, "RUNTIME_DIRECTORY": str(tmp_path),
+           "PYTHONPATH": str(FILES)}
+    env.pop("JOURNAL_STREAM", None)
+    env.pop("INVOCATION_ID", None)
+    return subprocess.Popen([sys.executable, "-I", "-c",
+                             f"import sys; sys.path.insert(0, {str(FILES)!r}); "
+                             "from lmw_terminator.service import main; sys.exit(main())",
+                             "--config", str(conf), *args],
+                            env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def read_until(proc: subprocess.Popen[str], text: str) -> str:
+    assert proc.stderr is not None
+    seen = ""
+    for line in proc.stderr:
+        seen += line
+        if text in line:
+            return seen
+    raise AssertionError(f"{text!r} never came; got:\n{seen}")
+
+
+QUIET = ('[source]\nkind = "meminfo"\nmeminfo_interval_ms = 60000\n'
+         '[warn]\noptin_dir = "{dir}/warn.d"\n')
+
+
+def test_sighup_reload_keeps_the_old_config_when_the_new_one_is_bad(tmp_path: Path) -> None:
+    conf = tmp_path / "terminator.toml"
+    conf.write_text(QUIET.format(dir=tmp_path))
+    proc = daemon(tmp_path, conf)
+    try:
+        read_until(proc, "started: source meminfo")
+        status = tmp_path / "terminator.status"
+        deadline = time.monotonic() + 10
+        while not status.exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert "state=watching" in status.read_text()
+        conf.write_text(QUIET.format(dir=tmp_path) + "[kill]\nterm_grace_ms = -1\n")
+        proc.send_signal(signal.SIGHUP)
+        line = read_until(proc, "reload failed")
+        assert f"keeping the old config: {conf}: kill.term_grace_ms = -1" in line
+        conf.write_text(QUIET.format(dir=tmp_path) + "[kill]\nterm_grace_ms = 10\n")
+        proc.send_signal(signal.SIGHUP)
+        read_until(proc, f"reloaded {conf}")
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        proc.kill()
+        proc.wait()
+
+
+@pytest.mark.parametrize(("text", "status", "says"), [
+    ("[kill]\nmin_interval_ms = 5\n", 0, ": ok"),
+    ("[kill]\nmin_interval_ms = \"soon\"\n", 2,
+     "kill.min_interval_ms = 'soon': must be an integer"),
+])
+def test_check_config(tmp_path: Path, text: str, status: int, says: str) -> None:
+    conf = tmp_path / "t.toml"
+    conf.write_text(text)
+    proc = daemon(tmp_path, conf, "--check-config")
+    out, err = proc.communicate(timeout=20)
+    assert proc.returncode == status
+    assert says in (err or "") + (out or "")
+
+
+def test_bad_argument_is_exit_2(tmp_path: Path) -> None:
+    proc = daemon(tmp_path, tmp_path / "none.toml", "--frobnicate")
+    _, err = proc.communicate(timeout=20)
+    assert proc.returncode == 2 and "unknown argument '--frobnicate'" in err
