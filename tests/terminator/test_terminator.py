@@ -92,6 +92,11 @@ def armed(shell: ShellDriver, service: Service, conf: str, *,
         shell.run("kill -9 $(pidof lmwtest favourite trigger precious) 2>/dev/null")
         if module:
             wait_until(shell, f"grep -qx normal {SYSFS}/state")
+        # a benign state for whatever runs next: defaults, the module's signal
+        # (a test's hair-trigger PSI config must not outlive it)
+        shell.run_check("rm -f /etc/lmw/terminator.toml && modprobe lmw")
+        service.restart()
+        wait_until(shell, f"grep -q '^source=lmw$' {STATUS}")
 
 
 def alive(shell: ShellDriver, pid: int) -> bool:
