@@ -10,6 +10,13 @@ from __future__ import annotations
 
 from labgrid.driver import ShellDriver
 
+LMW_SYSFS = "/sys/kernel/lmw/watermark"
+
+
+def figure(shell: ShellDriver, name: str) -> int:
+    """One of lmw.ko's figures in /sys/kernel/lmw/watermark (kB or a count)."""
+    return int(shell.run_check(f"cat {LMW_SYSFS}/{name}")[0])
+
 
 def kv(lines: list[str]) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line)

@@ -42,11 +42,17 @@ def make_vars(tree: KernelTree) -> list[str]:
     return variables
 
 
-def build_and_install(source: Path, workdir: Path, tree: KernelTree, destdir: Path) -> None:
-    """Build the module in ``source`` (copied to ``workdir``) and install it under ``destdir``."""
+def fresh_copy(source: Path, workdir: Path) -> None:
+    """Copy ``source`` to an empty ``workdir``: builds never write into the layer,
+    as bitbake builds in ${B}, not in the recipe's files."""
     if workdir.exists():
         shutil.rmtree(workdir)
     shutil.copytree(source, workdir)
+
+
+def build_and_install(source: Path, workdir: Path, tree: KernelTree, destdir: Path) -> None:
+    """Build the module in ``source`` (copied to ``workdir``) and install it under ``destdir``."""
+    fresh_copy(source, workdir)
     variables = make_vars(tree)
     run(["make", "-C", workdir, *variables, "all"])
     run(["make", "-C", workdir, *variables, f"INSTALL_MOD_PATH={destdir}",
@@ -55,9 +61,7 @@ def build_and_install(source: Path, workdir: Path, tree: KernelTree, destdir: Pa
 
 def warnings_of_build(source: Path, workdir: Path, tree: KernelTree) -> list[str]:
     """Build ``source`` with W=1 (extra warnings); return the warning and error lines."""
-    if workdir.exists():
-        shutil.rmtree(workdir)
-    shutil.copytree(source, workdir)
+    fresh_copy(source, workdir)
     proc = subprocess.run(["make", "-C", str(workdir), *make_vars(tree), "W=1", "all"],
                           capture_output=True, text=True, check=False)
     lines = (proc.stdout + proc.stderr).splitlines()

@@ -67,6 +67,11 @@ def select(tree: KernelTree) -> tuple[list[str], list[str]]:
     return load, files
 
 
+def _unpack_xz(packed: Path, target: Path) -> None:
+    """busybox insmod/modprobe load plain .ko only."""
+    target.with_suffix("").write_bytes(lzma.decompress(packed.read_bytes()))
+
+
 def install(tree: KernelTree, payload: Path, dest_modules: Path) -> list[str]:
     """Fill ``dest_modules`` (<guest>/lib/modules/<release>); return modules to load at boot."""
     load, files = select(tree)
@@ -76,7 +81,7 @@ def install(tree: KernelTree, payload: Path, dest_modules: Path) -> list[str]:
         target.parent.mkdir(parents=True, exist_ok=True)
         source = tree.modules / rel
         if rel.endswith(".xz"):
-            target.with_suffix("").write_bytes(lzma.decompress(source.read_bytes()))
+            _unpack_xz(source, target)
         else:
             shutil.copy2(source, target)
     for name in ("modules.builtin", "modules.builtin.modinfo", "modules.order"):
@@ -89,7 +94,7 @@ def install(tree: KernelTree, payload: Path, dest_modules: Path) -> list[str]:
         # modprobe hands the raw file to init_module first, which logs
         # "Invalid ELF header magic" before its fallback works: unpack them.
         for packed in dest_modules.rglob("*.ko.xz"):
-            packed.with_suffix("").write_bytes(lzma.decompress(packed.read_bytes()))
+            _unpack_xz(packed, packed)
             packed.unlink()
     # depmod -b wants <base>/lib/modules/<release>
     base = dest_modules.parents[2]

@@ -11,14 +11,13 @@ adds it to the guests with no second list to keep in step.
 
 from __future__ import annotations
 
-import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 from . import kbuild
 from .artifact import build_once, fingerprint
 from .hostenv import run
-from .kbuild import build_and_install
+from .kbuild import build_and_install, fresh_copy
 from .kernels import KernelTree
 
 REPO = Path(__file__).resolve().parents[2]
@@ -81,9 +80,7 @@ def stage(tree: KernelTree, stage_root: Path, parts: list[Component]) -> Path:
                 # built out of the source tree, with the guest's compiler, as
                 # bitbake builds in ${B} with ${CC}
                 build_dir = work / component.name
-                if build_dir.exists():
-                    shutil.rmtree(build_dir)
-                shutil.copytree(component.source, build_dir)
+                fresh_copy(component.source, build_dir)
                 run(["make", "-C", build_dir, f"CC={tree.arch.cross_compile}gcc",
                      f"DESTDIR={destdir}", "install"])
 

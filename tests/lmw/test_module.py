@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 from labgrid.driver import ShellDriver
 
-from guestshell import exit_status, kv, output, start, wait_until
+from guestshell import exit_status, figure, kv, output, start, wait_until
 
 pytestmark = pytest.mark.guest
 
@@ -25,10 +25,6 @@ DENY_SYSCTL = "/proc/sys/vm/lowmem_deny_watermark"
 NOTIFY_SYSCTL = "/proc/sys/vm/lowmem_notify_watermark"
 STEP_KB = 1024
 ACCOUNTING_KINDS = ("mmap", "brk", "mremap", "filemap", "shmem")
-
-
-def figure(shell: ShellDriver, name: str) -> int:
-    return int(shell.run_check(f"cat {SYSFS}/{name}")[0])
 
 
 def bound_kb(shell: ShellDriver) -> int:

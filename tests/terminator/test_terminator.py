@@ -19,7 +19,7 @@ from contextlib import contextmanager
 import pytest
 from labgrid.driver import ShellDriver
 
-from guestshell import exit_status, start, wait_until
+from guestshell import exit_status, figure, start, wait_until
 from lmwbed.guest import Guest
 
 pytestmark = pytest.mark.guest
@@ -28,10 +28,6 @@ NOBODY = 65534
 SYSFS = "/sys/kernel/lmw/watermark"
 STATUS = "/run/lmw/terminator.status"
 RSS_LIMIT_KB = 12 * 1024
-
-
-def figure(shell: ShellDriver, name: str) -> int:
-    return int(shell.run_check(f"cat {SYSFS}/{name}")[0])
 
 
 class Service:
