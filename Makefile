@@ -2,7 +2,10 @@
 #   make demo   boot the default board (QEMU) with the LMW stack and show it at work
 #   make test   install what is needed, build, run every test (host + every guest)
 #   make lint   ruff, mypy --strict, shellcheck; kernel C: checkpatch --strict
-#               and warning-free W=1 builds against every claimed kernel
+#               and warning-free W=1 builds against every claimed kernel;
+#               recipes: oelint-adv for each Yocto release the layer claims
+#   make oe-check  bitbake -p/-g, license checks, yocto-check-layer, offline
+#               (needs snapshots of the upstream layers: README, Yocto)
 # Everything lands in build/ (git-ignored); LMW_CACHE moves the guest cache.
 
 VENV   := build/venv
@@ -10,9 +13,15 @@ PYTHON := $(VENV)/bin/python3
 DEPS   := build/deps.stamp
 SHELL_SCRIPTS := scripts/install-deps .ci/run scripts/lmwbed/guestfiles/init \
                  scripts/lmwbed/guestfiles/rcS \
-                 meta-lmw/recipes-support/lmw-terminator/files/lmw-terminator.init
+                 scripts/lmwbed/guestfiles/modutils.sh \
+                 meta-lmw/recipes-support/lmw-terminator/files/lmw-terminator.init \
+                 meta-lmw/recipes-support/lmw-sysctl/files/lmw-sysctl \
+                 meta-lmw/recipes-support/lmw-sysctl/files/lmw-sysctl.init
+# The releases in meta-lmw/conf/layer.conf's LAYERSERIES_COMPAT_lmw.
+YOCTO_RELEASES := $(shell sed -n 's/^LAYERSERIES_COMPAT_lmw = "\(.*\)"/\1/p' meta-lmw/conf/layer.conf)
+LAYER_METADATA := $(shell find meta-lmw -name '*.bb' -o -name '*.bbappend' -o -name '*.bbclass' | sort)
 
-.PHONY: all deps demo test test-quick lint clean
+.PHONY: all deps demo test test-quick lint oe-check clean
 
 all: test
 
@@ -37,6 +46,17 @@ lint: $(DEPS)
 	$(VENV)/bin/mypy
 	shellcheck $(SHELL_SCRIPTS)
 	PYTHONPATH=scripts $(PYTHON) -m lmwbed.kernelcheck
+	@# settings and justified suppressions: .oelint.cfg
+	test -n "$(YOCTO_RELEASES)" || { echo "no LAYERSERIES_COMPAT_lmw in layer.conf" >&2; exit 1; }
+	set -e; for release in $(YOCTO_RELEASES); do \
+		echo "oelint-adv --release $$release"; \
+		$(VENV)/bin/oelint-adv --release $$release $(LAYER_METADATA); done
+
+# The layer through the real bitbake, offline: every claimed release,
+# machine and init manager, then yocto-check-layer (about 35 minutes).
+# Needs upstream snapshots in $LMW_OE_MIRRORS (README: Yocto, Checks).
+oe-check: $(DEPS)
+	$(PYTHON) scripts/oe-check --check-layer
 
 clean:
 	rm -rf build

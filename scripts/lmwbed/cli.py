@@ -9,13 +9,11 @@ from __future__ import annotations
 import argparse
 import os
 import shlex
-import sys
-import traceback
 from collections.abc import Callable, Sequence
 
 from . import labenv, progress
 from .catalog import ARCHES, KERNELS, MATRIX
-from .errors import EXIT_INTERNAL, EXIT_INTERRUPTED, EXIT_OK, EXIT_USER, BedError
+from .errors import EXIT_OK, BedError, run_command
 from .guest import USERLAND_NAMES, USERLAND_SUMMARY, GuestSpec, build
 
 Handler = Callable[[argparse.Namespace], int]
@@ -117,15 +115,4 @@ def main(argv: Sequence[str] | None = None) -> int:
     if getattr(args, "command", None) and args.command[0] == "--":
         args.command = args.command[1:]
     progress.set_quiet(args.quiet)
-    try:
-        status: int = args.handler(args)
-        return status
-    except BedError as error:
-        print(f"testbed: error: {error}", file=sys.stderr)
-        return EXIT_USER
-    except KeyboardInterrupt:
-        print("testbed: interrupted", file=sys.stderr)
-        return EXIT_INTERRUPTED
-    except Exception:  # noqa: BLE001 - the one place that maps crashes to exit 1
-        traceback.print_exc()
-        return EXIT_INTERNAL
+    return run_command("testbed", lambda: int(args.handler(args)))

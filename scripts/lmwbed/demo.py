@@ -4,6 +4,8 @@ The guest runs GUEST_SCRIPT and its output is streamed as it happens, as
 one timeline:
 
 - the memory facts LMW works on (committed memory against RAM, no swap);
+- lmw.ko as the layer leaves it after boot (autoloaded, sysctl defaults),
+  then lowered with lmwctl to lines a small board reaches quickly;
 - act 1, the module alone: lmw.ko with deny at 60% and notify at 45% of
   RAM; an unprivileged hog is refused at the deny line while root commits
   past it; every low-memory signal is printed (lmwctl watch);
@@ -37,8 +39,11 @@ say() { printf '\n== %s\n' "$*"; }
 lmw() { cat "/sys/kernel/lmw/watermark/$1"; }
 say "the board"
 python3 -c "$FACTS"
-say "load lmw.ko: deny at 60% of RAM, notify at 45%"
-modprobe lmw deny_watermark=60 notify_watermark=45
+say "lmw.ko, loaded at boot with the layer's sysctl defaults (90-lmw.conf)"
+knob() { cat "/proc/sys/vm/lowmem_$1_watermark"; }
+echo "notify $(knob notify)%, deny $(knob deny)% of RAM"
+say "for the demo, lines this small board reaches quickly: deny 60%, notify 45%"
+lmwctl set notify 45 deny 60
 echo "deny at $(lmw deny_kb) kB, notify at $(lmw notify_kb) kB, committed $(lmw committed_kb) kB"
 say "every low-memory signal, as it happens (lmwctl watch)"
 lmwctl watch | sed -u 's/^/    LMS        /' &

@@ -10,6 +10,10 @@ Exit codes of every bed command (kept in one place, as kas does):
 
 from __future__ import annotations
 
+import sys
+import traceback
+from collections.abc import Callable
+
 EXIT_OK = 0
 EXIT_INTERNAL = 1
 EXIT_USER = 2
@@ -29,3 +33,18 @@ class BedError(Exception):
     def __str__(self) -> str:
         text = super().__str__()
         return f"{text}\n  hint: {self.hint}" if self.hint else text
+
+
+def run_command(program: str, body: Callable[[], int]) -> int:
+    """Run a command's body; map what escapes it to the exit codes above."""
+    try:
+        return body()
+    except BedError as error:
+        print(f"{program}: error: {error}", file=sys.stderr)
+        return EXIT_USER
+    except KeyboardInterrupt:
+        print(f"{program}: interrupted", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except Exception:  # noqa: BLE001 - the one place that maps crashes to exit 1
+        traceback.print_exc()
+        return EXIT_INTERNAL

@@ -22,8 +22,9 @@ from .kernels import KernelTree
 
 REPO = Path(__file__).resolve().parents[2]
 LAYER = REPO / "meta-lmw"
-# Components that exist only for the tests (not shipped): the bed's test
-# module, the guest-side test helper.
+# Components that exist only for the bed's own tests (not in the layer):
+# its trivial test module. (The guest-side test helper, lmwtest, is a
+# layer recipe, so that test images built with Yocto carry it too.)
 TEST_PAYLOAD = REPO / "tests" / "payload"
 
 

@@ -14,7 +14,7 @@ import tarfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import modstage
+from . import modstage, packaging
 from .aptcache import cache_root
 from .artifact import build_once, fingerprint
 from .catalog import Arch
@@ -22,6 +22,7 @@ from .errors import BedError
 from .hostenv import find_mirrors, require_tool, run
 from .initramfs import GUESTFILES, HOSTNAME, write_base_files
 from .kernels import KernelTree
+from .payload import LAYER
 
 SUITE = "bookworm"
 COMMON_PACKAGES = ("python3", "kmod", "procps")
@@ -137,12 +138,14 @@ def _overlay(source: Path, root: Path) -> None:
 
 
 def enable_services(root: Path, userland: Userland) -> list[str]:
-    """Enable what the payload installed, as OE does at rootfs time.
+    """Start what the payload installed the way an image from the layer does.
 
+    OE does this at rootfs time from the recipes (packaging.py reads them).
     systemd: link each unit into the targets its [Install] WantedBy names
-    (systemctl enable). busybox init: link each /etc/init.d script as
-    /etc/rc5.d/S90<name> (update-rc.d NAME defaults 90, what the recipes'
-    INITSCRIPT_PARAMS say)."""
+    (systemctl enable). busybox init: link each recipe's init script as
+    update-rc.d does with its INITSCRIPT_PARAMS (rcS.d runs first, then
+    rc5.d), with OE's modutils.sh at S06. Both: modules-load.d entries for
+    KERNEL_MODULE_AUTOLOAD."""
     enabled: list[str] = []
     if userland.name == "systemd":
         for unit in sorted((root / "usr/lib/systemd/system").glob("lmw*.service")):
@@ -155,13 +158,26 @@ def enable_services(root: Path, userland: Userland) -> list[str]:
                 (wants / unit.name).symlink_to(f"/usr/lib/systemd/system/{unit.name}")
                 enabled.append(unit.name)
     else:
-        rc5 = root / "etc/rc5.d"
-        for script in sorted((root / "etc/init.d").glob("lmw*")):
-            rc5.mkdir(parents=True, exist_ok=True)
-            link = rc5 / f"S90{script.name}"
-            link.unlink(missing_ok=True)
-            link.symlink_to(f"../init.d/{script.name}")
-            enabled.append(script.name)
+        shutil.copy2(GUESTFILES / "modutils.sh", root / "etc/init.d/modutils.sh")
+        scripts = [packaging.InitScript("modutils.sh", (("S", 6),)),
+                   *packaging.init_scripts(LAYER)]
+        for script in scripts:
+            if not (root / "etc/init.d" / script.name).is_file():
+                raise BedError(f"a recipe registers /etc/init.d/{script.name}, "
+                               "but the payload does not install it")
+            # busybox init runs rcS.d, then the default runlevel's rc5.d
+            for level, number in (link for link in script.links if link[0] in ("S", "5")):
+                rc = root / "etc" / f"rc{level}.d"
+                rc.mkdir(parents=True, exist_ok=True)
+                link = rc / f"S{number:02d}{script.name}"
+                link.unlink(missing_ok=True)
+                link.symlink_to(f"../init.d/{script.name}")
+                enabled.append(f"{rc.name}/{link.name}")
+    load_dir = root / _merged_path(root, Path(packaging.modules_load_dir(userland.name)))
+    for module in packaging.autoload_modules(LAYER):
+        load_dir.mkdir(parents=True, exist_ok=True)
+        (load_dir / f"{module}.conf").write_text(f"{module}\n")
+        enabled.append(f"{module} (modules-load.d)")
     return enabled
 
 
@@ -169,7 +185,8 @@ def build_image(tree: KernelTree, userland: Userland, payload: Path, out: Path) 
     """ext4 image: base + the kernel's modules + payload (+ busybox-init files)."""
     base = base_tarball(tree.arch, userland)
     base_key = base.with_name(base.name + ".key").read_text()
-    key = fingerprint([Path(__file__), Path(modstage.__file__), GUESTFILES, base.name, base_key,
+    key = fingerprint([Path(__file__), Path(modstage.__file__), Path(packaging.__file__),
+                       GUESTFILES, *sorted(LAYER.glob("recipes-*/*/*.bb")), base.name, base_key,
                        tree.release, tree.version, payload])
 
     def compose(dest: Path) -> None:

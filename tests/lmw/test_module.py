@@ -1,7 +1,7 @@
 """lmw.ko in a real guest kernel: refusal, accounting, knobs, the low-memory signal, unload.
 
 Runs on every kernel/arch of the matrix (initramfs userland). The guest
-side is the static helper tests/payload/lmwtest; its key=value lines are
+side is the static helper lmwtest (meta-lmw/recipes-test/lmwtest); its key=value lines are
 parsed here. Expected figures come from the module's own sysfs (the
 thresholds it computed) and from RAM, never from constants.
 """

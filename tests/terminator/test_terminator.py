@@ -20,7 +20,6 @@ import pytest
 from labgrid.driver import ShellDriver
 
 from guestshell import exit_status, figure, start, wait_until
-from lmwbed.guest import Guest
 
 pytestmark = pytest.mark.guest
 
@@ -33,14 +32,24 @@ RSS_LIMIT_KB = 12 * 1024
 class Service:
     """The terminator through the guest's own init system, and its log."""
 
-    def __init__(self, shell: ShellDriver, guest: Guest) -> None:
-        self.shell, self.systemd = shell, guest.spec.userland == "systemd"
+    def __init__(self, shell: ShellDriver) -> None:
+        self.shell = shell
+        self.systemd = shell.run("test -d /run/systemd/system")[2] == 0
+
+    def _control(self, action: str) -> None:
+        if self.systemd:
+            self.shell.run_check(f"systemctl {action} lmw-terminator")
+        else:
+            self.shell.run_check(f"/etc/init.d/lmw-terminator {action}")
 
     def restart(self) -> None:
-        if self.systemd:
-            self.shell.run_check("systemctl restart lmw-terminator")
-        else:
-            self.shell.run_check("/etc/init.d/lmw-terminator restart")
+        self._control("restart")
+
+    def stop(self) -> None:
+        self._control("stop")
+
+    def start(self) -> None:
+        self._control("start")
 
     def _log_command(self) -> str:
         if self.systemd:
@@ -63,8 +72,8 @@ class Service:
 
 
 @pytest.fixture
-def service(shell: ShellDriver, lmw_guest: Guest) -> Service:
-    return Service(shell, lmw_guest)
+def service(shell: ShellDriver) -> Service:
+    return Service(shell)
 
 
 @contextmanager
@@ -72,6 +81,9 @@ def armed(shell: ShellDriver, service: Service, conf: str, *,
           module: bool = True) -> Iterator[int]:
     """Config in place, lmw.ko loaded (or not), service restarted; yields the log offset."""
     encoded = base64.b64encode(conf.encode()).decode()
+    # module changes happen with the daemon stopped: each test starts it on
+    # the source it is about
+    service.stop()
     shell.run_check(f"echo {encoded} | base64 -d > /etc/lmw/terminator.toml")
     if module:
         shell.run_check("modprobe lmw && echo 60 > /proc/sys/vm/lowmem_deny_watermark "
@@ -79,7 +91,7 @@ def armed(shell: ShellDriver, service: Service, conf: str, *,
     else:
         shell.run("rmmod lmw 2>/dev/null")
     offset = len(service.log())
-    service.restart()
+    service.start()
     wait_until(shell, f"grep -q '^source={'lmw' if module else 'psi'}$' {STATUS} && "
                       f"kill -0 $(sed -n 's/^pid=//p' {STATUS})")
     try:
@@ -89,9 +101,10 @@ def armed(shell: ShellDriver, service: Service, conf: str, *,
         if module:
             wait_until(shell, f"grep -qx normal {SYSFS}/state")
         # a benign state for whatever runs next: defaults, the module's signal
-        # (a test's hair-trigger PSI config must not outlive it)
+        # (a test's hair-trigger PSI config must not outlive it: stopped first)
+        service.stop()
         shell.run_check("rm -f /etc/lmw/terminator.toml && modprobe lmw")
-        service.restart()
+        service.start()
         wait_until(shell, f"grep -q '^source=lmw$' {STATUS}")
 
 
@@ -202,6 +215,19 @@ def test_psi_fallback_without_the_module(shell: ShellDriver, service: Service) -
         service.wait_for_log(offset, "memory back to normal", "and 1 kill(s)")
         assert not [line for line in shell.run_check("dmesg")
                     if re.search(r"Out of memory|oom-kill", line)]
+
+
+def test_module_coming_and_going_under_the_daemon(shell: ShellDriver, service: Service) -> None:
+    """rmmod lmw while it watches: on with PSI; modprobe: back to lmw; one process throughout."""
+    with armed(shell, service, PROTECT_TRIGGER) as offset:
+        pid = service.pid()
+        shell.run_check("rmmod lmw")
+        service.wait_for_log(offset, "lmw.ko was unloaded", "watching psi from now on")
+        wait_until(shell, f"grep -q '^source=psi$' {STATUS}")
+        shell.run_check("modprobe lmw")
+        service.wait_for_log(offset, "lmw.ko was loaded", "watching lmw from now on")
+        wait_until(shell, f"grep -q '^source=lmw$' {STATUS}")
+        assert service.pid() == pid and alive(shell, pid)
 
 
 def test_pid_reuse_never_hits_the_new_process(shell: ShellDriver) -> None:

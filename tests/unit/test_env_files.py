@@ -55,3 +55,27 @@ def test_board_env_files_are_not_bed_guests(tmp_path: Path) -> None:
     board = tmp_path / "board.yaml"
     board.write_text("targets:\n  main:\n    drivers: {}\n")
     assert labenv.userland_of(board) is None
+
+
+@pytest.mark.parametrize(("machine", "qemu", "kernel"), [
+    ("qemux86-64", "qemu-system-x86_64", "bzImage"),
+    ("qemuarm64", "qemu-system-aarch64", "Image"),
+])
+def test_yocto_env_files_boot_the_deployed_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                 machine: str, qemu: str, kernel: str) -> None:
+    """tests/env/yocto-<machine>.yaml boots what kas deployed, as the bed boots its guests."""
+    monkeypatch.setenv("LG_YOCTO_DEPLOY", str(tmp_path))
+    env_file = labenv.env_file("initramfs").with_name(f"yocto-{machine}.yaml")
+    assert labenv.userland_of(env_file) is None      # left to labgrid: no bed guest to build
+    env = Environment(config_file=str(env_file))
+    try:
+        argv = env.get_target("main").get_driver("QEMUDriver", activate=False).get_qemu_base_args()
+    finally:
+        env.cleanup()
+    assert argv[0].endswith(qemu)
+    assert argv[argv.index("-kernel") + 1] == str(tmp_path / kernel)
+    rootfs = tmp_path / f"lmw-image-{machine}.rootfs.ext4"
+    assert [argv[i + 1] for i, a in enumerate(argv) if a == "-drive"] == [
+        f"if=virtio,format=raw,file={rootfs},snapshot=on"]
+    if machine == "qemux86-64":
+        assert argv[argv.index("-accel") + 1] == "tcg,thread=single"

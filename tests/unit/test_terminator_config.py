@@ -55,6 +55,8 @@ cgroup = "sshd"
     ("[source]\nkind = \"magic\"", "source.kind", "must be one of auto, lmw, psi, meminfo"),
     ("[source]\npsi_stall_ms = 900\npsi_window_ms = 500", "source.psi_stall_ms",
      "must be shorter than psi_window_ms"),
+    ("[source]\npsi_max_available_percent = 0", "source.psi_max_available_percent",
+     "must be between 1 and 100"),
     ("[warn]\nsignal = \"SIGFOO\"", "warn.signal", "not a signal name"),
     ("[warn]\ncommands = \"logger\"", "warn.commands", "must be a list of non-empty strings"),
     ("[warn]\noptin_dir = \"run/x\"", "warn.optin_dir", "must be an absolute path"),

@@ -331,10 +331,6 @@ static int lmw_register_probe(void)
 	bool named = false;
 	int i, ret = -ENOENT;
 
-	if (!IS_ENABLED(CONFIG_KPROBES)) {
-		pr_err("this kernel has no CONFIG_KPROBES: lmw cannot see commit decisions\n");
-		return -EOPNOTSUPP;
-	}
 	for (i = 0; i < ARRAY_SIZE(lmw_targets); i++) {
 		if (strcmp(target, "auto") && strcmp(target, lmw_targets[i].symbol))
 			continue;
@@ -647,10 +643,43 @@ static void lmw_stop_work(void)
 	cancel_delayed_work_sync(&lmw_recheck_work);
 }
 
+/*
+ * The kernel options lmw cannot work without (meta-lmw's lmw.cfg fragment
+ * sets them on linux-yocto; other kernels need them in their defconfig).
+ * Name every missing one in one go, so a BSP's defconfig is fixed in one
+ * round rather than one rebuild per option.
+ */
+static int lmw_check_kernel_config(void)
+{
+	static const struct {
+		bool present;
+		const char *option, *for_what;
+	} needs[] = {
+		{ IS_ENABLED(CONFIG_KPROBES), "CONFIG_KPROBES", "seeing commit decisions" },
+		{ IS_ENABLED(CONFIG_PROC_SYSCTL), "CONFIG_PROC_SYSCTL", "/proc/sys/vm/lowmem_*" },
+		{ IS_ENABLED(CONFIG_SYSFS), "CONFIG_SYSFS", "/sys/kernel/lmw" },
+	};
+	int i, missing = 0;
+
+	for (i = 0; i < ARRAY_SIZE(needs); i++) {
+		if (needs[i].present)
+			continue;
+		pr_err("this kernel lacks %s=y, needed for %s\n", needs[i].option,
+		       needs[i].for_what);
+		missing++;
+	}
+	if (IS_ENABLED(CONFIG_SWAP))
+		pr_notice("this kernel has CONFIG_SWAP=y: the watermarks assume a swapless system\n");
+	return missing ? -EOPNOTSUPP : 0;
+}
+
 static int __init lmw_init(void)
 {
 	int ret;
 
+	ret = lmw_check_kernel_config();
+	if (ret)
+		return ret;
 	if (!lmw_param_ok("deny_watermark", deny_watermark, LMW_WATERMARK_MAX) ||
 	    !lmw_param_ok("notify_watermark", notify_watermark, LMW_WATERMARK_MAX) ||
 	    !lmw_param_ok("hysteresis_permille", hysteresis_permille, 100) ||

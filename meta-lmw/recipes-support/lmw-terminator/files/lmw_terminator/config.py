@@ -7,7 +7,8 @@ daemon never runs on half a config (and a SIGHUP reload keeps the old one).
     [source]
     kind = "auto"                 # auto | lmw | psi | meminfo
     psi_stall_ms = 150            # PSI fallback: "some" stall per window...
-    psi_window_ms = 1000          # ...of this length raises the signal
+    psi_window_ms = 1000          # ...of this length raises the signal,
+    psi_max_available_percent = 20       # ...while MemAvailable is below this
     meminfo_min_available_percent = 10   # last resort: poll MemAvailable
     meminfo_interval_ms = 1000
 
@@ -76,12 +77,14 @@ class Rule:
 
 class SourceConfig:
     __slots__ = ("kind", "meminfo_interval_ms", "meminfo_min_available_percent",
-                 "psi_stall_ms", "psi_window_ms")
+                 "psi_max_available_percent", "psi_stall_ms", "psi_window_ms")
 
-    def __init__(self, kind: str = "auto", psi_stall_ms: int = 150, psi_window_ms: int = 1000,
+    def __init__(self, kind: str = "auto", *, psi_stall_ms: int = 150, psi_window_ms: int = 1000,
+                 psi_max_available_percent: int = 20,
                  meminfo_min_available_percent: int = 10,
                  meminfo_interval_ms: int = 1000) -> None:
         self.kind, self.psi_stall_ms, self.psi_window_ms = kind, psi_stall_ms, psi_window_ms
+        self.psi_max_available_percent = psi_max_available_percent
         self.meminfo_min_available_percent = meminfo_min_available_percent
         self.meminfo_interval_ms = meminfo_interval_ms
 
@@ -120,6 +123,7 @@ class Config:
         s, w, k = self.source, self.warn, self.kill
         lines = [
             f"source: kind={s.kind} psi={s.psi_stall_ms}/{s.psi_window_ms} ms "
+            f"while available<{s.psi_max_available_percent}% "
             f"meminfo<{s.meminfo_min_available_percent}% every {s.meminfo_interval_ms} ms",
             f"warn: commands={list(w.commands)} signal={w.signal.name if w.signal else None} "
             f"optin_dir={w.optin_dir} grace={w.grace_ms} ms",
@@ -222,6 +226,7 @@ def validate(text: str, path: str) -> dict[str, Any]:
         "kind": source.text("kind", "auto", SOURCE_KINDS),
         "psi_stall_ms": source.integer("psi_stall_ms", 150, 1, 10_000),
         "psi_window_ms": source.integer("psi_window_ms", 1000, 500, 10_000),
+        "psi_max_available_percent": source.integer("psi_max_available_percent", 20, 1, 100),
         "meminfo_min_available_percent": source.integer(
             "meminfo_min_available_percent", 10, 1, 90),
         "meminfo_interval_ms": source.integer("meminfo_interval_ms", 1000, 50, 60_000),

@@ -33,7 +33,7 @@ import time
 
 from . import EXIT_INTERNAL, EXIT_OK, EXIT_USER, config, killer, log, policy, procs
 from .errors import UserError
-from .sources import Level, open_source
+from .sources import Level, ModuleWatch, SourceGone, open_source
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -116,8 +116,9 @@ class Terminator:
         poller.register(wake_r, select.POLLIN)
         if self.source.fd is not None:
             poller.register(self.source.fd, self.source.events)
+        watch = self._watch_module(poller)
         watchdog_s = self._watchdog_interval()
-        self.level = self.source.level(woke=False)
+        self.level = self._read_level(poller, woke=False)
         self._write_status()
         sd_notify("READY=1\nSTATUS=watching")
         while "stop" not in self.flags:
@@ -129,15 +130,60 @@ class Terminator:
             if "reload" in self.flags:
                 self.flags.discard("reload")
                 self.reload()
+            if watch and any(fd == watch.fd for fd, _ in events):
+                self._module_came_or_went(poller, watch.actions())
             woke = any(fd == self.source.fd for fd, _ in events)
-            self.level = self.source.level(woke)
+            self.level = self._read_level(poller, woke)
             self.step()
             if watchdog_s:
                 sd_notify("WATCHDOG=1")
             self._write_status()
         sd_notify("STOPPING=1")
         log.info("stopping: %d kill(s) in this run", self.kills)
+        if watch:
+            watch.close()
         return EXIT_OK
+
+    # ---- the signal's source coming and going -----------------------------
+
+    @staticmethod
+    def _watch_module(poller: select.poll) -> ModuleWatch | None:
+        try:
+            watch = ModuleWatch()
+        except OSError as error:
+            log.warning("cannot watch for lmw.ko coming or going (uevents: %s): "
+                        "a restart picks up a change", error.strerror)
+            return None
+        poller.register(watch.fd, select.POLLIN)
+        return watch
+
+    def _module_came_or_went(self, poller: select.poll, actions: list[str]) -> None:
+        if not actions:
+            return
+        if actions[-1] == "remove" and self.source.name == "lmw":
+            self._switch_source(poller, "lmw.ko was unloaded")
+        elif actions[-1] == "add" and self.source.name != "lmw" \
+                and self.cfg.source.kind in ("auto", "lmw"):
+            self._switch_source(poller, "lmw.ko was loaded")
+
+    def _switch_source(self, poller: select.poll, why: str) -> None:
+        old = self.source
+        if old.fd is not None:
+            poller.unregister(old.fd)
+        old.close()
+        # raises UserError when the config insists on a kind that is gone
+        self.source, self.source_why = open_source(self.cfg.source)
+        log.warning("%s: watching %s from now on (%s)", why, self.source.name, self.source_why)
+        if self.source.fd is not None:
+            poller.register(self.source.fd, self.source.events)
+
+    def _read_level(self, poller: select.poll, woke: bool) -> Level:
+        """The source's level; if the source went away, the next best one's."""
+        try:
+            return self.source.level(woke)
+        except SourceGone as gone:
+            self._switch_source(poller, str(gone))
+            return self.source.level(woke=False)
 
     @staticmethod
     def _watchdog_interval() -> float | None:
@@ -310,8 +356,9 @@ def main(argv: list[str] | None = None) -> int:
              where, "; DRY RUN" if dry_run else "")
     prepare_runtime(cfg)
     lock_in_memory()
+    terminator = Terminator(cfg, path, source, why, dry_run)
     try:
-        return Terminator(cfg, path, source, why, dry_run).run()
+        return terminator.run()
     except UserError as error:
         log.error("%s", error)
         return EXIT_USER
@@ -321,4 +368,4 @@ def main(argv: list[str] | None = None) -> int:
         log.error("internal error: %r\n%s", error, traceback.format_exc())
         return EXIT_INTERNAL
     finally:
-        source.close()
+        terminator.source.close()   # the one in use: lmw.ko may have gone meanwhile

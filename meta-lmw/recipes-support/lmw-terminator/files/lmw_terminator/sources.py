@@ -17,6 +17,7 @@ from __future__ import annotations
 import enum
 import os
 import select
+import socket
 import time
 
 from .config import SourceConfig
@@ -31,6 +32,7 @@ else:
 
 LMW_STATE = "/sys/kernel/lmw/watermark/state"
 PSI_MEMORY = "/proc/pressure/memory"
+NETLINK_KOBJECT_UEVENT = 15     # <linux/netlink.h>; not every Python names it
 
 
 class Level(enum.IntEnum):
@@ -62,6 +64,10 @@ class Source(Protocol):
     def close(self) -> None: ...
 
 
+class SourceGone(Exception):
+    """The source went away under the daemon (lmw.ko unloaded): choose again."""
+
+
 class LmwSource:
     name = "lmw"
     events = select.POLLPRI | select.POLLERR
@@ -72,7 +78,12 @@ class LmwSource:
 
     def level(self, woke: bool) -> Level:
         assert self.fd is not None
-        self.current = Level[os.pread(self.fd, 32, 0).decode().strip().upper()]
+        try:
+            state = os.pread(self.fd, 32, 0)
+        except OSError as error:
+            # an open sysfs file of a removed module reads ENODEV
+            raise SourceGone(f"lmw.ko was unloaded ({error.strerror})") from None
+        self.current = Level[state.decode().strip().upper()]
         return self.current
 
     def max_sleep_s(self) -> float | None:
@@ -84,22 +95,33 @@ class LmwSource:
     def close(self) -> None:
         if self.fd is not None:
             os.close(self.fd)
+            self.fd = None
 
 
 class PsiSource:
     name = "psi"
     events = select.POLLPRI | select.POLLERR
 
-    def __init__(self, config: SourceConfig, path: str = PSI_MEMORY) -> None:
+    def __init__(self, config: SourceConfig, path: str = PSI_MEMORY,
+                 proc_root: str = PROC) -> None:
         self.window_s = config.psi_window_ms / 1000
+        self.max_available_percent = config.psi_max_available_percent
+        self.proc_root = proc_root
         self.fd: int | None = os.open(path, os.O_RDWR | os.O_NONBLOCK | os.O_CLOEXEC)
         trigger = f"some {config.psi_stall_ms * 1000} {config.psi_window_ms * 1000}"
         os.write(self.fd, trigger.encode() + b"\0")
         self.last_event = -1e9
         self.ignore_until = -1e9
 
+    def short_of_memory(self) -> bool:
+        """A stall is a shortage only while little is available: stalls with
+        memory to spare are I/O, or the page cache refilling after a kill."""
+        figures = meminfo(self.proc_root)
+        available = figures["MemAvailable"] * 100 // max(figures["MemTotal"], 1)
+        return available < self.max_available_percent
+
     def level(self, woke: bool) -> Level:
-        if woke and time.monotonic() >= self.ignore_until:
+        if woke and time.monotonic() >= self.ignore_until and self.short_of_memory():
             self.last_event = time.monotonic()
         low = time.monotonic() - self.last_event < self.window_s
         return Level.NOTIFY if low else Level.NORMAL
@@ -120,6 +142,7 @@ class PsiSource:
     def close(self) -> None:
         if self.fd is not None:
             os.close(self.fd)
+            self.fd = None
 
 
 class MeminfoSource:
@@ -145,6 +168,47 @@ class MeminfoSource:
 
     def close(self) -> None:
         pass
+
+
+class ModuleWatch:
+    """lmw.ko arriving or leaving, from the kernel's own uevents.
+
+    Without it the daemon would never learn that the module it sleeps on
+    was unloaded (a removed sysfs file wakes no poller), nor that it was
+    loaded after the daemon started. The kernel announces both as
+    ``add@/module/lmw`` and ``remove@/module/lmw`` (after the module's init
+    has finished, so its files exist) on netlink group 1, which any
+    process may read. One socket, quiet unless a module comes or goes.
+    """
+
+    DEVPATH = "/module/lmw"
+
+    def __init__(self) -> None:
+        self.sock = socket.socket(socket.AF_NETLINK,
+                                  socket.SOCK_DGRAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC,
+                                  NETLINK_KOBJECT_UEVENT)
+        try:
+            self.sock.bind((0, 1))     # 1: the kernel's uevents (2 would be udev's)
+        except OSError:
+            self.sock.close()
+            raise
+        self.fd = self.sock.fileno()
+
+    def actions(self) -> list[str]:
+        """The lmw.ko actions ("add", "remove") announced since the last call."""
+        found: list[str] = []
+        while True:
+            try:
+                message = self.sock.recv(8192)
+            except BlockingIOError:
+                return found
+            header = message.split(b"\0", 1)[0].decode(errors="replace")
+            action, _, devpath = header.partition("@")
+            if devpath == self.DEVPATH and action in ("add", "remove"):
+                found.append(action)
+
+    def close(self) -> None:
+        self.sock.close()
 
 
 def open_source(config: SourceConfig) -> tuple[Source, str]:

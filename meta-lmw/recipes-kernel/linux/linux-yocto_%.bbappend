@@ -1,0 +1,3 @@
+# Only with the "lmw" distro feature: adding the layer alone leaves the
+# kernel (and every task signature) as it was.
+require ${@bb.utils.contains('DISTRO_FEATURES', 'lmw', 'linux-yocto_lmw.inc', '', d)}

@@ -1,0 +1,24 @@
+SUMMARY = "Test helper of meta-lmw's test suite (test images only)"
+DESCRIPTION = "lmwtest commits, touches and holds memory in the ways the \
+               tests of lmw.ko and lmw-terminator need (mmap, brk, mremap, \
+               fork, shmem, opt-in warnings...), as any user, and prints \
+               key=value lines. kas/opt/test.yml adds it to test images, so \
+               that the repository's tests/ run on them as on the QEMU bed."
+SECTION = "devel"
+LICENSE = "GPL-2.0-only"
+LIC_FILES_CHKSUM = "file://lmwtest.c;beginline=1;endline=1;md5=50d2ba0afecd20f74c12a4bdbcfcfe61"
+
+SRC_URI = "file://Makefile \
+           file://lmwtest.c \
+"
+
+inherit lmw_source
+
+# The component's own rules, the ones the QEMU test bed runs too; linked
+# against the image's libc rather than statically, and without -Werror
+# (the release's compiler may warn where the bed's does not).
+EXTRA_OEMAKE = "STATIC= WERROR="
+
+do_install() {
+    oe_runmake install DESTDIR=${D} PREFIX=${prefix}
+}

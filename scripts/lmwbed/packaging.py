@@ -1,0 +1,91 @@
+"""What OE's packaging classes do with meta-lmw's recipes at rootfs time, for the bed.
+
+The recipes say how their services start and which modules load at boot
+(INITSCRIPT_NAME/INITSCRIPT_PARAMS for update-rc.d.bbclass,
+KERNEL_MODULE_AUTOLOAD for kernel-module-split.bbclass). The bed reads
+those same assignments, so the guests start things the way a Yocto image
+built from the layer does, with no second list to keep in step.
+
+Only the plain forms the layer uses are read: ``NAME = "value"`` and
+``NAME += "value"``, values on one line or continued with a backslash.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+from .errors import BedError
+
+_ASSIGNMENT = re.compile(r'^(?P<name>[A-Za-z0-9_:${}-]+)\s*(?P<op>\+?=)\s*"(?P<value>.*)"\s*$')
+
+
+def recipe_variables(recipe: Path) -> dict[str, str]:
+    """The simple assignments of one recipe; ``${PN}`` stands for its name."""
+    pn = recipe.name.split("_", 1)[0].removesuffix(".bb")
+    text = re.sub(r"\\\n", " ", recipe.read_text())
+    found: dict[str, str] = {}
+    for line in text.splitlines():
+        match = _ASSIGNMENT.match(line.strip())
+        if not match:
+            continue
+        name = match["name"].replace("${PN}", pn)
+        value = " ".join(match["value"].split())
+        found[name] = f"{found.get(name, '')} {value}".strip() if match["op"] == "+=" else value
+    return found
+
+
+@dataclass(frozen=True, slots=True)
+class InitScript:
+    name: str
+    links: tuple[tuple[str, int], ...]   # (runlevel, start sequence number)
+
+
+def start_links(params: str) -> tuple[tuple[str, int], ...]:
+    """update-rc.d's start links for INITSCRIPT_PARAMS (the start half only).
+
+    ``defaults NN`` starts in 2 3 4 5; ``start NN L... .`` in the levels listed.
+    """
+    words = params.split()
+    if words[:1] == ["defaults"]:
+        number = int(words[1]) if len(words) > 1 else 20
+        return tuple((level, number) for level in ("2", "3", "4", "5"))
+    links: list[tuple[str, int]] = []
+    while len(words) >= 2:
+        action, sequence, *rest = words
+        levels = rest[:rest.index(".")] if "." in rest else rest
+        if action == "start":
+            links += [(level, int(sequence)) for level in levels]
+        words = rest[len(levels) + 1:]
+    return tuple(links)
+
+
+def _recipes(layer: Path) -> list[Path]:
+    return sorted(layer.glob("recipes-*/*/*.bb"))
+
+
+def init_scripts(layer: Path) -> list[InitScript]:
+    """Every init script a recipe registers with update-rc.d.bbclass."""
+    scripts: list[InitScript] = []
+    for recipe in _recipes(layer):
+        variables = recipe_variables(recipe)
+        name = variables.get("INITSCRIPT_NAME")
+        if not name:
+            continue
+        params = variables.get("INITSCRIPT_PARAMS")
+        if not params:
+            raise BedError(f"{recipe}: INITSCRIPT_NAME without INITSCRIPT_PARAMS")
+        scripts.append(InitScript(name=name, links=start_links(params)))
+    return scripts
+
+
+def autoload_modules(layer: Path) -> list[str]:
+    """The modules the layer's recipes load at boot (KERNEL_MODULE_AUTOLOAD)."""
+    return [module for recipe in _recipes(layer)
+            for module in recipe_variables(recipe).get("KERNEL_MODULE_AUTOLOAD", "").split()]
+
+
+def modules_load_dir(init_manager: str) -> str:
+    """kernel-module-split.bbclass's modulesloaddir for the init manager."""
+    return "usr/lib/modules-load.d" if init_manager == "systemd" else "etc/modules-load.d"

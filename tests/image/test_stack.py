@@ -1,0 +1,121 @@
+"""The LMW stack as an image from meta-lmw boots it: module autoloaded, sysctl defaults live.
+
+Runs on any booted image with the layer's packages: the bed's Debian
+guests (systemd and busybox init, installed by the recipes' own rules and
+started as OE's packaging classes would) and Yocto-built images through
+their labgrid env (tests/env/yocto-*.yaml). It only uses the shell.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+from labgrid.driver import ShellDriver
+
+from guestshell import wait_until
+
+DEFAULTS = "/etc/sysctl.d/90-lmw.conf"
+OVERRIDE = "/etc/sysctl.d/95-lmw-test.conf"
+KEYS = ("vm.lowmem_notify_watermark", "vm.lowmem_deny_watermark")
+
+
+def configured(shell: ShellDriver, path: str = DEFAULTS) -> dict[str, str]:
+    """The lmw settings that a sysctl.d file holds (read in the guest)."""
+    settings: dict[str, str] = {}
+    for line in shell.run_check(f"cat {path}"):
+        key, sep, value = line.partition("=")
+        if sep and not key.lstrip().startswith(("#", ";")) and key.strip() in KEYS:
+            settings[key.strip()] = value.strip()
+    return settings
+
+
+def live(shell: ShellDriver) -> dict[str, str]:
+    """The watermarks the module has now."""
+    return {key: shell.run_check(f"cat /proc/sys/{key.replace('.', '/')}")[0] for key in KEYS}
+
+
+def runs_systemd(shell: ShellDriver) -> bool:
+    return bool(shell.run("test -d /run/systemd/system")[2] == 0)
+
+
+def has_udev(shell: ShellDriver) -> bool:
+    return bool(shell.run("pidof systemd-udevd udevd")[2] == 0)
+
+
+def reload_module(shell: ShellDriver) -> None:
+    """Unload and load lmw.ko, then let whatever applies the settings on its
+    arrival do so: udev's rule, or (no udev) the init script, as at boot."""
+    shell.run_check("rmmod lmw && modprobe lmw")
+    if has_udev(shell):
+        shell.run_check("udevadm settle")
+    else:
+        shell.run_check("/etc/init.d/lmw-sysctl start")
+
+
+@pytest.fixture
+def override(shell: ShellDriver) -> Iterator[str]:
+    """A later sysctl.d file for the test to fill; removed, defaults restored after."""
+    yield OVERRIDE
+    shell.run(f"rm -f {OVERRIDE}")
+    reload_module(shell)
+
+
+def test_module_is_loaded_at_boot(shell: ShellDriver) -> None:
+    assert shell.run("grep -q '^lmw ' /proc/modules")[2] == 0, "lmw.ko was not autoloaded"
+    named = shell.run_check("cat /etc/modules-load.d/*.conf /usr/lib/modules-load.d/*.conf "
+                            "2>/dev/null | grep -v '^#' || true")
+    assert "lmw" in named
+
+
+def test_sysctl_defaults_are_live_after_boot(shell: ShellDriver) -> None:
+    defaults = configured(shell)
+    assert set(defaults) == set(KEYS), f"{DEFAULTS} must set both watermarks"
+    assert live(shell) == defaults
+
+
+def test_defaults_apply_again_when_the_module_is_loaded_later(shell: ShellDriver) -> None:
+    shell.run_check("rmmod lmw && modprobe lmw")
+    # freshly loaded, the module starts from its parameters (0: off)...
+    before = live(shell)
+    if has_udev(shell):
+        # ...and udev's rule applies the settings on its own
+        wait_until(shell, f"test $(cat /proc/sys/vm/lowmem_deny_watermark) = "
+                          f"{configured(shell)['vm.lowmem_deny_watermark']}", seconds=30)
+    else:
+        assert before == {key: "0" for key in KEYS}
+        shell.run_check("/etc/init.d/lmw-sysctl start")
+    assert live(shell) == configured(shell)
+
+
+def test_a_later_file_overrides_the_defaults(shell: ShellDriver, override: str) -> None:
+    defaults = configured(shell)
+    notify = int(defaults["vm.lowmem_notify_watermark"]) - 7
+    shell.run_check(f"echo 'vm/lowmem_notify_watermark = {notify}' > {override}")
+    reload_module(shell)
+    assert live(shell) == {**defaults, "vm.lowmem_notify_watermark": str(notify)}
+
+
+def test_a_refused_value_is_reported_and_changes_nothing(shell: ShellDriver,
+                                                         override: str) -> None:
+    defaults = configured(shell)
+    notify = int(defaults["vm.lowmem_notify_watermark"]) - 5
+    shell.run_check(f"printf 'vm.lowmem_deny_watermark = 2000\\n"
+                    f"vm.lowmem_notify_watermark = {notify}\\n' > {override}")
+    out, _, status = shell.run("/usr/sbin/lmw-sysctl 2>&1")
+    assert status != 0, "a refused value must fail lmw-sysctl"
+    assert any("lowmem_deny_watermark" in line for line in out), out
+    # the good key still applies; the refused one keeps its value
+    assert live(shell) == {**defaults, "vm.lowmem_notify_watermark": str(notify)}
+
+
+def test_the_terminator_watches_the_module(shell: ShellDriver) -> None:
+    wait_until(shell, "grep -q '^source=lmw$' /run/lmw/terminator.status", seconds=60)
+
+
+def test_no_swap_is_in_use(shell: ShellDriver) -> None:
+    swap_total = shell.run_check("sed -n 's/^SwapTotal: *//p' /proc/meminfo")
+    assert swap_total == ["0 kB"]
+    # a swapless kernel has no /proc/swaps; any other lists no device
+    devices = shell.run_check("tail -n +2 /proc/swaps 2>/dev/null || true")
+    assert devices == []
