@@ -196,7 +196,13 @@ def build_image(tree: KernelTree, userland: Userland, payload: Path, out: Path) 
             shutil.rmtree(work)
         work.mkdir()
         with tarfile.open(base) as tar:
-            tar.extractall(work, numeric_owner=True, filter="fully_trusted")
+            # our own mmdebstrap output, trusted whole (devices, absolute
+            # links); extraction filters exist from Python 3.11.4 on, and
+            # Debian 12's 3.11.2, without them, behaves as fully_trusted
+            if hasattr(tarfile, "fully_trusted_filter"):
+                tar.extractall(work, numeric_owner=True, filter="fully_trusted")
+            else:
+                tar.extractall(work, numeric_owner=True)
         staging = dest.with_name(dest.name + ".overlay")
         if staging.exists():
             shutil.rmtree(staging)
