@@ -53,7 +53,7 @@ lint: $(DEPS)
 		$(VENV)/bin/oelint-adv --release $$release $(LAYER_METADATA); done
 
 # The layer through the real bitbake, offline: every claimed release,
-# machine and init manager, then yocto-check-layer (about 35 minutes).
+# machine and init manager, then yocto-check-layer (30 to 35 minutes).
 # Needs upstream snapshots in $LMW_OE_MIRRORS (README: Yocto, Checks).
 oe-check: $(DEPS)
 	$(PYTHON) scripts/oe-check --check-layer

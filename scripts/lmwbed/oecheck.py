@@ -614,7 +614,7 @@ def run_matrix(settings: Settings, configs: Sequence[Config],
         say(f"{release}: kas checkout from the snapshots in {step.seconds:.0f} s")
         results += [check_config(settings, c) for c in configs if c.release == release]
         if check_layer_too:
-            say(f"{release}: yocto-check-layer (about 6 minutes)")
+            say(f"{release}: yocto-check-layer (7 to 13 minutes)")
             layer_results.append(check_layer(settings, release))
     return results, layer_results
 
@@ -659,7 +659,7 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--init", action="append", choices=INIT_MANAGERS,
                         help="init manager (default: both)")
     parser.add_argument("--check-layer", action="store_true",
-                        help="also run yocto-check-layer per release (~6 min each)")
+                        help="also run yocto-check-layer per release (7 to 13 min each)")
     parser.add_argument("--dump-only", action="store_true",
                         help="only kas dump + schema of every combination (no sources needed)")
     parser.add_argument("--work-dir", type=Path,
