@@ -48,7 +48,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from . import hostenv
 from .errors import EXIT_OK, BedError, run_command
+from .packaging import assignments
 
 REPO = Path(__file__).resolve().parents[2]
 LAYER = "meta-lmw"
@@ -112,11 +114,9 @@ def claimed_releases(repo: Path = REPO) -> list[str]:
     layer_conf = repo / LAYER / "conf" / "layer.conf"
     if not layer_conf.is_file():
         raise BedError(f"{layer_conf} not found: the layer has no layer.conf yet")
-    match = re.search(r'^LAYERSERIES_COMPAT_lmw\s*\??=\s*"([^"]*)"', layer_conf.read_text(),
-                      re.MULTILINE)
-    if not match or not match.group(1).split():
+    releases = assignments(layer_conf).get("LAYERSERIES_COMPAT_lmw", "").split()
+    if not releases:
         raise BedError(f"{layer_conf}: no LAYERSERIES_COMPAT_lmw = \"<releases>\" line")
-    releases = match.group(1).split()
     for release in releases:
         for suffix in (".yml", ".lock.yml"):
             kas_file = repo / "kas" / "release" / f"{release}{suffix}"
@@ -238,17 +238,8 @@ def build_user(name: str) -> str | None:
         pwd.getpwnam(name)
     except KeyError:
         say(f"creating the unprivileged build user '{name}' (bitbake refuses root)")
-        run_checked(["useradd", "--create-home", "--shell", "/bin/bash", name])
+        hostenv.run(["useradd", "--create-home", "--shell", "/bin/bash", name])
     return name
-
-
-def run_checked(argv: Sequence[str], *, cwd: Path | None = None) -> str:
-    proc = subprocess.run(list(argv), cwd=cwd, text=True, stdout=subprocess.PIPE,
-                          stderr=subprocess.STDOUT, check=False)
-    if proc.returncode != 0:
-        raise BedError(f"command failed (exit {proc.returncode}): {shlex.join(argv)}\n"
-                       + tail(proc.stdout, FAILURE_TAIL_LINES))
-    return proc.stdout
 
 
 def tail(text: str, lines: int) -> str:
@@ -289,8 +280,7 @@ def find_kas(explicit: str | None) -> Path:
         if candidate and Path(candidate).is_file():
             return Path(candidate).absolute()
     raise BedError("kas not found",
-                   hint=f"python3 -m venv /work/yocto/venv && /work/yocto/venv/bin/pip install "
-                        f"kas; then --kas /work/yocto/venv/bin/kas (or ${KAS_ENV})")
+                   hint=f"make deps (kas goes into build/venv), or --kas PATH (or ${KAS_ENV})")
 
 
 def prepare(work: Path, kas: Path, user_name: str, *, repo: Path = REPO,
@@ -522,7 +512,7 @@ def check_layer(settings: Settings, release: str) -> CheckLayerResult:
     build = kas_work / "check-layer"
     # A reused build dir gives spurious signature errors: always start fresh.
     shutil.rmtree(build, ignore_errors=True)
-    log = settings.logs / f"{release}-check-layer.log"
+    log_name = f"{release}-check-layer.log"
     script = " && ".join([
         f"cd {shlex.quote(str(kas_work))}",
         f". ./openembedded-core/oe-init-build-env {shlex.quote(str(build))} >/dev/null",
@@ -530,14 +520,10 @@ def check_layer(settings: Settings, release: str) -> CheckLayerResult:
         f"yocto-check-layer -o {shlex.quote(str(build / 'ycl.log'))} "
         f"{shlex.quote(str(settings.repo / LAYER))}",
     ])
-    env = scratch_env(settings)
-    start = time.monotonic()
-    proc = subprocess.run(settings.runner.argv(["bash", "-c", script], env), text=True,
-                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
-    seconds = time.monotonic() - start
-    log.write_text(proc.stdout)
-    summary = _check_layer_summary(proc.stdout)
-    passed = proc.returncode == 0 and " FAIL" not in summary
+    returncode, output, seconds = run_logged(settings, ["bash", "-c", script],
+                                             scratch_env(settings), log_name)
+    summary = _check_layer_summary(output)
+    passed = returncode == 0 and " FAIL" not in summary
     return CheckLayerResult(release, passed, summary, seconds)
 
 
@@ -574,7 +560,7 @@ def dump_check(repo: Path, kas: Path, releases: Sequence[str], work: Path) -> li
     """
     kas_python = kas.parent / "python3"
     files = sorted(str(p.relative_to(repo)) for p in (repo / "kas").rglob("*.yml"))
-    run_checked([str(kas_python), "-c", _SCHEMA_CHECK, *files], cwd=repo)
+    hostenv.run([kas_python, "-c", _SCHEMA_CHECK, *files], cwd=repo)
     env = {**os.environ, "KAS_WORK_DIR": str(work), "KAS_BUILD_DIR": str(work / "build")}
     work.mkdir(parents=True, exist_ok=True)
     checked: list[str] = []

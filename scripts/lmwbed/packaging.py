@@ -21,10 +21,10 @@ from .errors import BedError
 _ASSIGNMENT = re.compile(r'^(?P<name>[A-Za-z0-9_:${}-]+)\s*(?P<op>\+?=)\s*"(?P<value>.*)"\s*$')
 
 
-def recipe_variables(recipe: Path) -> dict[str, str]:
-    """The simple assignments of one recipe; ``${PN}`` stands for its name."""
-    pn = recipe.name.split("_", 1)[0].removesuffix(".bb")
-    text = re.sub(r"\\\n", " ", recipe.read_text())
+def assignments(path: Path) -> dict[str, str]:
+    """The simple assignments of one recipe (``${PN}`` stands for its name) or conf file."""
+    pn = path.name.split("_", 1)[0].removesuffix(".bb")
+    text = re.sub(r"\\\n", " ", path.read_text())
     found: dict[str, str] = {}
     for line in text.splitlines():
         match = _ASSIGNMENT.match(line.strip())
@@ -61,15 +61,16 @@ def start_links(params: str) -> tuple[tuple[str, int], ...]:
     return tuple(links)
 
 
-def _recipes(layer: Path) -> list[Path]:
+def recipes(layer: Path) -> list[Path]:
+    """The layer's recipes (BBFILES in its layer.conf)."""
     return sorted(layer.glob("recipes-*/*/*.bb"))
 
 
 def init_scripts(layer: Path) -> list[InitScript]:
     """Every init script a recipe registers with update-rc.d.bbclass."""
     scripts: list[InitScript] = []
-    for recipe in _recipes(layer):
-        variables = recipe_variables(recipe)
+    for recipe in recipes(layer):
+        variables = assignments(recipe)
         name = variables.get("INITSCRIPT_NAME")
         if not name:
             continue
@@ -82,8 +83,8 @@ def init_scripts(layer: Path) -> list[InitScript]:
 
 def autoload_modules(layer: Path) -> list[str]:
     """The modules the layer's recipes load at boot (KERNEL_MODULE_AUTOLOAD)."""
-    return [module for recipe in _recipes(layer)
-            for module in recipe_variables(recipe).get("KERNEL_MODULE_AUTOLOAD", "").split()]
+    return [module for recipe in recipes(layer)
+            for module in assignments(recipe).get("KERNEL_MODULE_AUTOLOAD", "").split()]
 
 
 def modules_load_dir(init_manager: str) -> str:

@@ -186,7 +186,7 @@ def build_image(tree: KernelTree, userland: Userland, payload: Path, out: Path) 
     base = base_tarball(tree.arch, userland)
     base_key = base.with_name(base.name + ".key").read_text()
     key = fingerprint([Path(__file__), Path(modstage.__file__), Path(packaging.__file__),
-                       GUESTFILES, *sorted(LAYER.glob("recipes-*/*/*.bb")), base.name, base_key,
+                       GUESTFILES, *packaging.recipes(LAYER), base.name, base_key,
                        tree.release, tree.version, payload])
 
     def compose(dest: Path) -> None:

@@ -13,6 +13,8 @@ from pathlib import Path
 
 import pytest
 
+from lmwbed.packaging import assignments
+
 REPO = Path(__file__).resolve().parents[2]
 LAYER = REPO / "meta-lmw"
 RECIPES = sorted(LAYER.glob("recipes-*/*/*.bb"))
@@ -35,11 +37,8 @@ def logical_lines(path: Path) -> list[str]:
 
 
 def variable(path: Path, name: str) -> str:
-    for line in logical_lines(path):
-        match = re.match(rf'^{re.escape(name)}\s*\+?=\s*"(.*)"$', line)
-        if match:
-            return " ".join(match[1].split())
-    return ""
+    """One variable as the bed reads it (packaging.assignments)."""
+    return assignments(path).get(name, "")
 
 
 def test_the_layer_readme_names_a_maintainer_patches_and_an_address() -> None:
@@ -137,4 +136,4 @@ def test_machine_specific_packagegroup_for_a_kernel_module() -> None:
     arch = lines.index('PACKAGE_ARCH = "${MACHINE_ARCH}"')
     inherit = next(i for i, line in enumerate(lines) if line.startswith("inherit "))
     assert arch < inherit, "PACKAGE_ARCH must be set before inherit packagegroup"
-    assert "kernel-module-lmw" in variable(group, "RDEPENDS:${PN}").split()
+    assert "kernel-module-lmw" in variable(group, "RDEPENDS:packagegroup-lmw").split()

@@ -20,7 +20,7 @@ from lmwbed.errors import BedError
 
 
 def _releases() -> list[str]:
-    # Collection must not fail while the layer is still being written.
+    # Collection must not fail on a broken layer.conf: the setup reports it.
     try:
         return oecheck.claimed_releases()
     except BedError:

@@ -64,11 +64,28 @@ class Source(Protocol):
     def close(self) -> None: ...
 
 
+def available_percent(proc_root: str = PROC) -> int:
+    """MemAvailable as a whole percent of MemTotal."""
+    figures = meminfo(proc_root)
+    return figures["MemAvailable"] * 100 // max(figures["MemTotal"], 1)
+
+
+class _FileSource:
+    """A source that sleeps on one open kernel file (``fd``)."""
+
+    fd: int | None
+
+    def close(self) -> None:
+        if self.fd is not None:
+            os.close(self.fd)
+            self.fd = None
+
+
 class SourceGone(Exception):
     """The source went away under the daemon (lmw.ko unloaded): choose again."""
 
 
-class LmwSource:
+class LmwSource(_FileSource):
     name = "lmw"
     events = select.POLLPRI | select.POLLERR
 
@@ -92,13 +109,8 @@ class LmwSource:
     def forget(self) -> None:
         pass            # the module's state is always current
 
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
 
-
-class PsiSource:
+class PsiSource(_FileSource):
     name = "psi"
     events = select.POLLPRI | select.POLLERR
 
@@ -116,9 +128,7 @@ class PsiSource:
     def short_of_memory(self) -> bool:
         """A stall is a shortage only while little is available: stalls with
         memory to spare are I/O, or the page cache refilling after a kill."""
-        figures = meminfo(self.proc_root)
-        available = figures["MemAvailable"] * 100 // max(figures["MemTotal"], 1)
-        return available < self.max_available_percent
+        return available_percent(self.proc_root) < self.max_available_percent
 
     def level(self, woke: bool) -> Level:
         if woke and time.monotonic() >= self.ignore_until and self.short_of_memory():
@@ -139,11 +149,6 @@ class PsiSource:
         self.last_event = -1e9
         self.ignore_until = time.monotonic() + 2 * self.window_s
 
-    def close(self) -> None:
-        if self.fd is not None:
-            os.close(self.fd)
-            self.fd = None
-
 
 class MeminfoSource:
     name = "meminfo"
@@ -156,9 +161,8 @@ class MeminfoSource:
         self.proc_root = proc_root
 
     def level(self, woke: bool) -> Level:
-        figures = meminfo(self.proc_root)
-        available = figures["MemAvailable"] * 100 // max(figures["MemTotal"], 1)
-        return Level.NOTIFY if available < self.min_percent else Level.NORMAL
+        low = available_percent(self.proc_root) < self.min_percent
+        return Level.NOTIFY if low else Level.NORMAL
 
     def max_sleep_s(self) -> float | None:
         return self.interval_s
