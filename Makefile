@@ -4,6 +4,9 @@
 #   make lint   ruff, mypy --strict, shellcheck; kernel C: checkpatch --strict
 #               and warning-free W=1 builds against every claimed kernel;
 #               recipes: oelint-adv for each Yocto release the layer claims
+#   make test-place PLACE=rpi4-1 ENV=tests/env/rpi4-64-remote.yaml
+#               the suite on a place of a labgrid farm, locked around the run
+#               (coordinator: $LG_COORDINATOR; README: Board farms)
 #   make oe-check  bitbake -p/-g, license checks, yocto-check-layer, offline
 #               (needs snapshots of the upstream layers: README, Yocto)
 # Everything lands in build/ (git-ignored); LMW_CACHE moves the guest cache.
@@ -21,13 +24,13 @@ SHELL_SCRIPTS := scripts/install-deps .ci/run scripts/lmwbed/guestfiles/init \
 YOCTO_RELEASES := $(shell sed -n 's/^LAYERSERIES_COMPAT_lmw = "\(.*\)"/\1/p' meta-lmw/conf/layer.conf)
 LAYER_METADATA := $(shell find meta-lmw -name '*.bb' -o -name '*.bbappend' -o -name '*.bbclass' | sort)
 
-.PHONY: all deps demo test test-quick lint oe-check clean
+.PHONY: all deps demo test test-quick test-place lint oe-check clean
 
 all: test
 
 deps: $(DEPS)
 
-$(DEPS): scripts/install-deps requirements-dev.txt
+$(DEPS): scripts/install-deps requirements-dev.txt requirements-farm.txt
 	scripts/install-deps
 	@mkdir -p $(dir $@) && touch $@
 
@@ -40,6 +43,12 @@ test: $(DEPS)
 # One guest only (6.1 x86_64, initramfs) plus the host tests: for quick edits.
 test-quick: $(DEPS)
 	$(PYTHON) scripts/run-tests --quick
+
+# TESTS: which tests (default: scripts/farm's, what runs on a test image)
+test-place: $(DEPS)
+	@test -n "$(PLACE)" -a -n "$(ENV)" || { echo "usage: make test-place PLACE=<place>" \
+		"ENV=tests/env/<board>-remote.yaml [TESTS='tests/image ...']" >&2; exit 2; }
+	$(PYTHON) scripts/farm test --place "$(PLACE)" --env "$(ENV)" -- $(TESTS)
 
 lint: $(DEPS)
 	$(VENV)/bin/ruff check scripts tests meta-lmw

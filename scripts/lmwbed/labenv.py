@@ -1,7 +1,7 @@
 """labgrid glue: which env file serves a guest, and running commands in a fresh guest.
 
 The env files under tests/env/ are the single description of how a guest
-is started (QEMUDriver) and reached (ShellDriver, ShellStrategy): pytest,
+is started (QEMUDriver) and reached (ShellDriver, LmwStrategy): pytest,
 ``testbed exec`` and ``testbed shell`` all go through them.
 """
 

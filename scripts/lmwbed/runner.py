@@ -8,6 +8,7 @@ going after a failure, and ends with one summary line over all sessions:
     scripts/run-tests                 everything (what make test and CI run)
     scripts/run-tests --quick         host tests + 6.1/x86_64 initramfs
     scripts/run-tests --only 6.12     sessions whose name contains "6.12"
+    scripts/run-tests --only farm     the loopback farm (tests/farm)
     scripts/run-tests -- -k swap      extra arguments for every pytest
 """
 
@@ -72,6 +73,10 @@ def sessions(quick: bool) -> list[Session]:
                 f"{kernel}/{arch}/{userland}",
                 ("--lg-env", str(ENV_DIR / f"qemu-{userland}.yaml"),
                  "--lmw-kernel", kernel, "--lmw-arch", arch, *tests)))
+    # The loopback farm (labgrid coordinator + exporter, the 6.1 systemd
+    # guest as a board): a host session that starts its own labgrid
+    # processes and runs part of the suite through RemotePlace.
+    plan.append(Session("farm", ("tests/farm",)))
     if quick:
         plan = [s for s in plan if s.name in ("host", "6.1/x86_64/initramfs")]
     return plan

@@ -79,3 +79,46 @@ def test_yocto_env_files_boot_the_deployed_image(tmp_path: Path, monkeypatch: py
         f"if=virtio,format=raw,file={rootfs},snapshot=on"]
     if machine == "qemux86-64":
         assert argv[argv.index("-accel") + 1] == "tcg,thread=single"
+
+
+BOARD_VARS = {"LG_SERIAL_ID": "A10K7Q2R", "LG_SDMUX_ID": "000000001234",
+              "LG_UMS_ID": "am62-1-ums", "LG_POWER_MODEL": "netio",
+              "LG_POWER_HOST": "pdu-1.farm.example", "LG_POWER_INDEX": "3"}
+
+
+@pytest.mark.parametrize(("board", "storage", "flash_path", "image"), [
+    ("rpi4-64", "USBSDMuxDevice", "sdmux", "lmw-image-raspberrypi4-64.rootfs.wic.bz2"),
+    ("am62x-sk", "USBMassStorage", "uboot", "lmw-image-am62xx-evm.rootfs.wic.xz"),
+])
+def test_board_env_files_load_and_bind_the_strategy(  # noqa: PLR0917 - parametrized
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, board: str, storage: str,
+        flash_path: str, image: str) -> None:
+    """A board on the desk: labgrid builds the target; LmwStrategy gets power, console,
+    shell and the driver that writes the medium (the farm twins: tests/farm)."""
+    for name, value in BOARD_VARS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LG_YOCTO_DEPLOY", str(tmp_path))
+    env_file = labenv.env_file("initramfs").with_name(f"{board}.yaml")
+    assert labenv.userland_of(env_file) is None
+    env = Environment(config_file=str(env_file))
+    try:
+        target = env.get_target("main")
+        strategy = target.get_driver("Strategy", activate=False)
+        assert type(strategy).__name__ == "LmwStrategy"
+        assert type(strategy.storage.storage).__name__ == storage
+        assert getattr(strategy, flash_path) is not None
+        assert type(strategy.console.port).__name__ == "USBSerialPort"
+        assert strategy.console.port.match["ID_SERIAL_SHORT"] == BOARD_VARS["LG_SERIAL_ID"]
+        assert strategy.power.port.index == BOARD_VARS["LG_POWER_INDEX"]
+        assert env.config.get_image_path(strategy.storage.image) == str(tmp_path / image)
+    finally:
+        env.cleanup()
+
+
+def test_board_env_file_names_a_missing_variable(monkeypatch: pytest.MonkeyPatch) -> None:
+    for name in (*BOARD_VARS, "LG_YOCTO_DEPLOY"):
+        monkeypatch.delenv(name, raising=False)
+    from labgrid.exceptions import InvalidConfigError
+
+    with pytest.raises(InvalidConfigError, match="unknown variable 'LG_"):
+        Environment(config_file=str(labenv.env_file("initramfs").with_name("rpi4-64.yaml")))
