@@ -93,6 +93,9 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    signal.signal(signal.SIGTERM, _interrupt)
+    # SIGTERM ends a run as Ctrl-C does (the place is unlocked, the farm
+    # stopped); SIGINT is set too, as a background job starts with it ignored
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, _interrupt)
     progress.set_quiet(False)
     return run_command("farm", lambda: int(args.handler(args)))

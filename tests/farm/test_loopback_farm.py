@@ -17,6 +17,8 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
+import socket
 import subprocess
 import sys
 import time
@@ -258,6 +260,31 @@ def test_every_process_ends_even_when_the_block_fails(tmp_path: Path,
     assert len(started) == 4, started
     alive = [pid for pid in started if _running(pid)]
     assert alive == [], f"left running: {alive}"
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["INT", "TERM"])
+def test_scripts_farm_loopback_serves_places_until_signalled(signum: int) -> None:
+    farm = subprocess.Popen([sys.executable, str(REPO / "scripts" / "farm"), "loopback"],
+                            cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.DEVNULL,
+                            text=True)
+    try:
+        assert farm.stdout is not None
+        up = farm.stdout.readline()        # "loopback farm up: coordinator HOST:PORT, ..."
+        found = re.search(r"coordinator (\S+),", up)
+        assert found, up
+        places = subprocess.run([labgrid_tool("labgrid-client"), "-x", found.group(1),
+                                 "places"], capture_output=True, text=True, timeout=60,
+                                check=True)
+        assert places.stdout.split() == [BOARD]
+        farm.send_signal(signum)
+        assert farm.wait(timeout=60) == 0
+        host, port = found.group(1).split(":")
+        with socket.socket() as probe:
+            assert probe.connect_ex((host, int(port))) != 0, "the coordinator outlived the farm"
+    finally:
+        if farm.poll() is None:
+            farm.kill()
+            farm.wait()
 
 
 def _running(pid: int) -> bool:
