@@ -174,6 +174,21 @@ def test_flash_to_a_place_without_a_medium_is_refused_and_unlocks(farm: Loopback
     assert farm.place(BOARD).state().acquired_by is None, "the place was left locked"
 
 
+def test_flash_to_a_taken_place_is_refused(farm: LoopbackFarm, tmp_path: Path) -> None:
+    image = tmp_path / "lmw-image-test.rootfs.wic"
+    image.write_bytes(b"\0" * 4096)
+    someone = Place(BOARD, farm.coordinator, env={"LG_USERNAME": "someone-else"})
+    someone.lock()
+    try:
+        done = flash_cli(farm, str(image), "--place", BOARD, "--env",
+                         str(ENV_DIR / "farm-qemu.yaml"))
+        assert done.returncode == 2, done.stdout + done.stderr
+        assert f"place {BOARD} is taken: locked by " in done.stderr
+        assert str(someone.state().acquired_by).endswith("/someone-else"), "lock was touched"
+    finally:
+        someone.unlock()
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--place", "no-such-board", "--env", "tests/env/farm-qemu.yaml"),
      "place no-such-board does not exist"),
