@@ -144,6 +144,21 @@ def test_growing_hog_is_terminated_before_the_deny_line(shell: ShellDriver,
         wait_until(shell, f"grep -q '^state=watching$' {STATUS}")
 
 
+def test_memory_low_before_the_daemon_starts_is_acted_on(shell: ShellDriver,
+                                                         service: Service) -> None:
+    """Started (or restarted) while the state is notify already, the daemon acts at
+    once: lmw.ko signals changes of state, and none may come (under busybox init
+    there is no watchdog wake-up either)."""
+    with armed(shell, service, QUICK + PROTECT_TRIGGER):
+        service.stop()
+        start(shell, "victim", f"lmwtest -u {NOBODY} use 20000 600")
+        wait_until(shell, "grep -q use=ok /tmp/victim.out")
+        push_over_notify(shell)
+        wait_until(shell, f"grep -qx notify {SYSFS}/state")
+        service.start()
+        assert exit_status(shell, "victim") == 143
+
+
 def test_prefer_rule_picks_its_victim(shell: ShellDriver, service: Service) -> None:
     conf = QUICK + '[[prefer]]\ncomm = "^favourite$"\nadjust = 1000\n' + PROTECT_TRIGGER
     with armed(shell, service, conf) as offset:

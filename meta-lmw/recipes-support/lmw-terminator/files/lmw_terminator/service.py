@@ -119,6 +119,9 @@ class Terminator:
         watch = self._watch_module(poller)
         watchdog_s = self._watchdog_interval()
         self.level = self._read_level(poller, woke=False)
+        # memory may be low already (a restart under pressure): act now, for
+        # the signal comes only with the next change of state
+        self.step()
         self._write_status()
         sd_notify("READY=1\nSTATUS=watching")
         while "stop" not in self.flags:
