@@ -1,6 +1,8 @@
 # meta-lmw entry points (see README.md):
 #   make demo   boot the default board (QEMU) with the LMW stack and show it at work
 #   make test   install what is needed, build, run every test (host + every guest)
+#   make bench  meta-lmw against no protection, strict overcommit, earlyoom and
+#               nohang in QEMU guests: report + plots in build/bench/ (~25 min)
 #   make lint   ruff, mypy --strict, shellcheck; kernel C: checkpatch --strict
 #               and warning-free W=1 builds against every claimed kernel;
 #               recipes: oelint-adv for each Yocto release the layer claims
@@ -19,12 +21,13 @@ SHELL_SCRIPTS := scripts/install-deps .ci/run scripts/lmwbed/guestfiles/init \
                  scripts/lmwbed/guestfiles/modutils.sh \
                  meta-lmw/recipes-support/lmw-terminator/files/lmw-terminator.init \
                  meta-lmw/recipes-support/lmw-sysctl/files/lmw-sysctl \
-                 meta-lmw/recipes-support/lmw-sysctl/files/lmw-sysctl.init
+                 meta-lmw/recipes-support/lmw-sysctl/files/lmw-sysctl.init \
+                 $(wildcard scripts/lmwbed/bench/guest/*.sh)
 # The releases in meta-lmw/conf/layer.conf's LAYERSERIES_COMPAT_lmw.
 YOCTO_RELEASES := $(shell sed -n 's/^LAYERSERIES_COMPAT_lmw = "\(.*\)"/\1/p' meta-lmw/conf/layer.conf)
 LAYER_METADATA := $(shell find meta-lmw -name '*.bb' -o -name '*.bbappend' -o -name '*.bbclass' | sort)
 
-.PHONY: all deps demo test test-quick test-place lint oe-check clean
+.PHONY: all deps demo test test-quick test-place bench lint oe-check clean
 
 all: test
 
@@ -43,6 +46,10 @@ test: $(DEPS)
 # One guest only (6.1 x86_64, initramfs) plus the host tests: for quick edits.
 test-quick: $(DEPS)
 	$(PYTHON) scripts/run-tests --quick
+
+# BENCH_ARGS: e.g. --smoke, --only hook,latency, --update-readme (scripts/bench --help)
+bench: $(DEPS)
+	$(PYTHON) scripts/bench $(BENCH_ARGS)
 
 # TESTS: which tests (default: scripts/farm's, what runs on a test image)
 test-place: $(DEPS)

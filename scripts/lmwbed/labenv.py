@@ -47,20 +47,23 @@ def export(guest: Guest) -> None:
     os.environ.update(guest.labgrid_vars())
 
 
-def _environment(guest: Guest) -> Any:
+def _environment(guest: Guest, overrides: dict[str, str] | None = None) -> Any:
     try:
         from labgrid import Environment
     except ImportError:
         raise BedError("labgrid is not installed in this Python",
                        hint="make deps (creates build/venv), then use scripts/testbed") from None
     export(guest)
+    os.environ.update(overrides or {})
     return Environment(config_file=str(env_file(guest.spec.userland)))
 
 
 @contextmanager
-def fresh_guest_shell(guest: Guest) -> Iterator[tuple[Any, Any]]:
-    """Boot ``guest`` and log in as root; yield (target, ShellDriver); power off after."""
-    env = _environment(guest)
+def fresh_guest_shell(guest: Guest, overrides: dict[str, str] | None = None,
+                      ) -> Iterator[tuple[Any, Any]]:
+    """Boot ``guest`` and log in as root; yield (target, ShellDriver); power off after.
+    ``overrides``: LG_* variables to change for this boot (e.g. LG_QEMU_ARGS)."""
+    env = _environment(guest, overrides)
     try:
         target = env.get_target("main")
         strategy = target.get_driver("Strategy")

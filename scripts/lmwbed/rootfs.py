@@ -52,12 +52,19 @@ _LOGIN_HOOKS = (
 _MASKED_UNITS = ("apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer",
                  "e2scrub_all.timer", "e2scrub_reap.service", "fstrim.timer")
 
+# The peers that `make bench` runs side by side with the terminator
+# (Debian's own packages). Installed in the systemd guest with their units
+# masked: the bench starts each one itself, one scenario at a time, and no
+# test guest has a second killer running behind its back.
+PEER_PACKAGES = ("earlyoom", "nohang")
+_PEER_UNITS = ("earlyoom.service", "nohang.service", "nohang-desktop.service")
+
 USERLANDS: dict[str, Userland] = {
     "systemd": Userland(
-        name="systemd", packages=(*COMMON_PACKAGES, "systemd-sysv", "udev"),
+        name="systemd", packages=(*COMMON_PACKAGES, "systemd-sysv", "udev", *PEER_PACKAGES),
         hooks=(*_LOGIN_HOOKS, *(f'ln -sf /dev/null "$1/etc/systemd/system/{u}"'
-                                for u in _MASKED_UNITS)),
-        summary="Debian 12 minbase, python3, systemd as PID 1",
+                                for u in (*_MASKED_UNITS, *_PEER_UNITS))),
+        summary="Debian 12 minbase, python3, systemd as PID 1 (earlyoom, nohang: for the bench)",
     ),
     "sysvinit": Userland(
         name="sysvinit", packages=(*COMMON_PACKAGES, "busybox"),

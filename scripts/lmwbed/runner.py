@@ -77,6 +77,8 @@ def sessions(quick: bool) -> list[Session]:
     # guest as a board): a host session that starts its own labgrid
     # processes and runs part of the suite through RemotePlace.
     plan.append(Session("farm", ("tests/farm",)))
+    # make bench's smoke run (scripts/bench --smoke), so the bench cannot rot
+    plan.append(Session("bench", ("tests/bench",)))
     if quick:
         plan = [s for s in plan if s.name in ("host", "6.1/x86_64/initramfs")]
     return plan

@@ -2,14 +2,18 @@ SUMMARY = "Test helper of meta-lmw's test suite (test images only)"
 DESCRIPTION = "lmwtest commits, touches and holds memory in the ways the \
                tests of lmw.ko and lmw-terminator need (mmap, brk, mremap, \
                fork, shmem, opt-in warnings...), as any user, and prints \
-               key=value lines. kas/opt/test.yml adds it to test images, so \
-               that the repository's tests/ run on them as on the QEMU bed."
+               key=value lines. lmwbench is the guest-side half of make \
+               bench: it times commitments and the low-memory signal, and \
+               plays the victim, heartbeat, service, hog and fork burst of \
+               the stress runs. kas/opt/test.yml adds both to test images, \
+               so that the repository's tests/ run on them as on the QEMU bed."
 SECTION = "devel"
 LICENSE = "GPL-2.0-only"
 LIC_FILES_CHKSUM = "file://lmwtest.c;beginline=1;endline=1;md5=50d2ba0afecd20f74c12a4bdbcfcfe61"
 
 SRC_URI = "file://Makefile \
            file://lmwtest.c \
+           file://lmwbench.c \
 "
 
 inherit lmw_source

@@ -1,0 +1,57 @@
+"""make bench cannot rot: its smoke run measures every part and writes the report.
+
+scripts/bench --smoke boots the 6.1 systemd guest once and runs each
+measurement briefly (few repetitions, 10 crossings, the meta-lmw stress
+scenario only, a short idle window). The figures themselves are the
+bench's business, not a test's; what is checked is that every part
+measured something, that the report and plots exist, and what the stress
+scenario must show for meta-lmw: the hog stopped by the terminator, no
+other victim, no kernel OOM kill.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+REPO = Path(__file__).resolve().parents[2]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> None:
+    done = subprocess.run([sys.executable, str(REPO / "scripts" / "bench"), "--smoke",
+                           "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
+                          timeout=1500, check=False)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    results = json.loads((tmp_path / "results.json").read_text())
+
+    hook = results["hook_cost"]
+    for setting, kinds in hook["ns_per_op"].items():
+        for kind, values in kinds.items():
+            assert len(values) == hook["repetitions"], (setting, kind)
+            assert all(v > 0 for v in values), (setting, kind, values)
+
+    latency = results["latency"]
+    assert len(latency["poll_ms"]) == 10
+    assert latency["terminator_ms"] and latency["terminator_timeouts"] == 0
+    assert all(v > 0 for v in latency["poll_ms"] + latency["terminator_ms"])
+
+    (outcome,) = results["stress"]
+    assert outcome["scenario"] == "lmw"
+    assert outcome["hog_end"] in ("SIGTERM", "SIGKILL"), outcome["hog_end"]
+    assert outcome["wrong_victims"] == []
+    assert outcome["oom_kills"] == 0
+    assert outcome["beat_samples"] > 0 and outcome["committed_series"]
+
+    assert {f["name"] for f in results["footprint"]} == {"terminator", "earlyoom", "nohang"}
+    assert all(f["rss_kb"] > 0 for f in results["footprint"])
+
+    for plot in results["plots"]:
+        assert (tmp_path / plot).read_bytes().startswith(PNG_MAGIC)
+    assert set(results["plots"]) == {"latency.png", "stress.png"}
+    report = (tmp_path / "report.md").read_text()
+    for heading in ("## Hook cost", "## Signal latency", "## Outcome under the standard stress",
+                    "## Footprint at rest"):
+        assert heading in report

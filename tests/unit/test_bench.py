@@ -1,0 +1,97 @@
+"""make bench's host side: its statistics, the parsing of the guest's records, the README block."""
+
+from __future__ import annotations
+
+import random
+from pathlib import Path
+
+import pytest
+
+from lmwbed.bench import cli, stress
+from lmwbed.bench.guest import records
+from lmwbed.bench.stats import Spread, Tail, percentile, ratio_spread
+from lmwbed.errors import BedError
+
+
+def test_percentile_is_a_measured_value_by_nearest_rank() -> None:
+    values = random.Random(7).sample(range(1, 10_001), 1000)
+    ordered = sorted(values)
+    assert percentile(values, 50) == ordered[499]
+    assert percentile(values, 99) == ordered[989]
+    assert percentile(values, 100) == ordered[-1]
+    assert percentile([42], 99) == 42
+    with pytest.raises(ValueError):
+        percentile([], 50)
+
+
+def test_tail_and_spread() -> None:
+    samples = list(range(1, 201))
+    assert Tail.of(samples) == Tail(n=200, p50=100, p99=198, max=200)
+    assert Spread.of([3, 1, 2, 5, 4]) == Spread(n=5, median=3, q1=2, q3=4)
+
+
+def test_ratios_pair_repetitions_back_to_back() -> None:
+    # a slow phase of the host slows both sides of repetition 2 alike:
+    # paired, the ratio stays 1.1; medians of each side would mix phases
+    module = [110.0, 220.0, 110.0]
+    baseline = [100.0, 200.0, 100.0]
+    spread = ratio_spread(module, baseline)
+    assert spread.n == 3
+    assert (spread.q1, spread.median, spread.q3) == pytest.approx((1.1, 1.1, 1.1))
+    with pytest.raises(ValueError):
+        ratio_spread([1.0], [1.0, 2.0])
+
+
+STRESS_LINES = [
+    "process name=hog status=143 hog terminated size_kb=180224",
+    "process name=svc1 status=running service kb=32768",
+    "process name=svc2 status=137",
+    "process name=beat status=running",
+    "process name=burst status=0 forkburst count=200 failed=0 killed=0 seconds=3",
+    "stress scenario=earlyoom total_kb=466136 notify_kb=419522 oom_kills=1 pressure_ms=5200 "
+    "back_ms=7600 burst_ms=2100 end_ms=7700",
+    "beatstats samples=700 p50_us=90 p99_us=4100 max_us=35000",
+    "beat t_ms=0 late_us=80",
+    "beat t_ms=100 late_us=35000",
+    "monitor t_ms=0 committed_kb=46613 available_kb=400000",
+]
+
+
+def test_stress_records_tell_the_outcome() -> None:
+    outcome = stress.parse(STRESS_LINES)
+    assert outcome.scenario == "earlyoom"
+    assert outcome.oom_kills == 1
+    assert outcome.hog_end == "SIGTERM"
+    assert outcome.wrong_victims == ["svc2 (SIGKILL)"]        # the services run to the end
+    assert outcome.recovery_s == pytest.approx(2.4)
+    assert (outcome.beat_p99_us, outcome.beat_max_us) == (4100, 35000)
+    assert outcome.beat_series == [(0.0, 0.08), (0.1, 35.0)]
+    ((t, committed),) = outcome.committed_series
+    assert (t, committed) == pytest.approx((0.0, 10.0), abs=0.01)
+
+
+def test_a_hog_refused_and_still_running_is_told_apart() -> None:
+    lines = [line.replace("status=143 hog terminated", "status=running hog refused errno=12")
+             if line.startswith("process name=hog") else line for line in STRESS_LINES]
+    outcome = stress.parse(lines)
+    assert outcome.hog_end == "still running at the end (176 MiB)"
+    assert records(["hog refused errno=12 size_kb=1"], "hog")[0]["errno"] == "12"
+
+
+def test_readme_block_is_replaced_and_nothing_else(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(cli, "REPO", tmp_path)
+    run_dir = tmp_path / "build" / "bench" / "run"
+    run_dir.mkdir(parents=True)
+    (run_dir / "report.md").write_text(
+        "# title\n\n## Hook cost\n\n| a |\n\n![latency](latency.png)\n")
+    readme = tmp_path / "README.md"
+    readme.write_text(f"before\n{cli.README_BEGIN}\nold table\n{cli.README_END}\nafter\n")
+    cli.update_readme(run_dir / "report.md", readme)
+    text = readme.read_text()
+    assert text.startswith("before\n") and text.endswith("after\n")
+    assert "old table" not in text and "#### Hook cost" in text
+    assert "![" not in text and "From `title`" in text
+    readme.write_text("no block here\n")
+    with pytest.raises(BedError, match="no <!-- bench:begin -->"):
+        cli.update_readme(run_dir / "report.md", readme)
