@@ -49,6 +49,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,7 +169,7 @@ static size_t put_num(char *at, unsigned long long v)
 }
 
 /* A signal that asks a loop to end; set by on_stop(). */
-static volatile sig_atomic_t stop_signal;
+static atomic_int stop_signal;		/* set by the signal handler */
 
 static void on_stop(int sig)
 {
@@ -216,7 +217,7 @@ static int op_mmap(size_t len)
 	void *p = map_anon(len, 0);
 
 	if (p == MAP_FAILED)
-		return errno;
+		return -errno;
 	munmap(p, len);
 	return 0;
 }
@@ -234,9 +235,9 @@ static int op_mmap2m(void)
 static int op_brk(void)
 {
 	if (sbrk(64 * KB) == (void *)-1)
-		return errno;
+		return -errno;
 	if (sbrk(-(intptr_t)(64 * KB)) == (void *)-1)
-		return errno;
+		return -errno;
 	return 0;
 }
 
@@ -263,7 +264,7 @@ static int cmd_ops(const char *kind, long count)
 	for (i = 0; i < count && !err; i++)
 		err = op();
 	if (err) {
-		printf("ops kind=%s count=%ld errno=%s\n", kind, count, errname(err));
+		printf("ops kind=%s count=%ld errno=%s\n", kind, count, errname(-err));
 		return 1;
 	}
 	printf("ops kind=%s count=%ld ns_per_op=%.1f\n", kind, count,
@@ -279,7 +280,7 @@ struct report {
 	long long ns;
 };
 
-/* Read a small text file into @buf (newline stripped); 0 or an errno. */
+/* Read a small text file into @buf (newline stripped); 0 or -errno. */
 static int read_text(const char *path, char *buf, size_t size)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -287,12 +288,12 @@ static int read_text(const char *path, char *buf, size_t size)
 	int err;
 
 	if (fd < 0)
-		return errno;
+		return -errno;
 	n = read(fd, buf, size - 1);
 	err = errno;
 	close(fd);
 	if (n < 0)
-		return err;
+		return -err;
 	buf[n] = '\0';
 	buf[strcspn(buf, "\n")] = '\0';
 	return 0;
@@ -305,11 +306,11 @@ static int write_text(const char *path, const char *text)
 	int err;
 
 	if (fd < 0)
-		return errno;
+		return -errno;
 	n = write(fd, text, strlen(text));
 	err = errno;
 	close(fd);
-	return n < 0 ? err : 0;
+	return n < 0 ? -err : 0;
 }
 
 static long lmw_kb(const char *name)
@@ -320,7 +321,7 @@ static long lmw_kb(const char *name)
 	snprintf(path, sizeof(path), LMW_DIR "%s", name);
 	err = read_text(path, text, sizeof(text));
 	if (err) {
-		fprintf(stderr, "lmwbench: signal: reading %s: %s\n", path, strerror(err));
+		fprintf(stderr, "lmwbench: signal: reading %s: %s\n", path, strerror(-err));
 		return -1;
 	}
 	return atol(text);
@@ -332,20 +333,20 @@ static int set_knob(const char *path, const char *value)
 
 	if (err)
 		fprintf(stderr, "lmwbench: signal: writing %s to %s: %s\n", value, path,
-			strerror(err));
+			strerror(-err));
 	return err;
 }
 
-/* Read the state at offset 0 of the open @fd; 0 or an errno. */
+/* Read the state at offset 0 of the open @fd; 0 or -errno. */
 static int read_state(int fd, char *state, size_t size)
 {
 	ssize_t n;
 
 	if (lseek(fd, 0, SEEK_SET) < 0)
-		return errno;
+		return -errno;
 	n = read(fd, state, size - 1);
 	if (n < 0)
-		return errno;
+		return -errno;
 	state[n] = '\0';
 	state[strcspn(state, "\n")] = '\0';
 	return 0;
@@ -373,9 +374,9 @@ static void watch_state(int out)
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	pfd.fd = open(STATE_FILE, O_RDONLY);
-	err = pfd.fd < 0 ? errno : read_state(pfd.fd, last, sizeof(last));
+	err = pfd.fd < 0 ? -errno : read_state(pfd.fd, last, sizeof(last));
 	if (err) {
-		fprintf(stderr, "lmwbench: signal: waiter: %s: %s\n", STATE_FILE, strerror(err));
+		fprintf(stderr, "lmwbench: signal: waiter: %s: %s\n", STATE_FILE, strerror(-err));
 		_exit(1);
 	}
 	send_report(out, last, now_ns());
@@ -396,7 +397,7 @@ static void watch_state(int out)
 		err = read_state(pfd.fd, state, sizeof(state));
 		if (err) {
 			fprintf(stderr, "lmwbench: signal: waiter: reading %s: %s\n", STATE_FILE,
-				strerror(err));
+				strerror(-err));
 			_exit(1);
 		}
 		if (strcmp(state, last)) {
@@ -408,8 +409,8 @@ static void watch_state(int out)
 
 /*
  * Wait up to SIGNAL_TIMEOUT_MS for the waiter to report @want, skipping
- * other reports; 0 (with @ns set), ETIMEDOUT, EPIPE (the waiter is gone)
- * or EINTR (asked to stop).
+ * other reports; 0 (with @ns set), -ETIMEDOUT, -EPIPE (the waiter is gone)
+ * or -EINTR (asked to stop).
  */
 static int wait_report(int in, const char *want, long long *ns)
 {
@@ -421,17 +422,17 @@ static int wait_report(int in, const char *want, long long *ns)
 
 	for (;;) {
 		if (stop_signal)
-			return EINTR;
+			return -EINTR;
 		left = deadline - now_ns();
 		if (left <= 0)
-			return ETIMEDOUT;
+			return -ETIMEDOUT;
 		if (poll(&pfd, 1, (int)(left / MS) + 1) <= 0)
 			continue;
 		n = read(in, &r, sizeof(r));
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n != sizeof(r))
-			return EPIPE;
+			return -EPIPE;
 		r.state[sizeof(r.state) - 1] = '\0';
 		if (!strcmp(r.state, want)) {
 			*ns = r.ns;
@@ -455,25 +456,25 @@ static int wait_normal(void)
 		if (!strcmp(state, "normal"))
 			return 0;
 		if (stop_signal)
-			return EINTR;
+			return -EINTR;
 		if (now_ns() > deadline)
-			return ETIMEDOUT;
+			return -ETIMEDOUT;
 		nanosleep(&pause, NULL);
 	}
 }
 
 static const char *why(int err)
 {
-	if (err == ETIMEDOUT)
+	if (err == -ETIMEDOUT)
 		return "timed out after 10 s";
-	if (err == EPIPE)
+	if (err == -EPIPE)
 		return "the waiter ended";
-	if (err == EINTR)
+	if (err == -EINTR)
 		return "interrupted";
-	return strerror(err);
+	return strerror(-err);
 }
 
-/* One crossing of the notify line; its latency in @latency. 0 or an errno. */
+/* One crossing of the notify line; its latency in @latency. 0 or -errno. */
 static int cross_once(int in, long crossing, long notify_kb, long total_kb,
 		      long long *latency)
 {
@@ -491,7 +492,7 @@ static int cross_once(int in, long crossing, long notify_kb, long total_kb,
 	}
 	committed = lmw_kb("committed_kb");
 	if (committed < 0)
-		return EIO;
+		return -EIO;
 	want_kb = notify_kb + total_kb / 100 - committed;
 	len = (size_t)(want_kb > 4 ? want_kb : 4) * KB;
 	start = now_ns();
@@ -500,7 +501,7 @@ static int cross_once(int in, long crossing, long notify_kb, long total_kb,
 		err = errno;
 		fprintf(stderr, "lmwbench: signal: crossing %ld: mmap of %zu kB: %s\n",
 			crossing, len / KB, strerror(err));
-		return err;
+		return -err;
 	}
 	err = wait_report(in, "notify", &woke);
 	munmap(p, len);
@@ -556,8 +557,8 @@ static int run_crossings(long crossings, long long *latencies)
 	fflush(stdout);
 	child = fork();
 	if (child < 0) {
-		err = errno;
-		fprintf(stderr, "lmwbench: signal: fork: %s\n", strerror(err));
+		err = -errno;
+		fprintf(stderr, "lmwbench: signal: fork: %s\n", strerror(-err));
 		goto out_pipe;
 	}
 	if (child == 0) {
@@ -598,7 +599,7 @@ static int cmd_signal(long crossings)
 		err = read_text(DENY_SYSCTL, deny, sizeof(deny));
 	if (err) {
 		fprintf(stderr, "lmwbench: signal: reading the watermarks: %s (lmw.ko loaded?)\n",
-			strerror(err));
+			strerror(-err));
 		return 1;
 	}
 	latencies = calloc((size_t)crossings, sizeof(*latencies));
@@ -666,7 +667,7 @@ static int cmd_victim(long kb, const char *log_path)
 	}
 	err = write_text("/proc/self/oom_score_adj", "1000\n");
 	if (err) {
-		fprintf(stderr, "lmwbench: victim: oom_score_adj: %s\n", strerror(err));
+		fprintf(stderr, "lmwbench: victim: oom_score_adj: %s\n", strerror(-err));
 		return 1;
 	}
 	/* no SIGTERM before cross_ns is set: the handler reports it */
@@ -803,7 +804,7 @@ static int cmd_service(long kb, long seconds)
 
 /* ---- hog: a leak that grows until stopped ----------------------------- */
 
-static volatile sig_atomic_t hog_kb;
+static atomic_long hog_kb;		/* read by the signal handler */
 
 /* Async-signal-safe: write only. */
 static void hog_on_term(int sig)
@@ -819,8 +820,6 @@ static void hog_on_term(int sig)
 		_exit(3);
 	_exit(143);
 }
-
-static void say(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 
 /* One unbuffered line on stdout. */
 static void say(const char *fmt, ...)
@@ -857,7 +856,7 @@ static void cmd_hog(long step_kb, long interval_ms)
 			refusing = true;
 		} else {
 			memset(p, 0x5a, len);
-			hog_kb = (sig_atomic_t)(hog_kb + step_kb);
+			hog_kb += step_kb;
 			refusing = false;
 			if (hog_kb >= next_report) {
 				say("hog size_kb=%ld\n", (long)hog_kb);
