@@ -20,9 +20,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import BedError
+from .runner import REPO, pytest_command
 
-REPO = Path(__file__).resolve().parents[2]
-RESULTS = REPO / "build" / "test-results"
 DEFAULT_COORDINATOR = "127.0.0.1:20408"   # labgrid's own default
 CLIENT_TIMEOUT_S = 60
 
@@ -158,12 +157,9 @@ def run_suite(place: Place, env_file: Path, tests: Sequence[str],
     if not env_file.is_file():
         raise BedError(f"no labgrid environment file {env_file}",
                        hint="tests/env/ holds one per board: *-remote.yaml for farms")
-    slug = place.name.replace("/", "-")
-    RESULTS.mkdir(parents=True, exist_ok=True)
-    argv = [sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-            "--lg-env", str(env_file), "--lg-coordinator", place.coordinator,
-            f"--junitxml={RESULTS / f'place-{slug}.xml'}", "-o", "junit_family=xunit2",
-            "--lg-log", str(RESULTS / f"place-{slug}-console"), *pytest_args, *tests]
+    pytest, _ = pytest_command(f"place-{place.name.replace('/', '-')}")
+    argv = [*pytest, "--lg-env", str(env_file), "--lg-coordinator", place.coordinator,
+            *pytest_args, *tests]
     with locked(place):
         print(f"farm: place {place.name} locked on {place.coordinator}; running "
               f"{' '.join(tests)}", flush=True)

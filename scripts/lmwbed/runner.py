@@ -96,16 +96,22 @@ def count(junit: Path, outcome: Outcome) -> None:
         outcome.passed += total - failed - skipped
 
 
-def run(session: Session, extra: list[str]) -> Outcome:
-    slug = session.name.replace("/", "-")
+def pytest_command(slug: str) -> tuple[list[str], Path]:
+    """pytest as every run of the suite starts it, with its JUnit file and
+    console logs named by ``slug`` in RESULTS; (argv, JUnit path)."""
+    RESULTS.mkdir(parents=True, exist_ok=True)
     junit = RESULTS / f"{slug}.xml"
     junit.unlink(missing_ok=True)
+    return ([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+             f"--junitxml={junit}", "-o", "junit_family=xunit2",
+             "--lg-log", str(RESULTS / f"{slug}-console")], junit)
+
+
+def run(session: Session, extra: list[str]) -> Outcome:
+    argv, junit = pytest_command(session.name.replace("/", "-"))
     print(f"\n===== {session.name} =====", flush=True)
     start = time.monotonic()
-    proc = subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
-                           f"--junitxml={junit}", "-o", "junit_family=xunit2",
-                           "--lg-log", str(RESULTS / f"{slug}-console"),
-                           *session.args, *extra], cwd=REPO, check=False)
+    proc = subprocess.run([*argv, *session.args, *extra], cwd=REPO, check=False)
     outcome = Outcome(seconds=time.monotonic() - start, status=proc.returncode)
     count(junit, outcome)
     # pytest exit 5 = no test ran; a session that ran nothing proves nothing.

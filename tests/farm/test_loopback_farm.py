@@ -23,16 +23,16 @@ import subprocess
 import sys
 import time
 import urllib.request
-import xml.etree.ElementTree as ET
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from lmwbed import labenv
-from lmwbed.farm import RESULTS, Place, identity, labgrid_tool
+from lmwbed.farm import Place, identity, labgrid_tool
 from lmwbed.guest import GuestSpec, build
 from lmwbed.loopback import EXPORTER_NAME, FarmBoard, LoopbackFarm, free_port
+from lmwbed.runner import RESULTS, Outcome, count
 
 REPO = Path(__file__).resolve().parents[2]
 ENV_DIR = REPO / "tests" / "env"
@@ -62,13 +62,10 @@ def farm_cli(farm: LoopbackFarm, *args: str, **env: str) -> subprocess.Completed
 
 
 def junit_counts(path: Path) -> tuple[int, int, int]:
-    """(tests, failures + errors, skipped) of a JUnit file."""
-    tests = failed = skipped = 0
-    for suite in ET.parse(path).getroot().iter("testsuite"):
-        tests += int(suite.get("tests", 0))
-        failed += int(suite.get("failures", 0)) + int(suite.get("errors", 0))
-        skipped += int(suite.get("skipped", 0))
-    return tests, failed, skipped
+    """(tests, failures + errors, skipped) of a JUnit file, as the runner counts them."""
+    outcome = Outcome()
+    count(path, outcome)
+    return outcome.passed + outcome.failed + outcome.skipped, outcome.failed, outcome.skipped
 
 
 def collected(tests: tuple[str, ...]) -> int:
