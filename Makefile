@@ -1,4 +1,4 @@
-# meta-lmw entry points (see README.md):
+# meta-lmw entry points (README.md; docs/ by topic):
 #   make demo   boot the default board (QEMU) with the LMW stack and show it at work
 #   make test   install what is needed, build, run every test (host + every guest)
 #   make bench  meta-lmw against no protection, strict overcommit, earlyoom and
@@ -8,21 +8,22 @@
 #               recipes: oelint-adv for each Yocto release the layer claims
 #   make test-place PLACE=rpi4-1 ENV=tests/env/rpi4-64-remote.yaml
 #               the suite on a place of a labgrid farm, locked around the run
-#               (coordinator: $LG_COORDINATOR; README: Board farms)
+#               (coordinator: $LG_COORDINATOR; docs/boards-and-farms.md)
 #   make oe-check  bitbake -p/-g, license checks, yocto-check-layer, offline
-#               (needs snapshots of the upstream layers: README, Yocto)
+#               (needs snapshots of the upstream layers: docs/yocto.md)
 # Everything lands in build/ (git-ignored); LMW_CACHE moves the guest cache.
 
 VENV   := build/venv
 PYTHON := $(VENV)/bin/python3
 DEPS   := build/deps.stamp
-SHELL_SCRIPTS := scripts/install-deps .ci/run scripts/lmwbed/guestfiles/init \
-                 scripts/lmwbed/guestfiles/rcS \
-                 scripts/lmwbed/guestfiles/modutils.sh \
+SHELL_SCRIPTS := scripts/install-deps .ci/run scripts/lmwtools/bed/initfiles/init \
+                 scripts/lmwtools/bed/initfiles/rcS \
+                 scripts/lmwtools/bed/initfiles/modutils.sh \
+                 scripts/lmwtools/suite/demo.sh \
                  meta-lmw/recipes-support/lmw-terminator/files/lmw-terminator.init \
                  meta-lmw/recipes-support/lmw-sysctl/files/lmw-sysctl \
                  meta-lmw/recipes-support/lmw-sysctl/files/lmw-sysctl.init \
-                 $(wildcard scripts/lmwbed/bench/guest/*.sh)
+                 $(wildcard scripts/lmwtools/bench/workloads/*.sh)
 # The releases in meta-lmw/conf/layer.conf's LAYERSERIES_COMPAT_lmw.
 YOCTO_RELEASES := $(shell sed -n 's/^LAYERSERIES_COMPAT_lmw = "\(.*\)"/\1/p' meta-lmw/conf/layer.conf)
 LAYER_METADATA := $(shell find meta-lmw -name '*.bb' -o -name '*.bbappend' -o -name '*.bbclass' | sort)
@@ -61,7 +62,7 @@ lint: $(DEPS)
 	$(VENV)/bin/ruff check scripts tests meta-lmw
 	$(VENV)/bin/mypy
 	shellcheck $(SHELL_SCRIPTS)
-	PYTHONPATH=scripts $(PYTHON) -m lmwbed.kernelcheck
+	$(PYTHON) scripts/lint-kernel
 	@# settings and justified suppressions: .oelint.cfg
 	test -n "$(YOCTO_RELEASES)" || { echo "no LAYERSERIES_COMPAT_lmw in layer.conf" >&2; exit 1; }
 	set -e; for release in $(YOCTO_RELEASES); do \
@@ -70,7 +71,7 @@ lint: $(DEPS)
 
 # The layer through the real bitbake, offline: every claimed release,
 # machine and init manager, then yocto-check-layer (30 to 35 minutes).
-# Needs upstream snapshots in $LMW_OE_MIRRORS (README: Yocto, Checks).
+# Needs upstream snapshots in $LMW_OE_MIRRORS (docs/yocto.md, Checks).
 oe-check: $(DEPS)
 	$(PYTHON) scripts/oe-check --check-layer
 

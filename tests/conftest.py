@@ -15,9 +15,9 @@ import os
 import pytest
 from labgrid.driver import ShellDriver
 
-from lmwbed import labenv
-from lmwbed.errors import BedError
-from lmwbed.guest import Guest, GuestSpec, build
+from lmwtools.bed import boot
+from lmwtools.bed.guest import Guest, GuestSpec, build
+from lmwtools.core.errors import UserError
 
 GUEST_KEY = pytest.StashKey[Guest]()
 
@@ -35,16 +35,16 @@ def pytest_configure(config: pytest.Config) -> None:
     env_file = config.getoption("lg_env", None) or os.environ.get("LG_ENV")
     if not env_file:
         return
-    userland = labenv.userland_of(env_file)
+    userland = boot.userland_of(env_file)
     if userland is None:
         return
     spec = GuestSpec(kernel=config.getoption("lmw_kernel"), arch=config.getoption("lmw_arch"),
                      userland=userland)
     try:
         guest = build(spec)
-    except BedError as error:
+    except UserError as error:
         pytest.exit(f"test bed: {error}", returncode=pytest.ExitCode.USAGE_ERROR)
-    labenv.export(guest)
+    boot.export(guest)
     config.stash[GUEST_KEY] = guest
 
 

@@ -11,7 +11,7 @@ import secrets
 import pytest
 from labgrid.driver import ShellDriver
 
-from lmwbed.guest import Guest
+from lmwtools.bed.guest import Guest
 
 pytestmark = pytest.mark.guest
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 from labgrid.driver import ShellDriver
 
-from lmwbed.guest import Guest
+from lmwtools.bed.guest import Guest
 
 pytestmark = pytest.mark.guest
 

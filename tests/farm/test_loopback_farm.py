@@ -1,15 +1,15 @@
 """A labgrid farm on loopback: the real suite through coordinator, exporter and RemotePlace.
 
-The farm (scripts/lmwbed/loopback.py) runs labgrid-coordinator and
+The farm (scripts/lmwtools/farm/loopback.py) runs labgrid-coordinator and
 labgrid-exporter on 127.0.0.1 and exports the bed's systemd guest (6.1)
 as a board: its console a NetworkSerialPort, its power a NetworkPowerPort
-(lmwbed.farmboard starts and kills QEMU). The exporter also publishes the
+(lmwtools.farm.board starts and kills QEMU). The exporter also publishes the
 real boards' groups from contrib/farm/exporter.yaml; their USB adapters
 are absent here, so those resources are unavailable, but a place can
 still be locked and the remote env files must bind to them.
 
 What only real hardware proves (USB-SD-Mux switching, bmaptool on the
-exporter, U-Boot's UMS) is listed in README, Board farms.
+exporter, U-Boot's UMS) is listed in docs/boards-and-farms.md.
 """
 
 from __future__ import annotations
@@ -28,11 +28,12 @@ from pathlib import Path
 
 import pytest
 
-from lmwbed import labenv
-from lmwbed.farm import Place, identity, labgrid_tool
-from lmwbed.guest import GuestSpec, build
-from lmwbed.loopback import EXPORTER_NAME, FarmBoard, LoopbackFarm, free_port
-from lmwbed.runner import RESULTS, Outcome, count
+from lmwtools.bed import boot
+from lmwtools.bed.guest import GuestSpec, build
+from lmwtools.core.paths import TEST_RESULTS
+from lmwtools.farm.loopback import EXPORTER_NAME, FarmBoard, LoopbackFarm, free_port
+from lmwtools.lab.places import Place, identity, labgrid_tool
+from lmwtools.suite.runner import Outcome, count
 
 REPO = Path(__file__).resolve().parents[2]
 ENV_DIR = REPO / "tests" / "env"
@@ -45,7 +46,7 @@ SUITE = ("tests/image",)
 
 @pytest.fixture(scope="module")
 def qemu_argv() -> list[str]:
-    return labenv.qemu_argv(build(GuestSpec(kernel="6.1", arch="x86_64", userland="systemd")))
+    return boot.qemu_argv(build(GuestSpec(kernel="6.1", arch="x86_64", userland="systemd")))
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +78,7 @@ def collected(tests: tuple[str, ...]) -> int:
 
 def test_suite_runs_on_a_remote_place_locked_around_the_run(farm: LoopbackFarm) -> None:
     place = farm.place(BOARD)
-    junit = RESULTS / f"place-{BOARD}.xml"
+    junit = TEST_RESULTS / f"place-{BOARD}.xml"
     junit.unlink(missing_ok=True)
     run = subprocess.Popen([sys.executable, str(REPO / "scripts" / "farm"), "test",
                             "--place", BOARD, "--env", str(ENV_DIR / "farm-qemu.yaml"),
@@ -98,7 +99,7 @@ def test_suite_runs_on_a_remote_place_locked_around_the_run(farm: LoopbackFarm) 
     # started QEMU, and the login went over the exported serial port
     board_log = (farm.workdir / f"board-{BOARD}.log").read_text()
     assert "farmboard: power on" in board_log
-    consoles = list((RESULTS / f"place-{BOARD}-console").glob("*"))
+    consoles = list((TEST_RESULTS / f"place-{BOARD}-console").glob("*"))
     assert any("lmwguest login:" in c.read_text(errors="replace") for c in consoles)
 
 
@@ -110,7 +111,7 @@ def test_a_board_reserved_by_tag_runs_the_suite_as_the_ci_templates_do(
                              text=True, timeout=120, check=True)
     token = re.search(r"LG_TOKEN=(\S+)", reserve.stdout)
     assert token, reserve.stdout
-    junit = RESULTS / "place-+.xml"
+    junit = TEST_RESULTS / "place-+.xml"
     junit.unlink(missing_ok=True)
     one_test = "tests/image/test_stack.py::test_module_is_loaded_at_boot"
     done = farm_cli(farm, "test", "--place", "+", "--env", str(ENV_DIR / "farm-qemu.yaml"),

@@ -13,7 +13,7 @@ from collections.abc import Iterator
 import pytest
 from labgrid.driver import ShellDriver
 
-from guestshell import wait_until
+from lmwtools.lab.shell import wait_until
 
 DEFAULTS = "/etc/sysctl.d/90-lmw.conf"
 OVERRIDE = "/etc/sysctl.d/95-lmw-test.conf"

@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 from labgrid.driver import ShellDriver
 
-from guestshell import exit_status, figure, kv, output, start, wait_until
+from lmwtools.lab.shell import exit_status, figure, kv, output, start, wait_until
 
 pytestmark = pytest.mark.guest
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from lmwbed.artifact import build_once, fingerprint
+from lmwtools.core.artifact import build_once, fingerprint
 
 
 def test_fingerprint_follows_file_contents(tmp_path: Path) -> None:

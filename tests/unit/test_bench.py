@@ -1,4 +1,4 @@
-"""make bench's host side: its statistics, the parsing of the guest's records, the README block."""
+"""make bench's host side: statistics, parsing the guest's records, docs/benchmarks.md's tables."""
 
 from __future__ import annotations
 
@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from lmwbed.bench import cli, stress
-from lmwbed.bench.guest import records
-from lmwbed.bench.stats import Spread, Tail, percentile, ratio_spread
-from lmwbed.errors import BedError
+from lmwtools.bench import cli, stress
+from lmwtools.bench.records import records
+from lmwtools.bench.stats import Spread, Tail, percentile, ratio_spread
+from lmwtools.core.errors import UserError
 
 
 def test_percentile_is_a_measured_value_by_nearest_rank() -> None:
@@ -85,13 +85,13 @@ def test_readme_block_is_replaced_and_nothing_else(tmp_path: Path,
     run_dir.mkdir(parents=True)
     (run_dir / "report.md").write_text(
         "# title\n\n## Hook cost\n\n| a |\n\n![latency](latency.png)\n")
-    readme = tmp_path / "README.md"
-    readme.write_text(f"before\n{cli.README_BEGIN}\nold table\n{cli.README_END}\nafter\n")
-    cli.update_readme(run_dir / "report.md", readme)
+    readme = tmp_path / "benchmarks.md"
+    readme.write_text(f"before\n{cli.TABLES_BEGIN}\nold table\n{cli.TABLES_END}\nafter\n")
+    cli.update_tables(run_dir / "report.md", readme)
     text = readme.read_text()
     assert text.startswith("before\n") and text.endswith("after\n")
     assert "old table" not in text and "#### Hook cost" in text
     assert "![" not in text and "From `title`" in text
     readme.write_text("no block here\n")
-    with pytest.raises(BedError, match="no <!-- bench:begin -->"):
-        cli.update_readme(run_dir / "report.md", readme)
+    with pytest.raises(UserError, match="no <!-- bench:begin -->"):
+        cli.update_tables(run_dir / "report.md", readme)

@@ -17,7 +17,7 @@ from typing import Any
 import pytest
 import yaml
 
-from lmwbed.farmcli import make_parser
+from lmwtools.farm.cli import make_parser
 
 REPO = Path(__file__).resolve().parents[2]
 TEMPLATES = sorted((REPO / "contrib" / "ci").glob("*.yml"))

@@ -7,10 +7,10 @@ from pathlib import Path
 import pytest
 from labgrid import Environment
 
-from lmwbed import labenv
-from lmwbed.catalog import ARCHES, KERNELS
-from lmwbed.guest import USERLAND_NAMES, Guest, GuestSpec
-from lmwbed.kernels import KernelTree
+from lmwtools.bed import boot
+from lmwtools.bed.catalog import ARCHES, KERNELS, USERLANDS
+from lmwtools.bed.guest import Guest, GuestSpec
+from lmwtools.bed.kernels import KernelTree
 
 
 def _guest(tmp_path: Path, userland: str, arch: str) -> Guest:
@@ -22,14 +22,14 @@ def _guest(tmp_path: Path, userland: str, arch: str) -> Guest:
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHES))
-@pytest.mark.parametrize("userland", USERLAND_NAMES)
+@pytest.mark.parametrize("userland", USERLANDS)
 def test_env_file_builds_the_qemu_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           userland: str, arch: str) -> None:
     guest = _guest(tmp_path, userland, arch)
     for name, value in guest.labgrid_vars().items():
         monkeypatch.setenv(name, value)
-    env_file = labenv.env_file(userland)
-    assert labenv.userland_of(env_file) == userland
+    env_file = boot.env_file(userland)
+    assert boot.userland_of(env_file) == userland
     env = Environment(config_file=str(env_file))
     try:
         qemu = env.get_target("main").get_driver("QEMUDriver", activate=False)
@@ -54,7 +54,7 @@ def test_env_file_builds_the_qemu_command(tmp_path: Path, monkeypatch: pytest.Mo
 def test_board_env_files_are_not_bed_guests(tmp_path: Path) -> None:
     board = tmp_path / "board.yaml"
     board.write_text("targets:\n  main:\n    drivers: {}\n")
-    assert labenv.userland_of(board) is None
+    assert boot.userland_of(board) is None
 
 
 @pytest.mark.parametrize(("machine", "qemu", "kernel"), [
@@ -65,8 +65,8 @@ def test_yocto_env_files_boot_the_deployed_image(tmp_path: Path, monkeypatch: py
                                                  machine: str, qemu: str, kernel: str) -> None:
     """tests/env/yocto-<machine>.yaml boots what kas deployed, as the bed boots its guests."""
     monkeypatch.setenv("LG_YOCTO_DEPLOY", str(tmp_path))
-    env_file = labenv.env_file("initramfs").with_name(f"yocto-{machine}.yaml")
-    assert labenv.userland_of(env_file) is None      # left to labgrid: no bed guest to build
+    env_file = boot.env_file("initramfs").with_name(f"yocto-{machine}.yaml")
+    assert boot.userland_of(env_file) is None      # left to labgrid: no bed guest to build
     env = Environment(config_file=str(env_file))
     try:
         argv = env.get_target("main").get_driver("QEMUDriver", activate=False).get_qemu_base_args()
@@ -98,8 +98,8 @@ def test_board_env_files_load_and_bind_the_strategy(  # noqa: PLR0917 - parametr
     for name, value in BOARD_VARS.items():
         monkeypatch.setenv(name, value)
     monkeypatch.setenv("LG_YOCTO_DEPLOY", str(tmp_path))
-    env_file = labenv.env_file("initramfs").with_name(f"{board}.yaml")
-    assert labenv.userland_of(env_file) is None
+    env_file = boot.env_file("initramfs").with_name(f"{board}.yaml")
+    assert boot.userland_of(env_file) is None
     env = Environment(config_file=str(env_file))
     try:
         target = env.get_target("main")
@@ -121,4 +121,4 @@ def test_board_env_file_names_a_missing_variable(monkeypatch: pytest.MonkeyPatch
     from labgrid.exceptions import InvalidConfigError
 
     with pytest.raises(InvalidConfigError, match="unknown variable 'LG_"):
-        Environment(config_file=str(labenv.env_file("initramfs").with_name("rpi4-64.yaml")))
+        Environment(config_file=str(boot.env_file("initramfs").with_name("rpi4-64.yaml")))

@@ -25,9 +25,12 @@ from pathlib import Path
 
 import pytest
 
-from lmwbed.bmap import Bmap, candidates, find_bmap, parse_bmap, verify_ranges
-from lmwbed.errors import BedError
-from lmwbed.flash import check_image, flash_device, human, verify_device
+from lmwtools.core.errors import UserError
+from lmwtools.flash.bmap import Bmap, candidates, find_bmap, parse_bmap, verify_ranges
+from lmwtools.flash.cli import flash_device
+from lmwtools.flash.image import check_image
+from lmwtools.flash.meter import human
+from lmwtools.flash.verify import verify_device
 
 FLASH = Path(__file__).resolve().parents[2] / "scripts" / "flash"
 FILL = 0xA5          # what a fresh loop device holds, so that holes left alone show
@@ -190,7 +193,7 @@ def test_rejects_a_malformed_bmap(tmp_path: Path, damage: Callable[[str], str],
     assert damaged != text, "the damage must change the file"
     bmap.write_text(damaged)
 
-    with pytest.raises(BedError) as caught:
+    with pytest.raises(UserError) as caught:
         parse_bmap(bmap)
     assert message in str(caught.value)
     assert str(bmap) in str(caught.value)
@@ -336,7 +339,7 @@ def test_verification_catches_corruption(tmp_path: Path, loop_device: Attach) ->
     offset, length = bmap.extent(bad)
     corrupt(device, offset + length - 1)
 
-    with pytest.raises(BedError) as caught:
+    with pytest.raises(UserError) as caught:
         verify_device(device, check_image(image), bmap)
     assert f"verification failed: {bad.describe()} of {device}" in str(caught.value)
     assert f"bytes {offset}-{offset + length - 1}" in str(caught.value)
@@ -344,7 +347,7 @@ def test_verification_catches_corruption(tmp_path: Path, loop_device: Attach) ->
     # without a bmap the image itself is the reference, and the byte is named
     flash_device(image, device, None, verify=True)
     corrupt(device, offset + length - 1)
-    with pytest.raises(BedError) as caught:
+    with pytest.raises(UserError) as caught:
         verify_device(device, check_image(image), None)
     assert f"differs from the image at byte {offset + length - 1}" in str(caught.value)
 
@@ -362,7 +365,7 @@ def test_a_bmap_without_checksums_is_verified_against_the_image(
     assert f"verified {human(bmap.mapped_size)} in {len(bmap.ranges)} ranges" in result.stdout
     offset = bmap.extent(bmap.ranges[1])[0]
     corrupt(device, offset + 7)
-    with pytest.raises(BedError) as caught:
+    with pytest.raises(UserError) as caught:
         verify_device(device, check_image(image), bmap)
     assert f"differs from the image at byte {offset + 7}" in str(caught.value)
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lmwbed.packaging import assignments
+from lmwtools.core.layer import assignments
 
 REPO = Path(__file__).resolve().parents[2]
 LAYER = REPO / "meta-lmw"

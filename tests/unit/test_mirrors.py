@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from lmwbed.errors import BedError
-from lmwbed.hostenv import find_mirrors
+from lmwtools.bed.mirrors import debian_mirrors
+from lmwtools.core.errors import UserError
 
 
 def _root(tmp_path: Path, sources: dict[str, str]) -> Path:
@@ -31,7 +31,7 @@ def test_deb822_sources(tmp_path: Path) -> None:
         "Types: deb\nURIs: http://sec.example/debian-security\nSuites: bookworm-security\n"
         "Components: main\n\n"
         "Types: deb\nURIs: https://vendor.example/apt\nSuites: nodistro\nComponents: main\n")})
-    mirrors = find_mirrors(root)
+    mirrors = debian_mirrors(root)
     assert mirrors.main == "http://mirror.example/debian"
     assert mirrors.security == "http://sec.example/debian-security"
 
@@ -40,7 +40,7 @@ def test_one_line_sources_with_options(tmp_path: Path) -> None:
     root = _root(tmp_path, {"sources.list": (
         "# comment\ndeb-src http://src.example/debian bookworm main\n"
         "deb [arch=amd64 signed-by=/k.gpg] http://m.example/debian bookworm main\n")})
-    mirrors = find_mirrors(root)
+    mirrors = debian_mirrors(root)
     assert mirrors.main == "http://m.example/debian"
     assert mirrors.security == "http://m.example/debian-security"
 
@@ -48,11 +48,11 @@ def test_one_line_sources_with_options(tmp_path: Path) -> None:
 def test_environment_overrides_the_host(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     root = _root(tmp_path, {"sources.list": "deb http://m.example/debian bookworm main\n"})
     monkeypatch.setenv("LMW_DEBIAN_MIRROR", "http://mine.example/debian")
-    assert find_mirrors(root).main == "http://mine.example/debian"
+    assert debian_mirrors(root).main == "http://mine.example/debian"
 
 
 def test_non_debian_host_needs_the_variable(tmp_path: Path) -> None:
     root = _root(tmp_path, {"sources.list": "deb http://archive.example/ubuntu noble main\n"})
-    with pytest.raises(BedError, match="no Debian mirror found") as error:
-        find_mirrors(root)
+    with pytest.raises(UserError, match="no Debian mirror found") as error:
+        debian_mirrors(root)
     assert error.value.hint is not None and "LMW_DEBIAN_MIRROR" in error.value.hint

@@ -6,10 +6,10 @@ from pathlib import Path
 
 import pytest
 
-from lmwbed import modstage
-from lmwbed.catalog import ARCHES, KERNELS
-from lmwbed.errors import BedError
-from lmwbed.kernels import KernelTree
+from lmwtools.bed import modstage
+from lmwtools.bed.catalog import ARCHES, KERNELS
+from lmwtools.bed.kernels import KernelTree
+from lmwtools.core.errors import UserError
 
 
 def _tree(tmp_path: Path, dep: str, builtin: str = "") -> KernelTree:
@@ -51,5 +51,5 @@ def test_builtin_drivers_are_not_loaded(tmp_path: Path) -> None:
 
 def test_missing_driver_is_an_error(tmp_path: Path) -> None:
     dep = "".join(line + "\n" for line in DEP.splitlines() if "ext4" not in line)
-    with pytest.raises(BedError, match="ext4 neither built in nor as a module"):
+    with pytest.raises(UserError, match="ext4 neither built in nor as a module"):
         modstage.select(_tree(tmp_path, dep))

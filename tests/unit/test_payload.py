@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from lmwbed import payload
-from lmwbed.catalog import ARCHES, KERNELS
-from lmwbed.kernels import KernelTree
+from lmwtools.bed import payload
+from lmwtools.bed.catalog import ARCHES, KERNELS
+from lmwtools.bed.kernels import KernelTree
 
 INSTALL_MAKEFILE = """\
 install:

@@ -15,68 +15,68 @@ from pathlib import Path
 
 import pytest
 
-from lmwbed import oecheck
-from lmwbed.errors import BedError
+from lmwtools.core.errors import UserError
+from lmwtools.oecheck import checklayer, checks, kas, matrix, sources
 
 
 def _releases() -> list[str]:
     # Collection must not fail on a broken layer.conf: the setup reports it.
     try:
-        return oecheck.claimed_releases()
-    except BedError:
+        return matrix.claimed_releases()
+    except UserError:
         return []
 
 
 RELEASES = _releases()
-CONFIGS = oecheck.matrix(RELEASES, oecheck.MACHINES, oecheck.INIT_MANAGERS)
+CONFIGS = matrix.matrix(RELEASES, matrix.MACHINES, matrix.INIT_MANAGERS)
 
 
 @pytest.fixture(scope="session")
-def settings() -> oecheck.Settings:
-    if not os.environ.get(oecheck.MIRRORS_ENV):
-        pytest.skip(f"${oecheck.MIRRORS_ENV} is not set: no bitbake/openembedded-core "
+def settings() -> kas.Settings:
+    if not os.environ.get(sources.SNAPSHOTS_ENV):
+        pytest.skip(f"${sources.SNAPSHOTS_ENV} is not set: no bitbake/openembedded-core "
                     "snapshots here (CI has none); see scripts/oe-check")
     try:
-        kas = oecheck.find_kas(None)
-        work = Path(os.environ.get(oecheck.WORK_ENV, oecheck.DEFAULT_WORK))
-        user = os.environ.get(oecheck.USER_ENV, oecheck.DEFAULT_USER)
-        return oecheck.prepare(work, kas, user, mirrors=oecheck.find_mirrors(),
+        kas_program = kas.find_kas(None)
+        work = Path(os.environ.get(kas.WORK_ENV, kas.DEFAULT_WORK))
+        user = os.environ.get(kas.USER_ENV, kas.DEFAULT_USER)
+        return kas.prepare(work, kas_program, user, mirrors=sources.snapshot_dir(),
                                releases=RELEASES)
-    except BedError as error:
+    except UserError as error:
         pytest.fail(f"oe-check setup: {error}")
 
 
 @pytest.fixture(scope="session")
-def checked_out(settings: oecheck.Settings) -> set[str]:
+def checked_out(settings: kas.Settings) -> set[str]:
     """Releases kas has checked out from the snapshots (once per session)."""
     return set()
 
 
-def _checkout(settings: oecheck.Settings, checked_out: set[str], release: str) -> None:
+def _checkout(settings: kas.Settings, checked_out: set[str], release: str) -> None:
     if release in checked_out:
         return
-    oecheck.checkout(settings, release)
+    checks.checkout(settings, release)
     checked_out.add(release)
 
 
 @pytest.mark.parametrize("release", RELEASES)
-def test_kas_checks_out_the_locked_commits(settings: oecheck.Settings, checked_out: set[str],
+def test_kas_checks_out_the_locked_commits(settings: kas.Settings, checked_out: set[str],
                                            release: str) -> None:
     _checkout(settings, checked_out, release)
-    locks = oecheck.locked_commits(settings.repo, release)
+    locks = sources.locked_commits(settings.repo, release)
     assert {"bitbake", "openembedded-core"} <= locks.keys()
     for name in ("bitbake", "openembedded-core"):
-        assert oecheck.checked_out_commit(settings, release, name) == locks[name], name
+        assert checks.checked_out_commit(settings, release, name) == locks[name], name
 
 
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.name for c in CONFIGS])
-def test_parse_resolve_and_license_check(settings: oecheck.Settings, checked_out: set[str],
-                                         config: oecheck.Config) -> None:
+def test_parse_resolve_and_license_check(settings: kas.Settings, checked_out: set[str],
+                                         config: matrix.Config) -> None:
     _checkout(settings, checked_out, config.release)
-    result = oecheck.check_config(settings, config)
+    result = checks.check_config(settings, config)
     assert result.error is None, result.error
     # bitbake -g: the image's whole tree resolved, and our recipes are in it.
-    missing = [r for r in (oecheck.IMAGE, *oecheck.IMAGE_CONTENT) if r not in result.buildlist]
+    missing = [r for r in (matrix.IMAGE, *matrix.IMAGE_CONTENT) if r not in result.buildlist]
     assert not missing, f"not in pn-buildlist: {missing}\n{result.graph_tail}"
     # populate_lic: the real fetch, unpack and LIC_FILES_CHKSUM check ran.
     assert re.search(r"Tasks Summary: .* all succeeded", result.licenses_summary), \
@@ -86,10 +86,10 @@ def test_parse_resolve_and_license_check(settings: oecheck.Settings, checked_out
 
 
 @pytest.mark.parametrize("release", RELEASES)
-def test_yocto_check_layer(settings: oecheck.Settings, checked_out: set[str],
+def test_yocto_check_layer(settings: kas.Settings, checked_out: set[str],
                            release: str) -> None:
     if os.environ.get("LMW_OE_CHECK_LAYER") != "1":
         pytest.skip("yocto-check-layer takes 7 to 13 min per release: set LMW_OE_CHECK_LAYER=1")
     _checkout(settings, checked_out, release)
-    result = oecheck.check_layer(settings, release)
+    result = checklayer.check_layer(settings, release)
     assert result.passed, result.summary

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from lmwbed import oecheck
-from lmwbed.errors import BedError
+from lmwtools.core.errors import UserError
+from lmwtools.core.paths import REPO
+from lmwtools.oecheck import builduser, cli, dump, kas, matrix, sources
 
-KAS_DIR = oecheck.REPO / "kas"
+KAS_DIR = REPO / "kas"
 KAS_FILES = sorted(KAS_DIR.rglob("*.yml"))
 CONFIG_FILES = [f for f in KAS_FILES if not f.name.endswith(".lock.yml")]
 RELEASE_FILES = sorted(f for f in (KAS_DIR / "release").glob("*.yml")
@@ -21,7 +22,7 @@ RELEASE_FILES = sorted(f for f in (KAS_DIR / "release").glob("*.yml")
 
 
 def _rel(path: Path) -> str:
-    return str(path.relative_to(oecheck.REPO))
+    return str(path.relative_to(REPO))
 
 
 @pytest.mark.parametrize("path", CONFIG_FILES, ids=_rel)
@@ -33,7 +34,7 @@ def test_header_version_20(path: Path) -> None:
 @pytest.mark.parametrize("path", RELEASE_FILES, ids=_rel)
 def test_release_has_a_lock_with_exact_commits(path: Path) -> None:
     release = path.stem
-    locks = oecheck.locked_commits(oecheck.REPO, release)
+    locks = sources.locked_commits(REPO, release)
     assert {"bitbake", "openembedded-core"} <= locks.keys(), locks
     text = path.read_text()
     assert f"branch: {release}" in text, "optional repos must follow the release branch"
@@ -49,19 +50,19 @@ def test_conf_header_keys_carry_an_order_prefix(path: Path) -> None:
 def test_offline_file_covers_every_local_recipe() -> None:
     text = (KAS_DIR / "opt" / "offline.yml").read_text()
     assert 'BB_NO_NETWORK = "1"' in text
-    for recipe in oecheck.LOCAL_RECIPES:
+    for recipe in matrix.LOCAL_RECIPES:
         assert f"PATCHDEPENDENCY:remove:pn-{recipe} =" in text, recipe
 
 
 def test_kas_dump_of_every_combination_offline(tmp_path: Path) -> None:
     try:
-        kas = oecheck.find_kas(None)
-        releases = oecheck.claimed_releases()
-    except BedError as error:
+        kas_program = kas.find_kas(None)
+        releases = matrix.claimed_releases()
+    except UserError as error:
         pytest.skip(str(error))
-    checked = oecheck.dump_check(oecheck.REPO, kas, releases, tmp_path)
-    machines = len(oecheck.MACHINES) + len(oecheck.OPTIONAL_MACHINES)
-    assert len(checked) == len(releases) * machines * len(oecheck.INIT_MANAGERS) * 2
+    checked = dump.dump_check(REPO, kas_program, releases, tmp_path)
+    machines = len(matrix.MACHINES) + len(matrix.OPTIONAL_MACHINES)
+    assert len(checked) == len(releases) * machines * len(matrix.INIT_MANAGERS) * 2
     assert not (tmp_path / "bitbake").exists(), "kas dump must not clone anything"
 
 
@@ -74,31 +75,32 @@ def _fake_snapshot(mirrors: Path, stem: str) -> Path:
 def test_gitconfig_points_the_kas_urls_at_the_snapshots(tmp_path: Path) -> None:
     bitbake = _fake_snapshot(tmp_path, "openembedded+bitbake")
     core = _fake_snapshot(tmp_path, "openembedded+openembedded-core")
-    text = oecheck.gitconfig_text(oecheck.REPO, tmp_path, ["wrynose"])
+    text = sources.gitconfig_text(REPO, tmp_path, ["wrynose"])
     assert f'[url "file://{bitbake}"]\n\tinsteadOf = https://github.com/openembedded/bitbake.git' \
         in text
     assert f"\tdirectory = {core}\n" in text
-    assert f"\tdirectory = {oecheck.REPO}\n" in text
+    assert f"\tdirectory = {REPO}\n" in text
 
 
 def test_gitconfig_names_a_missing_snapshot(tmp_path: Path) -> None:
     _fake_snapshot(tmp_path, "openembedded+bitbake")
-    with pytest.raises(BedError, match="openembedded-core"):
-        oecheck.gitconfig_text(oecheck.REPO, tmp_path, ["wrynose"])
+    with pytest.raises(UserError, match="openembedded-core"):
+        sources.gitconfig_text(REPO, tmp_path, ["wrynose"])
 
 
 def test_runner_drops_root_and_the_callers_environment(tmp_path: Path) -> None:
-    as_root = oecheck.Runner(user="lmwbuild", home=tmp_path).argv(["bitbake", "-p"], {"A": "1"})
+    as_root = builduser.BuildUser(name="lmwbuild", home=tmp_path).argv(["bitbake", "-p"],
+                                                                       {"A": "1"})
     assert as_root[:4] == ["runuser", "-u", "lmwbuild", "--"]
     assert as_root[4:6] == ["env", "-i"]
     assert "A=1" in as_root and f"HOME={tmp_path}" in as_root
     assert as_root[-2:] == ["bitbake", "-p"]
-    plain = oecheck.Runner(user=None, home=tmp_path).argv(["true"], {})
+    plain = builduser.BuildUser(name=None, home=tmp_path).argv(["true"], {})
     assert plain[:2] == ["env", "-i"]
 
 
 def test_config_puts_the_release_file_first() -> None:
-    config = oecheck.Config("wrynose", "qemux86-64", "sysvinit")
+    config = matrix.Config("wrynose", "qemux86-64", "sysvinit")
     assert config.kas_arg("offline") == ("kas/release/wrynose.yml:kas/base.yml:"
                                          "kas/machine/qemux86-64.yml:kas/init/sysvinit.yml:"
                                          "kas/opt/offline.yml")
@@ -107,6 +109,6 @@ def test_config_puts_the_release_file_first() -> None:
 def test_missing_bitbake_host_tools_are_named_with_their_packages(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("PATH", str(tmp_path))      # nothing on it
-    with pytest.raises(BedError) as caught:
-        oecheck.preflight_host()
+    with pytest.raises(UserError) as caught:
+        cli.preflight_host()
     assert "chrpath" in str(caught.value) and "apt-get install" in str(caught.value)

@@ -14,6 +14,7 @@ LIC_FILES_CHKSUM = "file://lmwtest.c;beginline=1;endline=1;md5=50d2ba0afecd20f74
 SRC_URI = "file://Makefile \
            file://lmwtest.c \
            file://lmwbench.c \
+           file://lmwhelpers.h \
 "
 
 inherit lmw_source

@@ -43,86 +43,21 @@
  * -u UID drops to that uid/gid (with no capabilities) before acting.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
+#define PROG "lmwbench"
 #include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
-#include <stdatomic.h>
 #include <stdbool.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <stdint.h>
-#include <string.h>
-#include <sys/mman.h>
-#include <sys/prctl.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#define KB 1024UL
-#define MS 1000000LL		/* in ns */
-#define SEC 1000000000LL	/* in ns */
-#define LMW_DIR "/sys/kernel/lmw/watermark/"
-#define STATE_FILE LMW_DIR "state"
+#include "lmwhelpers.h"
+
 #define NOTIFY_SYSCTL "/proc/sys/vm/lowmem_notify_watermark"
 #define DENY_SYSCTL "/proc/sys/vm/lowmem_deny_watermark"
 #define SIGNAL_TIMEOUT_MS 10000
 
 /* ---- helpers ---------------------------------------------------------- */
-
-static long long now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * SEC + ts.tv_nsec;
-}
-
-static struct timespec timespec_of(long long ns)
-{
-	struct timespec ts = { ns / SEC, ns % SEC };
-
-	return ts;
-}
-
-static const char *errname(int err)
-{
-	const char *name = strerrorname_np(err);
-
-	return name ? name : "unknown";
-}
-
-static void drop_to(const char *uid_text)
-{
-	uid_t uid = (uid_t)atol(uid_text);
-
-	if (setgroups(0, NULL) || setgid(uid) || setuid(uid)) {
-		perror("lmwbench: dropping privileges");
-		exit(2);
-	}
-	/*
-	 * setuid() made the process non-dumpable, which leaves /proc/self
-	 * owned by root: victim could not raise its own oom_score_adj.
-	 */
-	prctl(PR_SET_DUMPABLE, 1);
-}
-
-/* A decimal argument of at least @min; anything else is a usage error. */
-static long arg(const char *text, long min)
-{
-	char *end;
-	long value;
-
-	errno = 0;
-	value = strtol(text, &end, 10);
-	if (errno || end == text || *end || value < min) {
-		fprintf(stderr, "lmwbench: %s: want a number >= %ld\n", text, min);
-		exit(2);
-	}
-	return value;
-}
 
 static int cmp_ll(const void *a, const void *b)
 {
@@ -142,30 +77,32 @@ static long long percentile(const long long *sorted, size_t n, unsigned int pct)
 }
 
 /*
- * Async-signal-safe formatting for the handlers (no stdio there): append
- * @s or the decimal @v at @at, return the length.
+ * Async-signal-safe output for the handlers (no stdio there): put_field()
+ * appends @key and the decimal @v at @at and returns the length; end_line()
+ * ends the line of @n bytes, writes it to @fd and _exits with @status.
  */
-static size_t put_str(char *at, const char *s)
+static size_t put_field(char *at, const char *key, unsigned long long v)
 {
-	size_t n = 0;
+	char digits[24];
+	size_t n = 0, k = 0;
 
-	for (; s[n]; n++)
-		at[n] = s[n];
+	for (; key[n]; n++)
+		at[n] = key[n];
+	do {
+		digits[k++] = (char)('0' + v % 10);
+		v /= 10;
+	} while (v);
+	while (k)
+		at[n++] = digits[--k];
 	return n;
 }
 
-static size_t put_num(char *at, unsigned long long v)
+static void end_line(int fd, char *line, size_t n, int status)
 {
-	char digits[24];
-	size_t n = 0, i;
-
-	do {
-		digits[n++] = (char)('0' + v % 10);
-		v /= 10;
-	} while (v);
-	for (i = 0; i < n; i++)
-		at[i] = digits[n - 1 - i];
-	return n;
+	line[n++] = '\n';
+	if (write(fd, line, n) < 0)
+		_exit(3);
+	_exit(status);
 }
 
 /* A signal that asks a loop to end; set by on_stop(). */
@@ -191,12 +128,6 @@ static int stop_status(void)
 	if (stop_signal == SIGTERM)
 		return 143;
 	return stop_signal == SIGINT ? 130 : 0;
-}
-
-static void *map_anon(size_t len, int flags)
-{
-	return mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS | flags,
-		    -1, 0);
 }
 
 /* Write @value to one byte of each page of @p: real RSS, or kept in use. */
@@ -280,51 +211,17 @@ struct report {
 	long long ns;
 };
 
-/* Read a small text file into @buf (newline stripped); 0 or -errno. */
-static int read_text(const char *path, char *buf, size_t size)
-{
-	int fd = open(path, O_RDONLY | O_CLOEXEC);
-	ssize_t n;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	n = read(fd, buf, size - 1);
-	err = errno;
-	close(fd);
-	if (n < 0)
-		return -err;
-	buf[n] = '\0';
-	buf[strcspn(buf, "\n")] = '\0';
-	return 0;
-}
-
-static int write_text(const char *path, const char *text)
-{
-	int fd = open(path, O_WRONLY | O_CLOEXEC);
-	ssize_t n;
-	int err;
-
-	if (fd < 0)
-		return -errno;
-	n = write(fd, text, strlen(text));
-	err = errno;
-	close(fd);
-	return n < 0 ? -err : 0;
-}
-
 static long lmw_kb(const char *name)
 {
-	char path[96], text[32];
-	int err;
+	long kb;
+	int err = read_lmw_kb(name, &kb);
 
-	snprintf(path, sizeof(path), LMW_DIR "%s", name);
-	err = read_text(path, text, sizeof(text));
 	if (err) {
-		fprintf(stderr, "lmwbench: signal: reading %s: %s\n", path, strerror(-err));
+		fprintf(stderr, "lmwbench: signal: reading " LMW_DIR "%s: %s\n", name,
+			strerror(-err));
 		return -1;
 	}
-	return atol(text);
+	return kb;
 }
 
 static int set_knob(const char *path, const char *value)
@@ -335,21 +232,6 @@ static int set_knob(const char *path, const char *value)
 		fprintf(stderr, "lmwbench: signal: writing %s to %s: %s\n", value, path,
 			strerror(-err));
 	return err;
-}
-
-/* Read the state at offset 0 of the open @fd; 0 or -errno. */
-static int read_state(int fd, char *state, size_t size)
-{
-	ssize_t n;
-
-	if (lseek(fd, 0, SEEK_SET) < 0)
-		return -errno;
-	n = read(fd, state, size - 1);
-	if (n < 0)
-		return -errno;
-	state[n] = '\0';
-	state[strcspn(state, "\n")] = '\0';
-	return 0;
 }
 
 static void send_report(int out, const char *state, long long ns)
@@ -639,16 +521,10 @@ static void victim_on_term(int sig)
 	size_t n = 0;
 
 	(void)sig;
-	n += put_str(line + n, "victim pid=");
-	n += put_num(line + n, (unsigned long long)victim_pid);
-	n += put_str(line + n, " cross_ns=");
-	n += put_num(line + n, (unsigned long long)victim_cross_ns);
-	n += put_str(line + n, " term_ns=");
-	n += put_num(line + n, (unsigned long long)term);
-	line[n++] = '\n';
-	if (write(victim_log, line, n) < 0)
-		_exit(3);
-	_exit(0);
+	n += put_field(line + n, "victim pid=", (unsigned long long)victim_pid);
+	n += put_field(line + n, " cross_ns=", (unsigned long long)victim_cross_ns);
+	n += put_field(line + n, " term_ns=", (unsigned long long)term);
+	end_line(victim_log, line, n, 0);
 }
 
 static int cmd_victim(long kb, const char *log_path)
@@ -804,21 +680,14 @@ static int cmd_service(long kb, long seconds)
 
 /* ---- hog: a leak that grows until stopped ----------------------------- */
 
-static atomic_long hog_kb;		/* read by the signal handler */
-
 /* Async-signal-safe: write only. */
 static void hog_on_term(int sig)
 {
 	char line[64];
-	size_t n = 0;
+	size_t n = put_field(line, "hog terminated size_kb=", (unsigned long long)grown_kb);
 
 	(void)sig;
-	n += put_str(line + n, "hog terminated size_kb=");
-	n += put_num(line + n, (unsigned long long)hog_kb);
-	line[n++] = '\n';
-	if (write(STDOUT_FILENO, line, n) < 0)
-		_exit(3);
-	_exit(143);
+	end_line(STDOUT_FILENO, line, n, 143);
 }
 
 /* One unbuffered line on stdout. */
@@ -835,41 +704,35 @@ static void say(const char *fmt, ...)
 		exit(3);
 }
 
+static bool hog_refusing;		/* the last step was refused */
+static long hog_next_report = 16 * 1024;
+
+/* grow(): a line every 16 MiB */
+static void hog_granted(long size_kb)
+{
+	hog_refusing = false;
+	if (size_kb < hog_next_report)
+		return;
+	say("hog size_kb=%ld\n", size_kb);
+	while (hog_next_report <= size_kb)
+		hog_next_report += 16 * 1024;
+}
+
+/* grow(): a line for the first refusal of a run of them */
+static void hog_refused(int err, long size_kb)
+{
+	if (!hog_refusing)
+		say("hog refused errno=%s size_kb=%ld\n", errname(err), size_kb);
+	hog_refusing = true;
+}
+
 static void cmd_hog(long step_kb, long interval_ms)
 {
 	struct sigaction sa = { .sa_handler = hog_on_term };
-	size_t len = (size_t)step_kb * KB;
-	long long target = now_ns();
-	long next_report = 16 * 1024;
-	struct timespec ts;
-	bool refusing = false;
-	void *p;
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
-	for (;;) {
-		p = map_anon(len, 0);
-		if (p == MAP_FAILED) {
-			if (!refusing)
-				say("hog refused errno=%s size_kb=%ld\n", errname(errno),
-				    (long)hog_kb);
-			refusing = true;
-		} else {
-			memset(p, 0x5a, len);
-			hog_kb += step_kb;
-			refusing = false;
-			if (hog_kb >= next_report) {
-				say("hog size_kb=%ld\n", (long)hog_kb);
-				while (next_report <= hog_kb)
-					next_report += 16 * 1024;
-			}
-		}
-		target += interval_ms * MS;
-		if (target < now_ns())
-			target = now_ns();	/* behind: no burst to catch up */
-		ts = timespec_of(target);
-		clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL);
-	}
+	grow(step_kb, interval_ms, hog_granted, hog_refused);
 }
 
 /* ---- forkburst: many short-lived children ------------------------------ */
@@ -902,7 +765,6 @@ static int cmd_forkburst(long count, long parallel, long kb)
 	long long start = now_ns();
 	size_t len = (size_t)kb * KB;
 	pid_t child;
-	void *p;
 	long i;
 
 	fflush(stdout);
@@ -917,11 +779,7 @@ static int cmd_forkburst(long count, long parallel, long kb)
 		if (child == 0) {
 			if (!len)
 				_exit(0);
-			p = map_anon(len, 0);
-			if (p == MAP_FAILED)
-				_exit(1);
-			memset(p, 0x5a, len);
-			_exit(0);
+			_exit(use_anon(len) == MAP_FAILED);
 		}
 		b.alive++;
 	}
@@ -932,25 +790,12 @@ static int cmd_forkburst(long count, long parallel, long kb)
 	return 0;
 }
 
-static int usage(void)
-{
-	fprintf(stderr, "lmwbench: bad arguments, see the comment at the top of lmwbench.c\n");
-	return 2;
-}
-
 int main(int argc, char **argv)
 {
-	const char *cmd;
+	const char *cmd = subcommand(&argc, &argv);
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc > 2 && !strcmp(argv[1], "-u")) {
-		drop_to(argv[2]);
-		argv += 2;
-		argc -= 2;
-	}
-	if (argc < 2)
+	if (!cmd)
 		return usage();
-	cmd = argv[1];
 	if (!strcmp(cmd, "ops") && argc == 4)
 		return cmd_ops(argv[2], arg(argv[3], 1));
 	if (!strcmp(cmd, "signal") && argc == 3)

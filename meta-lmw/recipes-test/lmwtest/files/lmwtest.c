@@ -39,56 +39,28 @@
  * -u UID drops to that uid/gid (with no capabilities) before acting.
  */
 #define _GNU_SOURCE
-#include <errno.h>
-#include <fcntl.h>
-#include <grp.h>
+#define PROG "lmwtest"
 #include <linux/netlink.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdio.h>
-#include <stdlib.h>
 #include <stdint.h>
-#include <string.h>
-#include <sys/mman.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
 
-#define KB 1024UL
-#define STATE_FILE "/sys/kernel/lmw/watermark/state"
-#define COMMITTED_FILE "/sys/kernel/lmw/watermark/committed_kb"
+#include "lmwhelpers.h"
 
 static long committed_kb(void)
 {
-	char buf[64] = "";
-	int fd = open(COMMITTED_FILE, O_RDONLY);
-	ssize_t n;
+	long kb;
 
-	if (fd < 0)
-		return -1;
-	n = read(fd, buf, sizeof(buf) - 1);
-	close(fd);
-	return n > 0 ? atol(buf) : -1;
+	return read_lmw_kb("committed_kb", &kb) ? -1 : kb;
 }
 
+/* CLOCK_MONOTONIC in seconds */
 static double now(void)
 {
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void drop_to(const char *uid_text)
-{
-	uid_t uid = (uid_t)atol(uid_text);
-
-	if (setgroups(0, NULL) || setgid(uid) || setuid(uid)) {
-		perror("lmwtest: dropping privileges");
-		exit(2);
-	}
+	return (double)now_ns() / SEC;
 }
 
 /* One commitment of @len by @kind; returns 0 or an errno. */
@@ -97,7 +69,7 @@ static int commit_once(const char *kind, size_t len, void **area, size_t *area_l
 	void *p;
 
 	if (!strcmp(kind, "mmap")) {
-		p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p = map_anon(len, 0);
 		return p == MAP_FAILED ? errno : 0;
 	}
 	if (!strcmp(kind, "shmem")) {
@@ -124,8 +96,7 @@ static int commit_once(const char *kind, size_t len, void **area, size_t *area_l
 	}
 	if (!strcmp(kind, "mremap")) {
 		if (!*area) {
-			p = mmap(NULL, len, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS,
-				 -1, 0);
+			p = map_anon(len, 0);
 			if (p == MAP_FAILED)
 				return errno;
 			*area = p;
@@ -158,8 +129,7 @@ static int cmd_commit(const char *kind, long step_kb, long max_kb)
 	}
 	printf("kind=%s\ncommitted_by_me_kb=%ld\n", kind, done);
 	if (err) {
-		printf("refused=1\nerrno=%s\ncommitted_kb=%ld\n", strerrorname_np(err),
-		       committed_kb());
+		printf("refused=1\nerrno=%s\ncommitted_kb=%ld\n", errname(err), committed_kb());
 		return 1;
 	}
 	printf("refused=0\n");
@@ -168,18 +138,17 @@ static int cmd_commit(const char *kind, long step_kb, long max_kb)
 
 static int cmd_fork(long hold_kb)
 {
-	void *p = mmap(NULL, (size_t)hold_kb * KB, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = map_anon((size_t)hold_kb * KB, 0);
 	pid_t child;
 	int status;
 
 	if (p == MAP_FAILED) {
-		printf("hold=%s\n", strerrorname_np(errno));
+		printf("hold=%s\n", errname(errno));
 		return 2;
 	}
 	child = fork();
 	if (child < 0) {
-		printf("fork=%s\n", strerrorname_np(errno));
+		printf("fork=%s\n", errname(errno));
 		return 1;
 	}
 	if (child == 0)
@@ -195,8 +164,7 @@ static int cmd_refuse(long count, long kb)
 	void *p;
 
 	for (i = 0; i < count; i++) {
-		p = mmap(NULL, (size_t)kb * KB, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p = map_anon((size_t)kb * KB, 0);
 		if (p == MAP_FAILED)
 			refused++;
 		else
@@ -208,11 +176,10 @@ static int cmd_refuse(long count, long kb)
 
 static int cmd_hold(long kb, long seconds)
 {
-	void *p = mmap(NULL, (size_t)kb * KB, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = map_anon((size_t)kb * KB, 0);
 
 	if (p == MAP_FAILED) {
-		printf("hold=%s\n", strerrorname_np(errno));
+		printf("hold=%s\n", errname(errno));
 		return 1;
 	}
 	printf("hold=ok\n");
@@ -223,38 +190,26 @@ static int cmd_hold(long kb, long seconds)
 
 static void *use_memory(long kb)
 {
-	void *p = mmap(NULL, (size_t)kb * KB, PROT_READ | PROT_WRITE,
-		       MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	void *p = use_anon((size_t)kb * KB);
 
 	if (p == MAP_FAILED) {
-		printf("use=%s\n", strerrorname_np(errno));
+		printf("use=%s\n", errname(errno));
 		exit(1);
 	}
-	memset(p, 0x5a, (size_t)kb * KB);
 	printf("use=ok\n");
 	fflush(stdout);
 	return p;
 }
 
-static void cmd_grow(long step_kb, long interval_ms)
+/* grow(): a line per step, granted or refused (stdout is line-buffered) */
+static void grow_granted(long size_kb)
 {
-	struct timespec pause = { interval_ms / 1000, (interval_ms % 1000) * 1000000L };
-	long grown = 0;
-	void *p;
+	printf("grown_kb=%ld\n", size_kb);
+}
 
-	for (;;) {
-		p = mmap(NULL, (size_t)step_kb * KB, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-		if (p == MAP_FAILED) {
-			printf("refused=%s grown_kb=%ld\n", strerrorname_np(errno), grown);
-		} else {
-			memset(p, 0x5a, (size_t)step_kb * KB);
-			grown += step_kb;
-			printf("grown_kb=%ld\n", grown);
-		}
-		fflush(stdout);
-		nanosleep(&pause, NULL);
-	}
+static void grow_refused(int err, long size_kb)
+{
+	printf("refused=%s grown_kb=%ld\n", errname(err), size_kb);
 }
 
 static int log_fd = -1;
@@ -314,8 +269,7 @@ static int cmd_churn(long kb, long seconds)
 	void *p;
 
 	while (now() < end) {
-		p = mmap(NULL, (size_t)kb * KB, PROT_READ | PROT_WRITE,
-			 MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+		p = map_anon((size_t)kb * KB, 0);
 		if (p == MAP_FAILED) {
 			refused++;
 		} else {
@@ -355,7 +309,7 @@ static int cmd_stack(const char *self, long kb)
 	 * bottom-up and leaves the stack room to grow: the child execs anew.
 	 */
 	if (setrlimit(RLIMIT_STACK, &unlimited)) {
-		printf("stack=%s\n", strerrorname_np(errno));
+		printf("stack=%s\n", errname(errno));
 		return 2;
 	}
 	snprintf(kb_text, sizeof(kb_text), "%ld", kb);
@@ -374,25 +328,10 @@ static int cmd_stack(const char *self, long kb)
 
 static int cmd_write(const char *path, const char *value)
 {
-	int fd = open(path, O_WRONLY);
-	ssize_t n;
+	int err = write_text(path, value);
 
-	if (fd < 0) {
-		printf("errno=%s\n", strerrorname_np(errno));
-		return 1;
-	}
-	n = write(fd, value, strlen(value));
-	printf("errno=%s\n", n < 0 ? strerrorname_np(errno) : "0");
-	close(fd);
-	return n < 0;
-}
-
-static void read_state(int fd, char *state, size_t size)
-{
-	ssize_t n = pread(fd, state, size - 1, 0);
-
-	state[n > 0 ? n : 0] = '\0';
-	state[strcspn(state, "\n")] = '\0';
+	printf("errno=%s\n", err ? errname(-err) : "0");
+	return err != 0;
 }
 
 static int cmd_watch(long count, long seconds)
@@ -464,25 +403,12 @@ static int cmd_uevents(long count, long seconds)
 	return seen == count ? 0 : 1;
 }
 
-static int usage(void)
-{
-	fprintf(stderr, "lmwtest: bad arguments, see the comment at the top of lmwtest.c\n");
-	return 2;
-}
-
 int main(int argc, char **argv)
 {
-	const char *cmd;
+	const char *cmd = subcommand(&argc, &argv);
 
-	setvbuf(stdout, NULL, _IOLBF, 0);
-	if (argc > 2 && !strcmp(argv[1], "-u")) {
-		drop_to(argv[2]);
-		argv += 2;
-		argc -= 2;
-	}
-	if (argc < 2)
+	if (!cmd)
 		return usage();
-	cmd = argv[1];
 	if (!strcmp(cmd, "commit") && argc == 5)
 		return cmd_commit(argv[2], atol(argv[3]), atol(argv[4]));
 	if (!strcmp(cmd, "fork") && argc == 3)
@@ -497,7 +423,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "grow") && argc == 4) {
-		cmd_grow(atol(argv[2]), atol(argv[3]));
+		grow(atol(argv[2]), atol(argv[3]), grow_granted, grow_refused);
 		return 0;	/* not reached: it grows until stopped */
 	}
 	if (!strcmp(cmd, "stubborn") && argc == 3) {

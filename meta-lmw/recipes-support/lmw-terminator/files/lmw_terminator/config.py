@@ -1,33 +1,34 @@
 """Configuration: /etc/lmw/terminator.toml, validated into read-only objects.
 
-Every key has a default that works without a file. A bad file fails as a
-whole with a ConfigError naming the file, the key, the value and why: a
-daemon never runs on half a config (and a SIGHUP reload keeps the old one).
+Every key of [source], [warn] and [kill] has a default that works without
+a file: DEFAULTS below holds them all, and is the one place they are written
+(terminator.toml and the documentation show the same values; a unit test
+holds them to it). RULE_ADJUST is the adjust of a rule that gives none. A
+bad file fails as a whole with a ConfigError naming the file, the key, the
+value and why: a daemon never runs on half a config (and a SIGHUP reload
+keeps the old one).
+
+A file names only what it changes. For example (values for illustration,
+not the defaults):
 
     [source]
-    kind = "auto"                 # auto | lmw | psi | meminfo
-    psi_stall_ms = 150            # PSI fallback: "some" stall per window...
-    psi_window_ms = 1000          # ...of this length raises the signal,
-    psi_max_available_percent = 20       # ...while MemAvailable is below this
-    meminfo_min_available_percent = 10   # last resort: poll MemAvailable
-    meminfo_interval_ms = 1000
+    kind = "psi"                  # auto | lmw | psi | meminfo
+    psi_stall_ms = 100            # "some" stall per window...
+    psi_window_ms = 500           # ...of this length raises the signal
 
     [warn]                        # before any kill: ask for memory back
     commands = ["systemctl restart cache.service"]
-    signal = "SIGUSR1"            # sent to processes that opted in:
-    optin_dir = "/run/lmw/warn.d" #   a file named by their pid in here
-    grace_ms = 1000               # then re-check before killing
+    signal = "SIGUSR2"            # sent to processes that opted in
 
     [kill]
-    term_grace_ms = 3000          # SIGTERM, wait this long, then SIGKILL
-    min_interval_ms = 1000        # between two kills, always
+    term_grace_ms = 5000          # SIGTERM, wait this long, then SIGKILL
 
     [[prefer]]                    # raise the score of matching processes
     cmdline = "chromium.*--type=renderer"
-    adjust = 300
+    adjust = 500
     [[avoid]]                     # lower it
     comm = "^weston$"
-    adjust = -300
+    adjust = -800
     [[protect]]                   # never choose
     cgroup = "/system.slice/sshd.service"
 
@@ -57,6 +58,44 @@ RULE_KINDS = ("prefer", "avoid", "protect")
 # oom_score runs 0..1000 (2000 with a positive oom_score_adj): an adjust of
 # +-1000 can lift anything above or put it below everything else.
 ADJUST_LIMIT = 1000
+# A [[prefer]] rule without adjust raises the score by this; [[avoid]] lowers it.
+RULE_ADJUST = 300
+
+# The default of every key, the one place they are written: section -> key ->
+# value as a file would spell it (a TOML array as a tuple). Read-only. The
+# classes below and validate() take their defaults from here; terminator.toml
+# and the documentation show the same values (a unit test compares them).
+DEFAULTS: dict[str, dict[str, Any]] = {
+    "source": {
+        "kind": "auto",
+        "psi_stall_ms": 150,
+        "psi_window_ms": 1000,
+        "psi_max_available_percent": 20,
+        "meminfo_min_available_percent": 10,
+        "meminfo_interval_ms": 1000,
+    },
+    "warn": {
+        "commands": (),
+        "signal": "SIGUSR1",
+        "optin_dir": "/run/lmw/warn.d",
+        "grace_ms": 1000,
+    },
+    "kill": {
+        "term_grace_ms": 3000,
+        "min_interval_ms": 1000,
+    },
+}
+_SOURCE, _WARN, _KILL = DEFAULTS["source"], DEFAULTS["warn"], DEFAULTS["kill"]
+
+
+def _to_signal(name: str) -> signal.Signals | None:
+    """A signal's name, with or without SIG, as the file gives it; "" is None."""
+    if name == "":
+        return None
+    return signal.Signals[name if name.startswith("SIG") else f"SIG{name}"]
+
+
+_WARN_SIGNAL = _to_signal(_WARN["signal"])
 
 
 class Rule:
@@ -79,10 +118,12 @@ class SourceConfig:
     __slots__ = ("kind", "meminfo_interval_ms", "meminfo_min_available_percent",
                  "psi_max_available_percent", "psi_stall_ms", "psi_window_ms")
 
-    def __init__(self, kind: str = "auto", *, psi_stall_ms: int = 150, psi_window_ms: int = 1000,
-                 psi_max_available_percent: int = 20,
-                 meminfo_min_available_percent: int = 10,
-                 meminfo_interval_ms: int = 1000) -> None:
+    def __init__(self, kind: str = _SOURCE["kind"], *,
+                 psi_stall_ms: int = _SOURCE["psi_stall_ms"],
+                 psi_window_ms: int = _SOURCE["psi_window_ms"],
+                 psi_max_available_percent: int = _SOURCE["psi_max_available_percent"],
+                 meminfo_min_available_percent: int = _SOURCE["meminfo_min_available_percent"],
+                 meminfo_interval_ms: int = _SOURCE["meminfo_interval_ms"]) -> None:
         self.kind, self.psi_stall_ms, self.psi_window_ms = kind, psi_stall_ms, psi_window_ms
         self.psi_max_available_percent = psi_max_available_percent
         self.meminfo_min_available_percent = meminfo_min_available_percent
@@ -92,9 +133,9 @@ class SourceConfig:
 class WarnConfig:
     __slots__ = ("commands", "grace_ms", "optin_dir", "signal")
 
-    def __init__(self, commands: tuple[str, ...] = (),
-                 signal_: signal.Signals | None = signal.SIGUSR1,
-                 optin_dir: str = "/run/lmw/warn.d", grace_ms: int = 1000) -> None:
+    def __init__(self, commands: tuple[str, ...] = tuple(_WARN["commands"]),
+                 signal_: signal.Signals | None = _WARN_SIGNAL,
+                 optin_dir: str = _WARN["optin_dir"], grace_ms: int = _WARN["grace_ms"]) -> None:
         self.commands, self.signal = commands, signal_
         self.optin_dir, self.grace_ms = optin_dir, grace_ms
 
@@ -102,7 +143,8 @@ class WarnConfig:
 class KillConfig:
     __slots__ = ("min_interval_ms", "term_grace_ms")
 
-    def __init__(self, term_grace_ms: int = 3000, min_interval_ms: int = 1000) -> None:
+    def __init__(self, term_grace_ms: int = _KILL["term_grace_ms"],
+                 min_interval_ms: int = _KILL["min_interval_ms"]) -> None:
         self.term_grace_ms, self.min_interval_ms = term_grace_ms, min_interval_ms
 
 
@@ -164,8 +206,8 @@ class _Table:
             raise self.fail(name, value, f"must be one of {', '.join(choices)}")
         return value
 
-    def strings(self, name: str) -> list[str]:
-        value = self.table.pop(name, [])
+    def strings(self, name: str, default: tuple[str, ...]) -> list[str]:
+        value = self.table.pop(name, list(default))
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
             raise self.fail(name, value, "must be a list of non-empty strings")
         return list(value)
@@ -175,15 +217,14 @@ class _Table:
             raise self.fail(name, value, "unknown key")
 
 
-def _signal_number(table: _Table, name: str) -> int:
-    value = table.text(name, "SIGUSR1")
-    if value == "":
-        return 0
+def _signal_number(table: _Table, name: str, default: str) -> int:
+    value = table.text(name, default)
     try:
-        return int(signal.Signals[value if value.startswith("SIG") else f"SIG{value}"])
+        number = _to_signal(value)
     except KeyError:
         raise table.fail(name, value, 'not a signal name (e.g. SIGUSR1), or "" for none') \
             from None
+    return 0 if number is None else int(number)
 
 
 def _rule(path: str, kind: str, index: int, raw: object) -> dict[str, Any]:
@@ -201,7 +242,7 @@ def _rule(path: str, kind: str, index: int, raw: object) -> dict[str, Any]:
     adjust = 0
     if kind != "protect":
         sign = 1 if kind == "prefer" else -1
-        adjust = table.integer("adjust", sign * 300, -ADJUST_LIMIT, ADJUST_LIMIT)
+        adjust = table.integer("adjust", sign * RULE_ADJUST, -ADJUST_LIMIT, ADJUST_LIMIT)
         if adjust * sign <= 0:
             raise table.fail("adjust", adjust,
                              f"a {kind} rule must {'raise' if sign > 0 else 'lower'} the score")
@@ -222,30 +263,36 @@ def validate(text: str, path: str) -> dict[str, Any]:
         raise ConfigError(path, "(file)", "", f"not valid TOML: {error}") from None
     top = _Table(path, "", data)
     source = _Table(path, "source", top.table.pop("source", {}))
+    d = _SOURCE
     plain: dict[str, Any] = {"path": path, "source": {
-        "kind": source.text("kind", "auto", SOURCE_KINDS),
-        "psi_stall_ms": source.integer("psi_stall_ms", 150, 1, 10_000),
-        "psi_window_ms": source.integer("psi_window_ms", 1000, 500, 10_000),
-        "psi_max_available_percent": source.integer("psi_max_available_percent", 20, 1, 100),
+        "kind": source.text("kind", d["kind"], SOURCE_KINDS),
+        "psi_stall_ms": source.integer("psi_stall_ms", d["psi_stall_ms"], 1, 10_000),
+        "psi_window_ms": source.integer("psi_window_ms", d["psi_window_ms"], 500, 10_000),
+        "psi_max_available_percent": source.integer(
+            "psi_max_available_percent", d["psi_max_available_percent"], 1, 100),
         "meminfo_min_available_percent": source.integer(
-            "meminfo_min_available_percent", 10, 1, 90),
-        "meminfo_interval_ms": source.integer("meminfo_interval_ms", 1000, 50, 60_000),
+            "meminfo_min_available_percent", d["meminfo_min_available_percent"], 1, 90),
+        "meminfo_interval_ms": source.integer(
+            "meminfo_interval_ms", d["meminfo_interval_ms"], 50, 60_000),
     }}
     if plain["source"]["psi_stall_ms"] >= plain["source"]["psi_window_ms"]:
         raise source.fail("psi_stall_ms", plain["source"]["psi_stall_ms"],
                           "must be shorter than psi_window_ms")
     source.done()
     warn = _Table(path, "warn", top.table.pop("warn", {}))
-    plain["warn"] = {"commands": warn.strings("commands"),
-                     "signal": _signal_number(warn, "signal"),
-                     "optin_dir": warn.text("optin_dir", "/run/lmw/warn.d"),
-                     "grace_ms": warn.integer("grace_ms", 1000, 0, 60_000)}
+    d = _WARN
+    plain["warn"] = {"commands": warn.strings("commands", d["commands"]),
+                     "signal": _signal_number(warn, "signal", d["signal"]),
+                     "optin_dir": warn.text("optin_dir", d["optin_dir"]),
+                     "grace_ms": warn.integer("grace_ms", d["grace_ms"], 0, 60_000)}
     if not plain["warn"]["optin_dir"].startswith("/"):
         raise warn.fail("optin_dir", plain["warn"]["optin_dir"], "must be an absolute path")
     warn.done()
     kill = _Table(path, "kill", top.table.pop("kill", {}))
-    plain["kill"] = {"term_grace_ms": kill.integer("term_grace_ms", 3000, 0, 60_000),
-                     "min_interval_ms": kill.integer("min_interval_ms", 1000, 0, 600_000)}
+    d = _KILL
+    plain["kill"] = {"term_grace_ms": kill.integer("term_grace_ms", d["term_grace_ms"], 0, 60_000),
+                     "min_interval_ms": kill.integer(
+                         "min_interval_ms", d["min_interval_ms"], 0, 600_000)}
     kill.done()
     for kind in RULE_KINDS:
         tables = top.table.pop(kind, [])

@@ -1,1 +1,0 @@
-"""meta-lmw QEMU test bed: Debian kernels, guests and their labgrid environments."""

@@ -1,0 +1,169 @@
+"""What the bed can boot: the kernel series we claim, the architectures, the userlands.
+
+A kernel series names Debian suites, not a package version: Debian bumps
+the ABI number (6.1.0-57 -> 6.1.0-58) with security updates and old ABI
+packages leave the archive, so the exact package is resolved at run time
+from the suite's ``linux-image-<arch>`` meta-package.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import TypeVar
+
+from ..core.errors import UserError
+
+
+@dataclass(frozen=True, slots=True)
+class Arch:
+    """One guest architecture and how QEMU emulates it."""
+
+    key: str             # what users type: --arch arm64
+    name: str            # as uname -m prints it
+    deb: str             # Debian's name for it
+    qemu: str            # system emulator binary
+    machine: str
+    cpu: str
+    console: str         # serial console device of the guest
+    accel: str           # x86: single-threaded TCG, see below
+    cross_compile: str   # CROSS_COMPILE prefix for modules ("" = native)
+    kernel_arch: str     # ARCH= for kbuild
+
+# x86: multi-threaded TCG corrupts live kernel text patching (any kprobe arm
+# crashes the guest), hence thread=single; -cpu max exposes RDRAND, so the
+# guest's crng is ready at once and python3 does not stall on getrandom().
+# arm64: cortex-a57 boots 2.7x faster than -cpu max under TCG.
+ARCHES: dict[str, Arch] = {
+    "x86_64": Arch(
+        key="x86_64", name="x86_64", deb="amd64", qemu="qemu-system-x86_64", machine="pc",
+        cpu="max", console="ttyS0", accel="tcg,thread=single",
+        cross_compile="", kernel_arch="x86",
+    ),
+    "arm64": Arch(
+        key="arm64", name="aarch64", deb="arm64", qemu="qemu-system-aarch64", machine="virt",
+        cpu="cortex-a57", console="ttyAMA0", accel="tcg",
+        cross_compile="aarch64-linux-gnu-", kernel_arch="arm64",
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class KernelSeries:
+    """A Debian kernel series: where it lives and which arches we claim for it."""
+
+    name: str                       # what users type: --kernel 6.1
+    suites: tuple[str, ...]         # main-archive suites, highest version wins
+    security_suites: tuple[str, ...]
+    arches: tuple[str, ...]
+    note: str
+
+KERNELS: dict[str, KernelSeries] = {
+    "5.10": KernelSeries(
+        name="5.10", suites=("bullseye",), security_suites=("bullseye-security",),
+        arches=("x86_64",), note="Debian 11 (bullseye), the oldest LTS we claim",
+    ),
+    "6.1": KernelSeries(
+        name="6.1", suites=("bookworm", "bookworm-updates"),
+        security_suites=("bookworm-security",), arches=("x86_64", "arm64"),
+        note="Debian 12 (bookworm)",
+    ),
+    "6.12": KernelSeries(
+        name="6.12", suites=("bookworm-backports",), security_suites=(),
+        arches=("x86_64",), note="Debian 12 backports",
+    ),
+}
+
+HOSTNAME = "lmwguest"
+
+# The Debian suite of the Debian userlands (mmdebstrap minbase).
+ROOTFS_SUITE = "bookworm"
+COMMON_PACKAGES = ("python3", "kmod", "procps")
+@dataclass(frozen=True, slots=True)
+class Userland:
+    """What runs above the kernel: the busybox initramfs, or a Debian root filesystem."""
+
+    name: str            # what users type: --userland systemd
+    summary: str
+    packages: tuple[str, ...] = ()   # Debian packages; none: the busybox initramfs
+    hooks: tuple[str, ...] = ()      # mmdebstrap --customize-hook commands ("$1" = the root)
+
+    @property
+    def is_debian(self) -> bool:
+        return bool(self.packages)
+
+
+_LOGIN_HOOKS = (
+    # Passwordless root on the serial console, no MOTD, no bracketed paste
+    # (its escape codes sit between labgrid's marker and the prompt).
+    'chroot "$1" passwd -d root',
+    'touch "$1/root/.hushlogin"',
+    'echo "set enable-bracketed-paste off" >> "$1/etc/inputrc"',
+    f'echo {HOSTNAME} > "$1/etc/hostname"',
+    f'printf "127.0.0.1 localhost\\n127.0.1.1 {HOSTNAME}\\n" > "$1/etc/hosts"',
+)
+
+# Timers that would wake a test guest for maintenance that it never needs.
+_MASKED_UNITS = ("apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer",
+                 "e2scrub_all.timer", "e2scrub_reap.service", "fstrim.timer")
+
+# The peers that `make bench` runs side by side with the terminator
+# (Debian's own packages). Installed in the systemd guest with their units
+# masked: the bench starts each one itself, one scenario at a time, and no
+# test guest has a second killer running behind its back.
+PEER_PACKAGES = ("earlyoom", "nohang")
+_PEER_UNITS = ("earlyoom.service", "nohang.service", "nohang-desktop.service")
+
+USERLANDS: dict[str, Userland] = {
+    "initramfs": Userland(
+        name="initramfs", summary="busybox in RAM, fastest boot, for kernel-only tests",
+    ),
+    "systemd": Userland(
+        name="systemd", packages=(*COMMON_PACKAGES, "systemd-sysv", "udev", *PEER_PACKAGES),
+        hooks=(*_LOGIN_HOOKS, *(f'ln -sf /dev/null "$1/etc/systemd/system/{u}"'
+                                for u in (*_MASKED_UNITS, *_PEER_UNITS))),
+        summary="Debian 12 minbase, python3, systemd as PID 1 (earlyoom, nohang: for the bench)",
+    ),
+    "sysvinit": Userland(
+        name="sysvinit", packages=(*COMMON_PACKAGES, "busybox"),
+        hooks=(*_LOGIN_HOOKS, 'ln -sf /bin/busybox "$1/sbin/init"'),
+        summary="Debian 12 minbase, python3, busybox init (sysvinit-style rc scripts)",
+    ),
+}
+
+
+# The guest matrix that `make test` proves: every claimed (kernel, arch).
+MATRIX: tuple[tuple[str, str], ...] = tuple(
+    (series.name, arch) for series in KERNELS.values() for arch in series.arches
+)
+
+
+_Entry = TypeVar("_Entry")
+
+
+def _named(table: dict[str, _Entry], kind: str, name: str, choices: str) -> _Entry:
+    """``table[name]``, or a UserError that names what there is to choose from."""
+    try:
+        return table[name]
+    except KeyError:
+        raise UserError(f"unknown {kind} '{name}'", hint=f"choose one of: {choices}") from None
+
+
+def kernel_series(name: str) -> KernelSeries:
+    return _named(KERNELS, "kernel", name,
+                  ", ".join(f"{k} ({v.note})" for k, v in KERNELS.items()))
+
+
+def arch(name: str) -> Arch:
+    return _named(ARCHES, "arch", name, ", ".join(ARCHES))
+
+
+def userland(name: str) -> Userland:
+    return _named(USERLANDS, "userland", name, ", ".join(USERLANDS))
+
+
+def check_claimed(series: KernelSeries, arch_name: str) -> None:
+    if arch_name not in series.arches:
+        raise UserError(
+            f"kernel {series.name} is not claimed on {arch_name}",
+            hint=f"kernel {series.name} runs on: {', '.join(series.arches)}",
+        )

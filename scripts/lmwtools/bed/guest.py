@@ -1,0 +1,86 @@
+"""One guest: a kernel, an arch and a userland, built into bootable images.
+
+``build()`` returns the images and the labgrid variables that the env
+files under tests/env/ read (labgrid substitutes only ``LG_*`` names):
+
+- LG_QEMU, LG_QEMU_MACHINE, LG_QEMU_CPU: emulator, machine and CPU
+- LG_QEMU_ARGS: accelerator, vCPUs, RNG, no network, the initramfs
+- LG_CONSOLE: the guest's serial console (ttyS0, ttyAMA0)
+- LG_KERNEL: the vmlinuz; LG_ROOTFS: the ext4 image (Debian userlands)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..core.host import require_tool
+from ..core.paths import cache_root
+from . import initramfs, kernels, payload, rootfs
+from .catalog import arch as arch_named
+from .catalog import check_claimed, kernel_series
+from .catalog import userland as userland_named
+
+VCPUS = 2
+MEMORY = "512M"
+
+
+@dataclass(frozen=True, slots=True)
+class GuestSpec:
+    kernel: str = "6.1"
+    arch: str = "x86_64"
+    userland: str = "initramfs"
+
+    def check(self) -> None:
+        """Fail early, before any download, on a name that is not known."""
+        series = kernel_series(self.kernel)
+        arch = arch_named(self.arch)
+        userland_named(self.userland)
+        check_claimed(series, arch.key)
+
+
+@dataclass(frozen=True, slots=True)
+class Guest:
+    spec: GuestSpec
+    tree: kernels.KernelTree
+    initrd: Path
+    rootfs: Path | None
+
+    @property
+    def release(self) -> str:
+        return self.tree.release
+
+    def labgrid_vars(self) -> dict[str, str]:
+        arch = self.tree.arch
+        return {
+            "LG_QEMU": arch.qemu,
+            "LG_QEMU_MACHINE": arch.machine,
+            "LG_QEMU_CPU": arch.cpu,
+            "LG_QEMU_MEMORY": MEMORY,
+            "LG_QEMU_ARGS": (f"-accel {arch.accel} -smp {VCPUS} -nic none "
+                             f"-device virtio-rng-pci -initrd {self.initrd}"),
+            "LG_CONSOLE": arch.console,
+            "LG_KERNEL": str(self.tree.vmlinuz),
+            "LG_ROOTFS": str(self.rootfs or ""),
+            "LG_KERNEL_RELEASE": self.release,
+        }
+
+
+def build(spec: GuestSpec, *, refresh: bool = False) -> Guest:
+    """Fetch, build and assemble every image of ``spec``; cached parts are reused."""
+    spec.check()
+    arch = arch_named(spec.arch)
+    require_tool(arch.qemu)
+    userland = userland_named(spec.userland)
+    if userland.is_debian:
+        rootfs.preflight(arch, userland)
+    tree = kernels.fetch(kernel_series(spec.kernel), arch, refresh=refresh)
+    where = cache_root() / "guests" / f"{arch.key}-{tree.release}"
+    staged = payload.stage(tree, where / "payload", payload.components())
+    if not userland.is_debian:
+        initrd = initramfs.build(tree, staged, where / "initramfs.cpio.gz")
+        return Guest(spec=spec, tree=tree, initrd=initrd, rootfs=None)
+    initrd = initramfs.build(tree, None, where / "boot.cpio.gz")
+    image = rootfs.build_image(tree, userland, staged,
+                               where / f"{spec.userland}.ext4")
+    return Guest(spec=spec, tree=tree, initrd=initrd, rootfs=image)

@@ -1,0 +1,151 @@
+"""scripts/bench (make bench): measure meta-lmw against the peers in one guest, write a report.
+
+    scripts/bench                    everything (about 25 minutes under TCG)
+    scripts/bench --smoke            a short run of every part (CI: it cannot rot)
+    scripts/bench --only hook,latency
+    scripts/bench --update-readme    also put the tables into docs/benchmarks.md
+    make bench BENCH_ARGS=--smoke    the same through make
+
+One QEMU guest (the bed's systemd userland, 6.1 x86_64 unless --kernel /
+--arch say otherwise) runs every part in turn: ``hook`` (what lmw.ko adds
+to each commit decision, on QEMU's instruction counter), ``latency``
+(from the crossing allocation to a poll() waiter and to the terminator's
+SIGTERM), ``stress`` (the standard stress under each protection, each on
+a fresh boot) and ``footprint`` (the daemons at rest, side by side). The
+package map is in __init__.py.
+
+The report, results.json and the plots go to
+build/bench/<kernel release>-<arch>-<date>/ (--out to choose).
+--update-readme replaces what lies between the ``<!-- bench:begin -->``
+and ``<!-- bench:end -->`` lines of docs/benchmarks.md with the tables.
+Exit status: 0 ok, 1 internal error (a measurement failed), 2 user
+error, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..bed import boot
+from ..bed.guest import Guest, GuestSpec, build
+from ..core import progress
+from ..core.errors import EXIT_OK, UserError, run_command
+from ..core.paths import BENCH_RESULTS, REPO
+from . import footprint, hookcost, latency, report, stress
+from .records import install_workloads
+
+PARTS = ("hook", "latency", "stress", "footprint")
+# where --update-readme writes the tables, between these two lines
+BENCH_DOC = REPO / "docs" / "benchmarks.md"
+TABLES_BEGIN = "<!-- bench:begin -->"
+TABLES_END = "<!-- bench:end -->"
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """How much of everything: the full run, or the smoke run CI does."""
+
+    hook_repetitions: int
+    hook_count: int
+    crossings: int
+    scenarios: tuple[str, ...]
+    stress_seconds: int
+    footprint_seconds: int
+
+
+FULL = Profile(hook_repetitions=7, hook_count=10000, crossings=200,
+               scenarios=stress.SCENARIOS, stress_seconds=90, footprint_seconds=120)
+SMOKE = Profile(hook_repetitions=2, hook_count=2000, crossings=10,
+                scenarios=("lmw",), stress_seconds=40, footprint_seconds=5)
+
+
+def update_tables(report_file: Path, doc: Path) -> None:
+    """Put the report's tables between ``doc``'s TABLES_BEGIN and TABLES_END lines."""
+    text = doc.read_text()
+    if TABLES_BEGIN not in text or TABLES_END not in text:
+        raise UserError(f"{doc} has no {TABLES_BEGIN} … {TABLES_END} block")
+    head, rest = text.split(TABLES_BEGIN, 1)
+    _, tail = rest.split(TABLES_END, 1)
+    title, body = report_file.read_text().split("\n", 1)
+    # the tables only: the plots stay in the (git-ignored) results folder
+    kept = [line.replace("## ", "#### ", 1) for line in body.splitlines()
+            if not line.startswith("![")]
+    source = f"From `{title.lstrip('# ')}`; plots: `make bench`."
+    table = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
+    doc.write_text(f"{head}{TABLES_BEGIN}\n{source}\n\n{table}\n{TABLES_END}{tail}")
+
+
+def _shared_boots(guest: Guest, parts: set[str], profile: Profile) -> tuple[
+        hookcost.HookCost | None, latency.Latency | None, list[footprint.Footprint]]:
+    """Hook cost on its own boot (instruction counter), then latency and
+    footprint on one ordinary boot."""
+    hook = lat = None
+    prints: list[footprint.Footprint] = []
+    if "hook" in parts:
+        progress.say("hook cost, on a boot with QEMU's instruction counter")
+        with boot.fresh_guest_shell(guest, hookcost.icount_boot(guest)) as (_, shell):
+            hook = hookcost.measure(shell, profile.hook_repetitions, profile.hook_count)
+    if not parts & {"latency", "footprint"}:
+        return hook, lat, prints
+    with boot.fresh_guest_shell(guest) as (_, shell):
+        install_workloads(shell)
+        if "latency" in parts:
+            progress.say(f"signal latency, {profile.crossings} crossings each")
+            lat = latency.measure(shell, profile.crossings)
+        if "footprint" in parts:
+            progress.say(f"footprint at rest, {profile.footprint_seconds} s")
+            prints = footprint.measure(shell, profile.footprint_seconds)
+    return hook, lat, prints
+
+
+def bench(args: argparse.Namespace) -> int:
+    profile = SMOKE if args.smoke else FULL
+    parts = set(args.only.split(",")) if args.only else set(PARTS)
+    if parts - set(PARTS):
+        raise UserError(f"unknown part(s) {', '.join(sorted(parts - set(PARTS)))}",
+                        hint=f"--only takes {','.join(PARTS)}")
+    guest = build(GuestSpec(kernel=args.kernel, arch=args.arch, userland="systemd"))
+    stamp = time.strftime("%Y%m%d-%H%M")
+    out = args.out or BENCH_RESULTS / f"{guest.release}-{args.arch}-{stamp}"
+    hook = lat = None
+    outcomes: list[stress.Outcome] = []
+    prints: list[footprint.Footprint] = []
+    if parts & {"hook", "latency", "footprint"}:
+        progress.say(f"booting {guest.release} ({args.arch}, systemd) for the bench")
+        hook, lat, prints = _shared_boots(guest, parts, profile)
+    if "stress" in parts:
+        for scenario in profile.scenarios:
+            progress.say(f"stress, on a fresh boot: {stress.SCENARIO_TITLES[scenario]}")
+            outcomes += stress.measure(guest, (scenario,), profile.stress_seconds)
+    title = (f"meta-lmw bench: {guest.release} {args.arch}, QEMU TCG, 2 vCPUs, 512 MiB, "
+             f"{time.strftime('%Y-%m-%d')}" + (" (smoke)" if args.smoke else ""))
+    written = report.write(out, title, hook=hook, latency=lat, outcomes=outcomes,
+                           footprint=prints, footprint_s=profile.footprint_seconds)
+    print(written.read_text())
+    print(f"bench: report in {written}")
+    if args.update_readme:
+        update_tables(written, BENCH_DOC)
+        print(f"bench: the tables of {BENCH_DOC.relative_to(REPO)} updated")
+    return EXIT_OK
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
+    parser.add_argument("--smoke", action="store_true", help="a short run of every part")
+    parser.add_argument("--only", metavar="PARTS", help=f"comma-separated: {','.join(PARTS)}")
+    parser.add_argument("--kernel", default="6.1", help="Debian kernel series (default 6.1)")
+    parser.add_argument("--arch", default="x86_64", help="guest architecture (default x86_64)")
+    parser.add_argument("--out", type=Path, help="results folder (default build/bench/…)")
+    parser.add_argument("--update-readme", action="store_true",
+                        help="put the report's tables into docs/benchmarks.md")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    return run_command("bench", lambda: bench(args))

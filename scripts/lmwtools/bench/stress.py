@@ -1,0 +1,123 @@
+"""Outcome under the standard stress: one scenario after the other, same guest, same workload.
+
+workloads/stress.sh runs a heartbeat, two services, an unprivileged hog that
+grows until something stops it, and a fork burst, under each protection in
+turn. From its records this module tells, per scenario: kernel OOM kills,
+wrong victims (any process but the hog that died before the end), the
+heartbeat's p99 and worst lateness, the time from first pressure
+(committed memory past the notify line) until it was back under it, and
+how the hog ended.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from ..bed import boot
+from ..bed.guest import Guest
+from .records import GuestTimeout, install_workloads, one, records, run, workload
+
+SCENARIOS = ("none", "strict", "earlyoom", "earlyoom-tuned", "nohang", "lmw", "lmw-tuned")
+SCENARIO_TITLES = {
+    "none": "no protection",
+    "strict": "strict overcommit (mode 2, ratio 100)",
+    "earlyoom": "earlyoom 1.7, defaults",
+    "earlyoom-tuned": "earlyoom 1.7, tuned (-m 15,8, prefer hog, avoid services)",
+    "nohang": "nohang 0.2.0, defaults",
+    "lmw": "meta-lmw (lmw.ko 90/110 + lmw-terminator), defaults (1 s warning grace)",
+    "lmw-tuned": "meta-lmw, tuned (no warning grace, prefer hog, protect services)",
+}
+# exit statuses as the guest's shell reports them
+SIGNALLED = {"143": "SIGTERM", "137": "SIGKILL"}
+
+
+@dataclass(frozen=True, slots=True)
+class Outcome:
+    scenario: str
+    oom_kills: int
+    wrong_victims: list[str]
+    hog_end: str
+    pressure_ms: int | None
+    back_ms: int | None
+    end_ms: int
+    beat_p99_us: int
+    beat_max_us: int
+    beat_samples: int
+    beat_series: list[tuple[float, float]] = field(default_factory=list)   # (s, worst ms)
+    committed_series: list[tuple[float, float]] = field(default_factory=list)  # (s, % of RAM)
+    unresponsive_s: int | None = None     # the guest stopped answering for this long
+
+    @classmethod
+    def unresponsive(cls, scenario: str, seconds: int) -> Outcome:
+        return cls(scenario=scenario, oom_kills=0, wrong_victims=[], hog_end="unknown",
+                   pressure_ms=None, back_ms=None, end_ms=seconds * 1000, beat_p99_us=0,
+                   beat_max_us=0, beat_samples=0, unresponsive_s=seconds)
+
+    @property
+    def recovery_s(self) -> float | None:
+        if self.pressure_ms is None or self.back_ms is None:
+            return None
+        return (self.back_ms - self.pressure_ms) / 1000
+
+
+def ending(status: str, last_line: dict[str, str]) -> str:
+    if status == "running":
+        return "still running at the end"
+    if status in SIGNALLED:
+        return f"{SIGNALLED[status]}"
+    if "refused" in last_line.get("_line", ""):
+        return f"exited {status} after a refusal"
+    return f"exited {status}"
+
+
+def _optional(value: str) -> int | None:
+    return None if value == "none" else int(value)
+
+
+def parse(lines: list[str]) -> Outcome:
+    summary = one(lines, "stress")
+    processes = {r["name"]: r for r in records(lines, "process")}
+    hog = processes["hog"]
+    hog_end = ending(hog["status"], hog)
+    if hog["status"] == "running" and "size_kb" in hog:
+        hog_end += f" ({int(hog['size_kb']) // 1024} MiB)"
+    # a service or the heartbeat that ended before the cleanup was a victim
+    # (they run for the whole scenario); the fork burst ends by itself
+    wrong = [f"{name} ({ending(r['status'], r)})" for name, r in processes.items()
+             if name in ("svc1", "svc2", "beat") and r["status"] not in ("running", "0")]
+    stats = records(lines, "beatstats")
+    beat = stats[0] if stats else {"p99_us": "0", "max_us": "0", "samples": "0"}
+    total_kb = int(summary["total_kb"])
+    return Outcome(
+        scenario=summary["scenario"], oom_kills=int(summary["oom_kills"]),
+        wrong_victims=wrong, hog_end=hog_end,
+        pressure_ms=_optional(summary["pressure_ms"]), back_ms=_optional(summary["back_ms"]),
+        end_ms=int(summary["end_ms"]), beat_p99_us=int(beat["p99_us"]),
+        beat_max_us=int(beat["max_us"]), beat_samples=int(beat["samples"]),
+        beat_series=[(int(r["t_ms"]) / 1000, int(r["late_us"]) / 1000)
+                     for r in records(lines, "beat")],
+        committed_series=[(int(r["t_ms"]) / 1000, 100 * int(r["committed_kb"]) / total_kb)
+                          for r in records(lines, "monitor")],
+    )
+
+
+# A healthy guest ends a scenario within its SECONDS plus the cleanup; one
+# that has not answered this much later is livelocked.
+UNRESPONSIVE_AFTER_S = 120
+
+
+def measure(guest: Guest, scenarios: tuple[str, ...], seconds: int) -> list[Outcome]:
+    """Each scenario on a fresh boot of ``guest``: a scenario that livelocks the
+    guest must not decide how the next one starts."""
+    outcomes = []
+    for scenario in scenarios:
+        with boot.fresh_guest_shell(guest) as (_, shell):
+            install_workloads(shell)
+            try:
+                lines = run(shell, workload("stress.sh", scenario, seconds),
+                            timeout=seconds + UNRESPONSIVE_AFTER_S)
+            except GuestTimeout:
+                outcomes.append(Outcome.unresponsive(scenario, seconds + UNRESPONSIVE_AFTER_S))
+                continue
+            outcomes.append(parse(lines))
+    return outcomes

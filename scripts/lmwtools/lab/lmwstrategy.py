@@ -1,0 +1,172 @@
+"""LmwStrategy: one labgrid strategy for every meta-lmw target.
+
+The suite asks for ``strategy.transition("shell")`` and nothing else, so
+the same tests run on a QEMU guest, a board on the desk and a place in a
+farm; what differs lives here and in the env file's drivers.
+
+States, each reached from any other::
+
+    off      console detached, power off
+    flashed  off, then the image written to the board's boot medium:
+               USB-SD-Mux bound: mux to host, write, mux to the board;
+               U-Boot bound (eMMC over UMS): power on, stop U-Boot, run
+                 ``ums`` so the eMMC shows up as USB storage, write,
+                 Ctrl-C, power off;
+               no storage driver (QEMU, loopback farm): nothing to write.
+    shell    flashed once per session, then console, power on, root
+             login; on systemd, wait until start-up has finished.
+
+Writing uses labgrid's USBStorageDriver in bmaptool mode: it copies the
+image to the exporter and runs bmaptool there, with ``<image>.bmap``
+when one lies beside the image. A board that already carries the image
+skips the write: ``pytest --lg-initial-state flashed``.
+
+Registered with labgrid by the env files in tests/env/:
+``imports: [../../scripts/lmwtools/lab/lmwstrategy.py]``.
+"""
+
+from __future__ import annotations
+
+import enum
+from typing import Any, ClassVar
+
+import attr
+from labgrid.driver.usbstoragedriver import Mode
+from labgrid.factory import target_factory
+from labgrid.step import step
+from labgrid.strategy import Strategy, StrategyError, never_retry
+
+CTRL_C = b"\x03"
+# eMMC via U-Boot's UMS gadget: the medium appears on the exporter a few
+# seconds after the command; give slow USB enumeration room.
+UMS_APPEAR_TIMEOUT_S = 60.0
+
+
+class Status(enum.Enum):
+    unknown = 0
+    off = 1
+    flashed = 2
+    shell = 3
+
+
+def _known(status: Status | str) -> Status:
+    """A state to go to or to force: any but unknown."""
+    try:
+        state = status if isinstance(status, Status) else Status[status]
+    except KeyError:
+        raise StrategyError(f"no state {status!r}: one of off, flashed, shell") from None
+    if state == Status.unknown:
+        raise StrategyError("a target cannot be sent to or forced into the unknown state")
+    return state
+
+
+@attr.s(eq=False)
+class LmwStrategy(Strategy):  # type: ignore[misc]
+    """off → flashed → shell, for QEMU, boards on the desk and farm places."""
+
+    bindings: ClassVar[dict[str, object]] = {
+        "power": "PowerProtocol",
+        "console": "ConsoleProtocol",
+        "shell": "ShellDriver",
+        "storage": {"USBStorageDriver", None},
+        "sdmux": {"USBSDMuxDriver", None},
+        "uboot": {"UBootDriver", None},
+    }
+
+    status: Status = attr.ib(default=Status.unknown)
+    # U-Boot command that exposes the boot medium over USB (board flashed via UMS)
+    ums_command: str = attr.ib(default="ums 0 mmc 0", validator=attr.validators.instance_of(str))
+
+    def __attrs_post_init__(self) -> None:
+        super().__attrs_post_init__()
+        self.written = False
+
+    @never_retry  # type: ignore[untyped-decorator]
+    @step(args=["status"])  # type: ignore[untyped-decorator]
+    def transition(self, status: Status | str, *, step: Any) -> None:
+        status = _known(status)
+        if status == self.status:
+            step.skip("nothing to do")
+            return
+        if status == Status.off:
+            self._power_off()
+        elif status == Status.flashed:
+            self._power_off()
+            self._write_image(step)
+        elif status == Status.shell:
+            if not self.written:
+                self.transition(Status.flashed)
+            self._power_off()
+            self.target.activate(self.console)
+            self.target.activate(self.power)
+            self.power.on()
+            self.target.activate(self.shell)
+            self.shell.run("systemctl is-system-running --wait")
+        self.status = status
+
+    @never_retry  # type: ignore[untyped-decorator]
+    @step(args=["status"])  # type: ignore[untyped-decorator]
+    def force(self, status: Status | str, *, step: Any) -> None:
+        """Take the target as being in ``status`` already (``--lg-initial-state``)."""
+        status = _known(status)
+        self.target.activate(self.power)
+        if status == Status.shell:
+            self.target.activate(self.console)
+            self.target.activate(self.shell)
+        self.written = status in (Status.flashed, Status.shell)
+        self.status = status
+
+    @never_retry  # type: ignore[untyped-decorator]
+    @step(args=["filename"])  # type: ignore[untyped-decorator]
+    def flash(self, filename: str | None = None, *, step: Any) -> None:
+        """Power off and write ``filename`` (default: the env file's image) to the
+        board's medium; ``scripts/flash --place`` uses this."""
+        if self.storage is None:
+            raise StrategyError("this target has no storage driver (USBStorageDriver): "
+                                "nothing here can write its boot medium")
+        self._power_off()
+        self._write_image(step, filename)
+        self.status = Status.flashed
+
+    def _power_off(self) -> None:
+        if self.uboot is not None:
+            self.target.deactivate(self.uboot)
+        self.target.deactivate(self.shell)
+        self.target.deactivate(self.console)
+        self.target.activate(self.power)
+        self.power.off()
+
+    def _write_image(self, step: Any, filename: str | None = None) -> None:
+        if self.storage is None:
+            step.skip("no storage driver: the target boots what it has")
+        elif self.sdmux is not None:
+            self.target.activate(self.sdmux)
+            self.sdmux.set_mode("host")
+            self.target.activate(self.storage)
+            self.storage.write_image(filename, mode=Mode.BMAPTOOL)
+            self.target.deactivate(self.storage)
+            self.sdmux.set_mode("dut")
+        elif self.uboot is not None:
+            self._write_over_ums(filename)
+        else:
+            raise StrategyError("a storage driver needs a USBSDMuxDriver or a UBootDriver "
+                                "to reach the board's medium")
+        self.written = True
+
+    def _write_over_ums(self, filename: str | None) -> None:
+        self.target.activate(self.console)
+        self.power.on()
+        self.target.activate(self.uboot)        # interrupts autoboot, waits for the prompt
+        self.uboot.console.sendline(self.ums_command)   # runs until Ctrl-C: no run()
+        self.target.await_resources([self.storage.storage], timeout=UMS_APPEAR_TIMEOUT_S)
+        self.target.activate(self.storage)
+        self.storage.write_image(filename, mode=Mode.BMAPTOOL)
+        self.target.deactivate(self.storage)
+        self.uboot.console.write(CTRL_C)
+        self._power_off()
+
+
+# labgrid executes this file again for every env file that imports it, and
+# a process may load several (tests/farm does): register the class once.
+if "LmwStrategy" not in target_factory.all_classes:
+    target_factory.reg_driver(LmwStrategy)

@@ -1,0 +1,1 @@
+"""make lint's kernel C checks: checkpatch --strict and W=1 builds (scripts/lint-kernel, cli.py)."""

@@ -1,0 +1,138 @@
+"""The three checks of one configuration in one kas shell: bitbake -p, -g and populate_lic."""
+
+from __future__ import annotations
+
+import itertools
+import subprocess
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from ..core.errors import UserError
+from ..core.progress import say
+from .kas import FAILURE_TAIL_LINES, Settings, Step, kas_env, run_logged, run_step, tail
+from .matrix import IMAGE, INIT_MANAGERS, LOCAL_RECIPES, MACHINES, Config
+
+# Lines of `bitbake -g` output worth showing (its summary is at the end).
+GRAPH_TAIL_LINES = 5
+
+
+@dataclass(slots=True)
+class ConfigResult:
+    config: Config
+    parse: Step | None = None
+    graph: Step | None = None
+    licenses: Step | None = None
+    buildlist: list[str] = field(default_factory=list)
+    # the first step that failed, with its output's tail (None: all passed)
+    error: str | None = None
+    # recipe -> the log of its do_populate_lic, if it ever ran in this build dir
+    lic_logs: dict[str, Path | None] = field(default_factory=dict)
+
+    @property
+    def graph_tail(self) -> str:
+        return tail(self.graph.output, GRAPH_TAIL_LINES) if self.graph else ""
+
+    @property
+    def licenses_summary(self) -> str:
+        if self.licenses is None:
+            return ""
+        found = [line for line in self.licenses.output.splitlines() if "Tasks Summary" in line]
+        return found[-1].strip() if found else ""
+
+
+def populate_lic_log(build: Path, recipe: str) -> Path | None:
+    """The newest log.do_populate_lic of ``recipe`` in ``build`` (tmp or tmp-<libc>)."""
+    logs = sorted(build.glob(f"tmp*/work/*/{recipe}/*/temp/log.do_populate_lic"),
+                  key=lambda p: p.stat().st_mtime)
+    return logs[-1] if logs else None
+
+
+def check_config(settings: Settings, config: Config) -> ConfigResult:
+    """The three checks of one configuration; a failure is recorded, not raised,
+    so that one broken configuration does not hide the others."""
+    result = ConfigResult(config)
+    try:
+        _run_checks(settings, result)
+    except UserError as error:
+        result.error = str(error)
+        say(f"{config.name}: FAILED: {tail(str(error), 3)}")
+    return result
+
+
+# All three steps run in ONE kas shell: one kas setup per configuration, and
+# one environment. (In a fresh build dir a second kas call was seen to
+# parse everything again, ~60 s; later calls found the cache warm.)
+STEPS = (
+    ("parse", "bitbake -p"),
+    ("graph", f"bitbake -g {IMAGE}"),
+    # --no-setscene: run the license check for real, not restore its output
+    # from sstate (hash equivalence would reuse another machine's result).
+    ("populate_lic", f"bitbake --no-setscene {' '.join(LOCAL_RECIPES)} -c populate_lic"),
+)
+_MARK = "### oe-check step"
+
+
+def steps_script() -> str:
+    """A shell script running STEPS, each announced by a marker line with a timestamp."""
+    lines = ["set -e"]
+    for name, command in STEPS:
+        lines += [f'echo "{_MARK} {name} $(date +%s.%N)"', command]
+    lines.append(f'echo "{_MARK} end $(date +%s.%N)"')
+    return "\n".join(lines)
+
+
+def split_steps(output: str) -> dict[str, Step]:
+    """Each step's output and duration, from the marker lines of steps_script()."""
+    lines = output.splitlines()
+    marks: list[tuple[int, str, str]] = []
+    for index, line in enumerate(lines):
+        if line.startswith(_MARK):
+            name, stamp = line[len(_MARK):].split()
+            marks.append((index, name, stamp))
+    steps: dict[str, Step] = {}
+    for (first, name, stamp), (last, _, next_stamp) in itertools.pairwise(marks):
+        steps[name] = Step("\n".join(lines[first + 1:last]),
+                           float(next_stamp) - float(stamp))
+    if marks and marks[-1][1] != "end":
+        first, name, _ = marks[-1]   # the step that failed: no end mark
+        steps[name] = Step("\n".join(lines[first + 1:]), 0.0)
+    return steps
+
+
+def _run_checks(settings: Settings, result: ConfigResult) -> None:
+    config = result.config
+    build = settings.build_dir(config.release)
+    log_name = f"{config.name.replace('/', '-')}.log"
+    say(f"{config.name}: bitbake -p, -g {IMAGE}, -c populate_lic ...")
+    argv = [str(settings.kas), "shell", config.kas_arg("offline"), "-c", steps_script()]
+    returncode, output, seconds = run_logged(settings, argv, kas_env(settings, config.release),
+                                             log_name)
+    steps = split_steps(output)
+    result.parse, result.graph = steps.get("parse"), steps.get("graph")
+    result.licenses = steps.get("populate_lic")
+    buildlist = build / "pn-buildlist"
+    result.buildlist = buildlist.read_text().split() if buildlist.is_file() else []
+    result.lic_logs = {r: populate_lic_log(build, r) for r in LOCAL_RECIPES}
+    if returncode != 0:
+        failed = next(reversed(steps), "kas")
+        raise UserError(f"step {failed} failed (exit {returncode}; full log: "
+                        f"{settings.logs / log_name}):\n{tail(output, FAILURE_TAIL_LINES)}")
+    say(f"{config.name}: done in {seconds:.0f} s; {len(result.buildlist)} recipes in "
+        f"pn-buildlist; {result.licenses_summary}")
+
+
+def checkout(settings: Settings, release: str) -> Step:
+    """Let kas clone the release's repos from the snapshots, at the locked commits."""
+    config = Config(release, MACHINES[0], INIT_MANAGERS[0])
+    argv = [str(settings.kas), "checkout", config.kas_arg("offline")]
+    return run_step(settings, argv, kas_env(settings, release), f"{release}-checkout.log")
+
+
+def checked_out_commit(settings: Settings, release: str, name: str) -> str | None:
+    checkout_dir = settings.kas_work(release) / name
+    if not checkout_dir.is_dir():
+        return None
+    argv = ["git", "-C", str(checkout_dir), "rev-parse", "HEAD"]
+    proc = subprocess.run(settings.user.argv(argv, {}), text=True, capture_output=True,
+                          check=False)
+    return proc.stdout.strip() if proc.returncode == 0 else None

@@ -1,0 +1,71 @@
+"""scripts/run-tests (make test): every test, the host's and each guest's, and one summary.
+
+    scripts/run-tests                 everything (what make test and CI run)
+    scripts/run-tests --quick         host tests + 6.1/x86_64 initramfs
+    scripts/run-tests --only 6.12     sessions whose name contains "6.12"
+    scripts/run-tests --only farm     the loopback farm (tests/farm)
+    scripts/run-tests -- -k swap      extra arguments for every pytest
+
+The sessions (runner.sessions): the host tests (tests/unit, tests/yocto);
+one session per guest of the matrix (each claimed kernel and arch, with
+the initramfs userland, and on x86_64 the Debian systemd and sysvinit
+userlands too); the loopback farm; the bench's smoke run. They run in
+turn; a failed session does not stop the others. The last line is the sum
+over all of them: ``total: N passed, N failed, N skipped``. JUnit files
+and guest console logs go to build/test-results/.
+
+One test on one guest, with pytest itself (what a session runs)::
+
+    build/venv/bin/pytest --lg-env tests/env/qemu-initramfs.yaml \\
+        --lmw-kernel 6.12 tests/lmw/test_module.py -k refusal
+
+Exit status: 0 when every session passed, 1 when anything failed (a
+session that ran no test counts as failed), 2 when --only matches nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Sequence
+
+from ..core.errors import UserError, run_command
+from ..core.paths import TEST_RESULTS
+from .runner import Outcome, run, sessions
+
+
+def make_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="run-tests",
+                                     description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--quick", action="store_true", help="host + one guest")
+    parser.add_argument("--only", metavar="TEXT", help="sessions whose name contains TEXT")
+    parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
+                        help="after --: passed to every pytest")
+    return parser
+
+
+def run_all(args: argparse.Namespace) -> int:
+    extra = [a for a in args.pytest_args if a != "--"]
+    plan = sessions(args.quick)
+    if args.only:
+        plan = [s for s in plan if args.only in s.name]
+    if not plan:
+        raise UserError(f"no session matches '{args.only}'",
+                        hint="sessions: " + ", ".join(s.name for s in sessions(False)))
+    TEST_RESULTS.mkdir(parents=True, exist_ok=True)
+    outcomes = {s.name: run(s, extra) for s in plan}
+    total = Outcome()
+    print("\n===== summary =====")
+    for name, o in outcomes.items():
+        mark = "ok  " if o.failed == 0 else "FAIL"
+        print(f"{mark} {name:28} {o.passed:3} passed {o.failed:3} failed "
+              f"{o.skipped:3} skipped {o.seconds:6.1f} s")
+        total.passed += o.passed
+        total.failed += o.failed
+        total.skipped += o.skipped
+    print(f"total: {total.passed} passed, {total.failed} failed, {total.skipped} skipped")
+    return 1 if total.failed else 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = make_parser().parse_args(argv)
+    return run_command("run-tests", lambda: run_all(args))
