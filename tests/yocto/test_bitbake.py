@@ -40,7 +40,7 @@ def settings() -> kas.Settings:
         kas_program = kas.find_kas(None)
         work = Path(os.environ.get(kas.WORK_ENV, kas.DEFAULT_WORK))
         user = os.environ.get(kas.USER_ENV, kas.DEFAULT_USER)
-        return kas.prepare(work, kas_program, user, mirrors=sources.snapshot_dir(),
+        return kas.prepare(work, kas_program, user, snapshots=sources.snapshot_dir(),
                                releases=RELEASES)
     except UserError as error:
         pytest.fail(f"oe-check setup: {error}")

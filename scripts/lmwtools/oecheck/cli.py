@@ -183,7 +183,7 @@ def preflight_host() -> None:
                             "en_US.UTF-8 UTF-8/' /etc/locale.gen && locale-gen")
 
 
-def run(args: argparse.Namespace) -> int:
+def check(args: argparse.Namespace) -> int:
     releases = _selected_releases(args)
     kas = find_kas(args.kas)
     if args.dump_only:
@@ -191,8 +191,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"kas dump ok: {arg}")
         return EXIT_OK
     preflight_host()
-    mirrors = snapshot_dir()
-    settings = prepare(args.work_dir, kas, args.user, mirrors=mirrors, releases=releases)
+    snapshots = snapshot_dir()
+    settings = prepare(args.work_dir, kas, args.user, snapshots=snapshots, releases=releases)
     configs = matrix(releases, args.machine or MACHINES, args.init or INIT_MANAGERS)
     results, layer_results = run_matrix(settings, configs, args.check_layer)
     report(results, layer_results)
@@ -206,5 +206,5 @@ def run(args: argparse.Namespace) -> int:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
-    return run_command("oe-check", lambda: run(args))
+    return run_command("oe-check", lambda: check(args))
 

@@ -65,7 +65,7 @@ def find_kas(explicit: str | None) -> Path:
 
 
 def prepare(work: Path, kas: Path, user_name: str, *, repo: Path = REPO,
-            mirrors: Path | None = None, releases: Sequence[str] = ()) -> Settings:
+            snapshots: Path | None = None, releases: Sequence[str] = ()) -> Settings:
     """Create the work dir (owned by the build user) with the private git config."""
     user = build_user(user_name)
     work = work.absolute()
@@ -75,8 +75,8 @@ def prepare(work: Path, kas: Path, user_name: str, *, repo: Path = REPO,
     for directory in directories:
         directory.mkdir(parents=True, exist_ok=True)
     settings = Settings(repo=repo, work=work, kas=kas, user=BuildUser(name=user, home=home))
-    if mirrors is not None:
-        settings.gitconfig.write_text(gitconfig_text(repo, mirrors, releases))
+    if snapshots is not None:
+        settings.gitconfig.write_text(gitconfig_text(repo, snapshots, releases))
     # logs/ is written by us (root); the build user only needs to read it.
     gitconfig = [settings.gitconfig] if settings.gitconfig.exists() else []
     settings.user.give([*directories, *gitconfig])

@@ -26,13 +26,13 @@ def kas_urls(repo: Path = REPO) -> list[str]:
     return sorted(urls)
 
 
-def snapshot_for(mirrors: Path, url: str) -> Path | None:
-    """The git snapshot of ``url`` under ``mirrors``, if there is one."""
+def snapshot_for(snapshots: Path, url: str) -> Path | None:
+    """The git snapshot of ``url`` under ``snapshots``, if there is one."""
     match = _GITHUB_URL.match(url)
     if not match:
         return None
     stem = f"{match.group(1)}+{match.group(2)}"
-    for candidate in (mirrors / stem / "repo", mirrors / f"{stem}.git", mirrors / stem):
+    for candidate in (snapshots / stem / "repo", snapshots / f"{stem}.git", snapshots / stem):
         if (candidate / "objects").is_dir():
             return candidate
     return None
@@ -52,24 +52,24 @@ def snapshot_dir() -> Path:
             f"${SNAPSHOTS_ENV} is not set: no upstream sources (bitbake, openembedded-core)",
             hint=f"export {SNAPSHOTS_ENV}=DIR, a directory of git snapshots laid out as "
                  "<owner>+<name>/repo (bare git dirs)")
-    mirrors = Path(value)
-    if not mirrors.is_dir():
+    snapshots = Path(value)
+    if not snapshots.is_dir():
         raise UserError(f"${SNAPSHOTS_ENV}={value} is not a directory")
-    return mirrors
+    return snapshots
 
 
-def gitconfig_text(repo: Path, mirrors: Path, releases: Sequence[str]) -> str:
+def gitconfig_text(repo: Path, snapshots: Path, releases: Sequence[str]) -> str:
     """A private git config: our URLs -> local snapshots, and the directories git may trust."""
     for release in releases:
-        missing = [u for u in release_urls(repo, release) if snapshot_for(mirrors, u) is None]
+        missing = [u for u in release_urls(repo, release) if snapshot_for(snapshots, u) is None]
         if missing:
-            raise UserError(f"no snapshot in {mirrors} for {', '.join(missing)} ({release})",
+            raise UserError(f"no snapshot in {snapshots} for {', '.join(missing)} ({release})",
                             hint="put a bare clone of each at "
-                                f"{mirrors}/<owner>+<name>/repo")
+                                f"{snapshots}/<owner>+<name>/repo")
     lines = ["[safe]", f"\tdirectory = {repo}"]
     rewrites: list[str] = []
     for url in kas_urls(repo):
-        snapshot = snapshot_for(mirrors, url)
+        snapshot = snapshot_for(snapshots, url)
         if snapshot is None:
             continue  # an optional repo (a BSP) without a snapshot: unused here
         # The snapshots belong to another user (root): let git read them.
