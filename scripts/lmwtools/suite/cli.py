@@ -17,7 +17,7 @@ and guest console logs go to build/test-results/.
 One test on one guest, with pytest itself (what a session runs)::
 
     build/venv/bin/pytest --lg-env tests/env/qemu-initramfs.yaml \\
-        --lmw-kernel 6.12 tests/lmw/test_module.py -k refusal
+        --lmw-kernel 6.12 tests/lmw/test_module.py -k refused
 
 Exit status: 0 when every session passed, 1 when anything failed (a
 session that ran no test counts as failed), 2 when --only matches nothing.
