@@ -42,7 +42,9 @@ class ConfigResult:
 
 def populate_lic_log(build: Path, recipe: str) -> Path | None:
     """The newest log.do_populate_lic of ``recipe`` in ``build`` (tmp or tmp-<libc>)."""
-    logs = sorted(build.glob(f"tmp*/work/*/{recipe}/*/temp/log.do_populate_lic"),
+    # bitbake's WORKDIR: TMPDIR, then work, package arch, recipe, version, temp
+    workdirs = "/".join(("tmp*", "work", "*", recipe, "*"))
+    logs = sorted(build.glob(f"{workdirs}/temp/log.do_populate_lic"),
                   key=lambda p: p.stat().st_mtime)
     return logs[-1] if logs else None
 
