@@ -97,7 +97,7 @@ def armed(shell: ShellDriver, service: Service, conf: str, *,
     try:
         yield offset
     finally:
-        shell.run("kill -9 $(pidof lmwtest favourite trigger precious) 2>/dev/null")
+        shell.run("kill -9 $(pidof lmwtest favourite trigger precious bystander) 2>/dev/null")
         if module:
             wait_until(shell, f"grep -qx normal {SYSFS}/state")
         # a benign state for whatever runs next: defaults, the module's signal
@@ -212,6 +212,38 @@ def test_opted_in_app_is_warned_before_any_kill(shell: ShellDriver, service: Ser
         assert [e[0] for e in events] == ["warned", "sigterm"], events
         assert float(events[0][1]) < float(events[1][1])
         service.wait_for_log(offset, f"SIGUSR1 to {app}")
+
+
+def test_optin_entries_cannot_turn_the_daemon_against_others(shell: ShellDriver,
+                                                             service: Service) -> None:
+    """An unprivileged user fills the world-writable opt-in directory: entries
+    for a root process, another user's process, PID 1 and the daemon itself,
+    names that are not ASCII digits, a symlink. Only the user's own app is
+    warned; every bystander, PID 1 and the daemon live on."""
+    conf = ("[warn]\ngrace_ms = 800\n[kill]\nterm_grace_ms = 1500\n" + PROTECT_TRIGGER
+            + '[[protect]]\ncomm = "^bystander$"\n')
+    with armed(shell, service, conf) as offset:
+        daemon = service.pid()
+        bystander = named_copy(shell, "bystander")    # no SIGUSR1 handler: it would die of it
+        root_owned = start(shell, "root-bystander", f"{bystander} hold 1024 600")
+        others = start(shell, "other-bystander", f"{bystander} -u {NOBODY - 1} hold 1024 600")
+        shell.run_check("rm -f /tmp/app.log")
+        app = start(shell, "app", f"lmwtest -u {NOBODY} optin 60000 /tmp/app.log")
+        wait_until(shell, "grep -q optin=ok /tmp/app.out && grep -q hold=ok "
+                          "/tmp/root-bystander.out && grep -q hold=ok /tmp/other-bystander.out")
+        names = f"{root_owned} {others} 1 $(printf '\\302\\262') abc"
+        shell.run_check(f"setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups sh -c "
+                        f"\"cd /run/lmw/warn.d && touch {names} && ln -s abc {daemon}\"")
+        push_over_notify(shell)
+        assert exit_status(shell, "app") == 0      # warned first, then its SIGTERM handler
+        events = [line.split()[0] for line in shell.run_check("cat /tmp/app.log")]
+        assert events == ["warned", "sigterm"], events
+        assert alive(shell, root_owned) and alive(shell, others)
+        assert alive(shell, daemon) and service.pid() == daemon
+        service.wait_for_log(offset, f"SIGUSR1 to {app}",
+                             f"refused an opt-in of uid {NOBODY} for pid {root_owned} of uid 0")
+        left = shell.run_check("ls -A /run/lmw/warn.d")
+        assert not set(left) & {str(root_owned), str(others), "1", "abc", str(daemon)}, left
 
 
 def test_psi_fallback_without_the_module(shell: ShellDriver, service: Service) -> None:

@@ -7,6 +7,7 @@ Standard library only. One concern per module:
 - policy:  which process may be chosen and which is (pure functions)
 - sources: the low-memory signal (lmw.ko, PSI trigger, MemAvailable polling)
 - killer:  warn, then SIGTERM/SIGKILL through pidfds, process_mrelease
+- optin:   the warning opt-in directory, read as hostile input
 - service: the main loop and its states; lmwctl: the command-line tool
 """
 

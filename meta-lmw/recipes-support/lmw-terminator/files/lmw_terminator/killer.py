@@ -10,14 +10,13 @@ than when its last thread has exited.
 
 from __future__ import annotations
 
-import contextlib
 import enum
 import os
 import select
 import signal
 import time
 
-from . import log, procs
+from . import log, optin, procs
 from .config import KillConfig, WarnConfig
 from .procs import PROC, Proc
 
@@ -108,34 +107,15 @@ def reap_children() -> None:
 
 
 def warn(config: WarnConfig, *, dry_run: bool = False, proc_root: str = PROC) -> list[str]:
-    """Ask for memory back: run the commands, signal the opted-in processes.
-
-    A process opts in by creating a file named by its pid in optin_dir; a
-    file whose process is gone is removed. Returns what was done, for the log.
-    """
+    """Ask for memory back: run the commands, signal the processes that opted in
+    (optin.py: only where the entry's owner could have sent the signal).
+    Returns what was done, for the log."""
     actions: list[str] = []
     for command in config.commands:
         actions.append(f"ran {command!r}")
         if not dry_run:
             _spawn(command)
-    if config.signal is None or not os.path.isdir(config.optin_dir):
-        return actions
-    for name in sorted(os.listdir(config.optin_dir)):
-        if not name.isdigit():
-            continue
-        pid, entry = int(name), os.path.join(config.optin_dir, name)
-        if procs.start_time_of(pid, proc_root) is None:
-            _remove(entry)
-            continue
-        actions.append(f"{config.signal.name} to {pid}")
-        if not dry_run:
-            try:
-                os.kill(pid, config.signal)
-            except ProcessLookupError:
-                _remove(entry)
+    if config.signal is not None:
+        actions += optin.signal_opted_in(config.optin_dir, config.signal, dry_run=dry_run,
+                                         proc_root=proc_root)
     return actions
-
-
-def _remove(path: str) -> None:
-    with contextlib.suppress(FileNotFoundError):
-        os.unlink(path)

@@ -10,6 +10,8 @@ import os
 
 PF_KTHREAD = 0x00200000   # include/linux/sched.h
 PROC = "/proc"
+# the unit of a process's start time in /proc/PID/stat
+CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 
 
 class Proc:
@@ -91,6 +93,27 @@ def start_time_of(pid: int, root: str = PROC) -> int | None:
     try:
         return int(_stat_fields(_read(f"{root}/{pid}/stat"))[1][19])
     except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+        return None
+
+
+def owner_of(pid: int, root: str = PROC) -> tuple[int, int, int] | None:
+    """(real uid, saved uid, start time) of a process, or None if it is gone:
+    who may signal it (kill(2)'s rule), and which process it is."""
+    try:
+        uids = next(line.split()[1:] for line in _read(f"{root}/{pid}/status").splitlines()
+                    if line.startswith("Uid:"))
+        start_time = start_time_of(pid, root)
+        return None if start_time is None else (int(uids[0]), int(uids[2]), start_time)
+    except (FileNotFoundError, ProcessLookupError, StopIteration, ValueError, IndexError):
+        return None
+
+
+def boot_time(root: str = PROC) -> float | None:
+    """When the system booted, in seconds of the wall clock (/proc/stat's btime)."""
+    try:
+        return float(next(line.split()[1] for line in _read(f"{root}/stat").splitlines()
+                          if line.startswith("btime ")))
+    except (OSError, StopIteration, ValueError, IndexError):
         return None
 
 
