@@ -109,6 +109,18 @@ def test_a_refused_value_is_reported_and_changes_nothing(shell: ShellDriver,
     assert live(shell) == {**defaults, "vm.lowmem_notify_watermark": str(notify)}
 
 
+def test_a_value_reaches_the_kernel_as_written(shell: ShellDriver, override: str) -> None:
+    """"1 10" must not become 1 (deny at 1% of RAM) nor "*" a file name: the
+    kernel refuses both, as it refuses systemd-sysctl's write of them, and
+    nothing changes."""
+    before = live(shell)
+    shell.run_check(f"printf 'vm.lowmem_deny_watermark = 1 10\\n"
+                    f"vm.lowmem_notify_watermark = *\\n' > {override}")
+    out, _, status = shell.run("cd /etc && /usr/sbin/lmw-sysctl 2>&1")
+    assert status != 0, out
+    assert live(shell) == before
+
+
 def test_the_terminator_watches_the_module(shell: ShellDriver) -> None:
     wait_until(shell, "grep -q '^source=lmw$' /run/lmw/terminator.status", seconds=60)
 
