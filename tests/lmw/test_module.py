@@ -69,6 +69,8 @@ def test_unprivileged_commitments_are_refused_at_the_deny_line(shell: ShellDrive
         assert figure(shell, "denials") >= 1
         pid, comm = shell.run_check(f"cat {SYSFS}/last_denied")[0].split()
         assert comm == "lmwtest" and int(pid) > 1
+        # who was refused is another user's business: root only
+        assert shell.run_check(f"stat -c '%a %u' {SYSFS}/last_denied") == ["400 0"]
 
 
 def test_concurrent_committers_are_refused_within_the_bound(shell: ShellDriver) -> None:

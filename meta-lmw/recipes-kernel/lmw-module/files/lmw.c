@@ -298,8 +298,12 @@ static int lmw_pre(struct kprobe *p, struct pt_regs *regs)
 		return 0;
 
 	committed = vm_memory_committed();
+	/*
+	 * cap_sys_admin is an int: only the register's low 32 bits are the
+	 * argument, the rest is whatever the caller left there.
+	 */
 	if (lmw_target->has_cap_arg)
-		admin = regs_get_kernel_argument(regs, 2);
+		admin = (int)regs_get_kernel_argument(regs, 2) != 0;
 	else
 		admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
 
@@ -527,7 +531,12 @@ static struct kobj_attribute lmw_notify_attr = __ATTR_RO(notify_kb);
 static struct kobj_attribute lmw_totalram_attr = __ATTR_RO(totalram_kb);
 static struct kobj_attribute lmw_denials_attr = __ATTR_RO(denials);
 static struct kobj_attribute lmw_changes_attr = __ATTR_RO(state_changes);
-static struct kobj_attribute lmw_last_denied_attr = __ATTR_RO(last_denied);
+/*
+ * Who was refused (pid and comm) is another user's business, which
+ * hidepid= hides in /proc too: root only.
+ */
+static struct kobj_attribute lmw_last_denied_attr = __ATTR(last_denied, 0400,
+							   last_denied_show, NULL);
 static struct kobj_attribute lmw_probe_attr = __ATTR_RO(probe);
 
 static struct attribute *lmw_attrs[] = {

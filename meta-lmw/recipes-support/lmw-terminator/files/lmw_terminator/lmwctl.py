@@ -40,7 +40,11 @@ def cmd_status(_: argparse.Namespace) -> int:
         for name, knob in KNOBS.items():
             print(f"  {name + ' watermark':18} {_read(SYSCTL / knob)} % of RAM")
         for name in FIGURES:
-            print(f"  {name:18} {_read(SYSFS / name)}")
+            try:
+                value = _read(SYSFS / name)
+            except PermissionError:     # last_denied: another user's pid and comm
+                value = "(root only)"
+            print(f"  {name:18} {value}")
     else:
         print("lmw.ko: not loaded (the kernel's own overcommit policy decides)")
     try:
