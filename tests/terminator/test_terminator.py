@@ -246,6 +246,35 @@ def test_optin_entries_cannot_turn_the_daemon_against_others(shell: ShellDriver,
         assert not set(left) & {str(root_owned), str(others), "1", "abc", str(daemon)}, left
 
 
+def test_init_script_runs_one_daemon_and_spares_a_stale_pidfiles_process(
+        shell: ShellDriver, service: Service) -> None:
+    """busybox init: a second start keeps the one daemon; a pidfile left by a
+    daemon that died names a PID that now belongs to someone else, and
+    neither stop nor start may take that process for the daemon."""
+    if service.systemd:
+        pytest.skip("the sysvinit script; systemd tracks the daemon by its cgroup")
+    script = "/etc/init.d/lmw-terminator"
+    pidfile = "/run/lmw-terminator.pid"
+    try:
+        shell.run_check(f"{script} start")
+        assert shell.run_check("pgrep -x lmw-terminator | wc -l") == ["1"]
+        shell.run_check(f"{script} stop")
+        assert shell.run("pgrep -x lmw-terminator")[2] != 0
+        bystander = start(shell, "bystander", "lmwtest hold 1024 600")
+        shell.run_check(f"echo {bystander} > {pidfile}")
+        shell.run_check(f"{script} stop")
+        assert alive(shell, bystander), "stop signalled the stale pidfile's process"
+        shell.run_check(f"echo {bystander} > {pidfile}")
+        shell.run_check(f"{script} start")
+        wait_until(shell, "pgrep -x lmw-terminator > /dev/null")
+        assert shell.run_check(f"cat {pidfile}") != [str(bystander)]
+        assert shell.run(f"{script} status")[2] == 0
+    finally:
+        shell.run("kill -9 $(pidof lmwtest) 2>/dev/null")
+        service.restart()
+        wait_until(shell, f"grep -q '^source=' {STATUS} && kill -0 $(sed -n 's/^pid=//p' {STATUS})")
+
+
 def test_psi_fallback_without_the_module(shell: ShellDriver, service: Service) -> None:
     # Without swap, PSI only sees stalls once the page cache is nearly gone: the
     # settings a PSI-only board needs are "act at the first stall, warn no longer".
