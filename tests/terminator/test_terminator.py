@@ -275,6 +275,24 @@ def test_init_script_runs_one_daemon_and_spares_a_stale_pidfiles_process(
         wait_until(shell, f"grep -q '^source=' {STATUS} && kill -0 $(sed -n 's/^pid=//p' {STATUS})")
 
 
+def test_a_config_that_breaks_the_parser_leaves_one_daemon_on_the_old_config(
+        shell: ShellDriver, service: Service) -> None:
+    """Arrays nested deeper than the TOML parser recurses: reloading it used to
+    leave the checking child running the daemon's loop as a second daemon."""
+    with armed(shell, service, QUICK) as offset:
+        daemon = service.pid()
+        shell.run_check("python3 -c \"print('[warn]\\ncommands = ' + '[' * 100000 + "
+                        "']' * 100000)\" > /etc/lmw/terminator.toml")
+        shell.run_check(f"kill -HUP {daemon}")
+        service.wait_for_log(offset, "reload failed, keeping the old config", "nested too deeply")
+        assert alive(shell, daemon) and service.pid() == daemon
+        assert shell.run_check("pgrep -x lmw-terminator | wc -l") == ["1"]
+        out, _, status = shell.run("lmw-terminator --check-config 2>&1")
+        assert status == 2, out
+        assert any("nested too deeply" in line for line in out), out
+        assert not any("Traceback" in line for line in out), out
+
+
 def test_psi_fallback_without_the_module(shell: ShellDriver, service: Service) -> None:
     # Without swap, PSI only sees stalls once the page cache is nearly gone: the
     # settings a PSI-only board needs are "act at the first stall, warn no longer".

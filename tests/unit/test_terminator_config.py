@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 from pathlib import Path
 
@@ -89,3 +90,32 @@ def test_isolated_load_gives_the_same_result_and_errors(tmp_path: Path) -> None:
     bad.write_text("[kill]\nterm_grace_ms = -7\n")
     with pytest.raises(ConfigError, match=r"bad.toml: kill.term_grace_ms = -7: must be between"):
         config.load_isolated(str(bad))
+
+
+DEEP = "[warn]\ncommands = " + "[" * 100_000 + "]" * 100_000 + "\n"
+
+
+def test_nesting_too_deep_for_the_parser_is_a_config_error(tmp_path: Path) -> None:
+    path = tmp_path / "deep.toml"
+    path.write_text(DEEP)
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        config.validate(DEEP, str(path))
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        config.load_isolated(str(path))
+
+
+def test_the_checking_child_never_returns_into_the_caller(tmp_path: Path,
+                                                          monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever the child meets, it ends there: a child that returned would run
+    the daemon's loop as a second daemon (here: the rest of this test twice)."""
+    path = tmp_path / "t.toml"
+    path.write_text("[kill]\nterm_grace_ms = 100\n")
+
+    def broken(text: str, where: str) -> dict[str, object]:
+        raise RuntimeError("a bug in the checker")
+
+    monkeypatch.setattr(config, "validate", broken)
+    parent = os.getpid()
+    with pytest.raises(ConfigError, match="could not be checked"):
+        config.load_isolated(str(path))
+    assert os.getpid() == parent

@@ -261,6 +261,8 @@ def validate(text: str, path: str) -> dict[str, Any]:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ConfigError(path, "(file)", "", f"not valid TOML: {error}") from None
+    except RecursionError:   # tomllib recurses per level of nested arrays and tables
+        raise ConfigError(path, "(file)", "", "not valid TOML: nested too deeply") from None
     top = _Table(path, "", data)
     source = _Table(path, "source", top.table.pop("source", {}))
     d = _SOURCE
@@ -341,26 +343,43 @@ def load(path: str) -> Config:
 
 
 def load_isolated(path: str) -> Config:
-    """Like load(), but tomllib runs in a child that exits: the daemon stays small."""
+    """Like load(), but tomllib runs in a child that exits: the daemon stays small.
+
+    Whatever happens in the child, it ends there (os._exit): it must never
+    return into the daemon's code as a second daemon. When no child can be
+    made (past the deny line, fork may be refused), the file is checked
+    here, at the cost of tomllib staying in memory.
+    """
     text = _read(path)
     if text is None:
         return Config()
     read_end, write_end = os.pipe()
-    child = os.fork()
-    if child == 0:   # pragma: no cover - runs in the child
+    try:
+        child = os.fork()
+    except OSError:
         os.close(read_end)
+        os.close(write_end)
+        return build(validate(text, path))
+    if child == 0:   # pragma: no cover - runs in the child
         try:
-            reply: Any = ("ok", validate(text, path))
-        except ConfigError as error:
-            reply = ("error", error.path, error.key, repr(error.value), error.why)
-        with os.fdopen(write_end, "wb") as out:
-            out.write(marshal.dumps(reply))
-        os._exit(0)
+            os.close(read_end)
+            try:
+                reply: Any = ("ok", validate(text, path))
+            except ConfigError as error:
+                reply = ("error", error.path, error.key, repr(error.value), error.why)
+            with os.fdopen(write_end, "wb") as out:
+                out.write(marshal.dumps(reply))
+        finally:
+            os._exit(0)
     os.close(write_end)
     with os.fdopen(read_end, "rb") as stream:
         data = stream.read()
     os.waitpid(child, 0)
-    answer: Any = marshal.loads(data)
+    try:
+        answer: Any = marshal.loads(data)
+    except (EOFError, ValueError, TypeError):
+        raise ConfigError(path, "(file)", "", "could not be checked (the checking "
+                          "process failed)") from None
     if answer[0] == "error":
         raise ConfigError(answer[1], answer[2], _Literal(answer[3]), answer[4])
     return build(answer[1])

@@ -265,8 +265,9 @@ class Terminator:
     def reload(self) -> None:
         try:
             new = config.load_isolated(self.config_path)
-        except UserError as error:
-            log.error("reload failed, keeping the old config: %s", error)
+        except (UserError, OSError, MemoryError) as error:
+            # a bad file, or no pipe or memory to check it with: never fatal
+            log.error("reload failed, keeping the old config: %s", error or type(error).__name__)
             return
         self.cfg = new
         prepare_runtime(new)
