@@ -293,6 +293,24 @@ def test_a_config_that_breaks_the_parser_leaves_one_daemon_on_the_old_config(
         assert not any("Traceback" in line for line in out), out
 
 
+def test_a_victims_name_cannot_forge_a_log_line_or_the_status(shell: ShellDriver,
+                                                              service: Service) -> None:
+    """A comm is its user's to choose: a newline in it must not start a log
+    line of its own, nor a control character split lmwctl's status."""
+    with armed(shell, service, QUICK + PROTECT_TRIGGER) as offset:
+        shell.run_check("cp /usr/bin/lmwtest \"/tmp/$(printf 'x\\nforged\\034')\"")
+        start(shell, "forger", f"\"/tmp/$(printf 'x\\nforged\\034')\" -u {NOBODY} use 60000 600")
+        wait_until(shell, "grep -q use=ok /tmp/forger.out")
+        push_over_notify(shell)
+        assert exit_status(shell, "forger") == 143
+        service.wait_for_log(offset, "terminate x\\nforged\\x1c[")
+        assert not [line for line in service.log()[offset:] if line.startswith("forged")]
+        out, _, status = shell.run("lmwctl status")
+        assert status == 0, out
+        assert any(line.startswith("terminator: running") for line in out), out
+        assert any("x\\nforged\\x1c[" in line for line in out), out
+
+
 def test_psi_fallback_without_the_module(shell: ShellDriver, service: Service) -> None:
     # Without swap, PSI only sees stalls once the page cache is nearly gone: the
     # settings a PSI-only board needs are "act at the first stall, warn no longer".

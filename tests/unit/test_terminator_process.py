@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from lmw_terminator import config, killer, procs
+from lmw_terminator import config, killer, log, procs
 
 FILES = Path(__file__).resolve().parents[2] / "meta-lmw/recipes-support/lmw-terminator/files"
 FAST = config.KillConfig(term_grace_ms=300, min_interval_ms=0)
@@ -158,3 +158,37 @@ def test_bad_argument_is_exit_2(tmp_path: Path) -> None:
     proc = daemon(tmp_path, tmp_path / "none.toml", "--frobnicate")
     _, err = proc.communicate(timeout=20)
     assert proc.returncode == 2 and "unknown argument '--frobnicate'" in err
+
+
+def test_a_command_line_is_read_only_so_far() -> None:
+    """Arguments are the user's to make megabytes long; the daemon reads every
+    process at each choice, so it reads CMDLINE_MAX bytes of each."""
+    long = subprocess.Popen(["sleep", "600", *["x" * 100_000] * 20])
+    try:
+        proc = snapshot(long.pid)
+        assert proc.cmdline.startswith("sleep 600 xxx")
+        assert len(proc.cmdline.encode()) <= procs.CMDLINE_MAX
+    finally:
+        long.kill()
+        long.wait()
+
+
+@pytest.mark.parametrize(("comm", "shown"), [
+    ("lmwtest", "lmwtest"),
+    ("x\nforged: pid=1", "x\\nforged: pid=1"),
+    ("a\x1cb\x1b[2J", "a\\x1cb\\x1b[2J"),
+    ("u\u2028v", "u\\u2028v"),
+])
+def test_a_users_text_cannot_start_a_log_line(comm: str, shown: str) -> None:
+    assert log.printable(comm) == shown
+
+
+def test_lmwctl_status_survives_a_hostile_status_value(tmp_path: Path) -> None:
+    me = os.getpid()
+    (tmp_path / "terminator.status").write_text(
+        f"pid={me}\nsource=lmw\nlast_action=a\x1cb\u2028c[7]: exited after SIGTERM\n")
+    env = {**os.environ, "RUNTIME_DIRECTORY": str(tmp_path), "PYTHONPATH": str(FILES)}
+    done = subprocess.run([sys.executable, "-c", "import sys; from lmw_terminator.lmwctl "
+                           "import main; sys.exit(main())", "status"], env=env,
+                          capture_output=True, text=True, check=False)
+    assert f"terminator: running, pid {me}" in done.stdout, done.stdout + done.stderr

@@ -48,7 +48,9 @@ def cmd_status(_: argparse.Namespace) -> int:
     else:
         print("lmw.ko: not loaded (the kernel's own overcommit policy decides)")
     try:
-        status = dict(line.split("=", 1) for line in STATUS_FILE.read_text().splitlines())
+        # "\n" only: a value may hold characters that splitlines() splits at
+        status = dict(line.split("=", 1) for line in STATUS_FILE.read_text().split("\n")
+                      if "=" in line)
         alive = Path(f"/proc/{status['pid']}").exists()
         print(f"terminator: {'running' if alive else 'not running (stale status)'}, "
               f"pid {status['pid']}")

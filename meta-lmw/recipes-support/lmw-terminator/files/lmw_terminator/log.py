@@ -54,6 +54,15 @@ def emit(priority: int, message: str, *args: object) -> None:
         sys.stderr.flush()
 
 
+def printable(text: str) -> str:
+    """``text`` with control characters escaped (\\n, \\x1b, ...): a comm or a
+    file name is a user's to choose, and must not start a log line of its own
+    or split a status line."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else repr(c)[1:-1] for c in text)
+
+
 def debug(message: str, *args: object) -> None:
     emit(DEBUG, message, *args)
 

@@ -12,6 +12,10 @@ PF_KTHREAD = 0x00200000   # include/linux/sched.h
 PROC = "/proc"
 # the unit of a process's start time in /proc/PID/stat
 CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
+# How much of a command line is read: its arguments are the user's to make
+# as long as ARG_MAX allows (megabytes), and every process is read at each
+# choice. Rules see this much (regular expressions match in the first 4 KiB).
+CMDLINE_MAX = 4096
 
 
 class Proc:
@@ -52,7 +56,8 @@ def read_proc(pid: int, root: str = PROC) -> Proc | None:
         comm, fields = _stat_fields(_read(f"{base}/stat"))
         status = _read(f"{base}/status")
         with open(f"{base}/cmdline", "rb") as stream:
-            cmdline = stream.read().replace(b"\0", b" ").decode(errors="replace").strip()
+            cmdline = stream.read(CMDLINE_MAX).replace(b"\0", b" ").decode(
+                errors="replace").strip()
         oom_score = int(_read(f"{base}/oom_score"))
         oom_score_adj = int(_read(f"{base}/oom_score_adj"))
         cgroup_text = _read(f"{base}/cgroup")

@@ -253,10 +253,11 @@ class Terminator:
         if outcome.ending in (killer.Ending.TERMINATED, killer.Ending.KILLED):
             self.kills += 1
             self.episode.kills += 1
-        self.last_action = f"{victim.comm}[{victim.pid}]: {outcome.ending.value}"
+        comm = log.printable(victim.comm)
+        self.last_action = f"{comm}[{victim.pid}]: {outcome.ending.value}"
         log.warning(
             "%sterminate %s[%d] uid %d rss %d kB cmdline %r: score %d (%s): %s in %.2f s; "
-            "before: %s; after: %s", "[dry run] " if self.dry_run else "", victim.comm,
+            "before: %s; after: %s", "[dry run] " if self.dry_run else "", comm,
             victim.pid, victim.uid, victim.rss_kb, victim.cmdline[:200], choice.score,
             choice.why, outcome.ending.value, outcome.seconds, before, memory_figures())
 
