@@ -311,6 +311,34 @@ def test_a_victims_name_cannot_forge_a_log_line_or_the_status(shell: ShellDriver
         assert any("x\\nforged\\x1c[" in line for line in out), out
 
 
+def test_an_episode_storm_warns_once_and_the_commands_get_the_defaults(
+        shell: ShellDriver, service: Service) -> None:
+    """A root process commits and frees across the notify line for 5 s: an
+    episode at each crossing, but the warn command runs once; and it runs
+    killable by the OOM killer (oom_score_adj 0) with SIGPIPE not ignored."""
+    # /run/lmw: the hardened unit's commands see a private /tmp
+    out = "/run/lmw/warned.$$"
+    # shell built-ins only: the unit's syscall filter refuses some of what
+    # coreutils may use (copy_file_range)
+    command = (f"while read -r line; do echo $line; done < /proc/$$/status > {out}; "
+               f"read -r adj < /proc/$$/oom_score_adj; echo $adj >> {out}")
+    conf = (f'[warn]\ncommands = ["{command}"]\ngrace_ms = 60000\n'
+            '[[protect]]\ncomm = "^churner$"\n')
+    with armed(shell, service, conf) as offset:
+        shell.run_check("rm -f /run/lmw/warned.*")
+        need = figure(shell, "notify_kb") - figure(shell, "committed_kb") + 4096
+        churner = named_copy(shell, "churner")
+        shell.run_check(f"{churner} churn {need} 5", timeout=60)
+        episodes = [line for line in service.log()[offset:] if line.startswith("low memory (")]
+        assert len(episodes) >= 2, "the churn made no storm to bound"
+        warned = shell.run_check("ls -1 /run/lmw/warned.*")
+        assert len(warned) == 1, (len(episodes), warned)
+        status = shell.run_check(f"cat {warned[0]}")
+        ignored = int(next(line for line in status if line.startswith("SigIgn:")).split()[1], 16)
+        assert not ignored & (1 << (13 - 1)), "SIGPIPE is ignored in the warn command"
+        assert status[-1] == "0", "the warn command kept the daemon's oom_score_adj"
+
+
 def test_psi_fallback_without_the_module(shell: ShellDriver, service: Service) -> None:
     # Without swap, PSI only sees stalls once the page cache is nearly gone: the
     # settings a PSI-only board needs are "act at the first stall, warn no longer".

@@ -88,11 +88,17 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
         os.close(pidfd)
 
 
+# A warn command is the daemon's child: it would inherit the daemon's
+# oom_score_adj (-1000, never the OOM killer's choice) and its ignored
+# SIGPIPE. It gets the defaults back before the command runs.
+_SPAWN_PROLOGUE = 'echo 0 > /proc/self/oom_score_adj 2>/dev/null; exec /bin/sh -c "$1"'
+
+
 def _spawn(command: str) -> None:
     """Run a shell command in the background; reap it without waiting."""
     try:
-        os.posix_spawn("/bin/sh", ["sh", "-c", command], os.environ,
-                       setsid=True)
+        os.posix_spawn("/bin/sh", ["sh", "-c", _SPAWN_PROLOGUE, "sh", command], os.environ,
+                       setsid=True, setsigdef=(signal.SIGPIPE,))
     except OSError as error:
         log.error("warn command %r: %s", command, error.strerror)
 

@@ -78,6 +78,13 @@ def memory_figures() -> str:
             f"of {m['MemTotal']} kB")
 
 
+# A warning runs the warn commands and signals the opted-in processes: at
+# most one in this long. A process that commits and frees around the
+# notify line starts an episode at each crossing, several a second, and
+# each would otherwise run every command again.
+WARN_MIN_INTERVAL_S = 10.0
+
+
 class Episode:
     """One stretch of low memory, from the signal to memory back to normal."""
 
@@ -98,6 +105,7 @@ class Terminator:
         self.level = Level.NORMAL
         self.episode: Episode | None = None
         self.last_kill = -1e9
+        self.last_warned = -1e9
         self.kills = 0
         self.nobody_logged = False
         self.last_action = ""
@@ -221,7 +229,13 @@ class Terminator:
             self.episode = Episode(started=now)
             log.warning("low memory (%s, from %s): %s", self.level.name.lower(),
                         self.source.name, memory_figures())
-            self._warn()
+            if now - self.last_warned < WARN_MIN_INTERVAL_S:
+                # warned lately: this episode's grace runs from that warning
+                self.episode.warned_at, self.state = self.last_warned, State.WARNED
+                log.info("warned %.1f s ago: not again (at most one warning in %.0f s)",
+                         now - self.last_warned, WARN_MIN_INTERVAL_S)
+            else:
+                self._warn()
             return
         if self.state is State.WARNED:
             if now - self.episode.warned_at < self.cfg.warn.grace_ms / 1000:
@@ -232,6 +246,7 @@ class Terminator:
         self._kill_one()
 
     def _warn(self) -> None:
+        self.last_warned = time.monotonic()
         actions = killer.warn(self.cfg.warn, dry_run=self.dry_run)
         self.state = State.WARNED
         what = "; ".join(actions) if actions else "nothing configured"
