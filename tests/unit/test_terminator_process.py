@@ -165,6 +165,9 @@ def test_a_command_line_is_read_only_so_far() -> None:
     process at each choice, so it reads CMDLINE_MAX bytes of each."""
     long = subprocess.Popen(["sleep", "600", *["x" * 100_000] * 20])
     try:
+        deadline = time.monotonic() + 10
+        while snapshot(long.pid).comm != "sleep" and time.monotonic() < deadline:
+            time.sleep(0.01)    # until the child has exec()ed
         proc = snapshot(long.pid)
         assert proc.cmdline.startswith("sleep 600 xxx")
         assert len(proc.cmdline.encode()) <= procs.CMDLINE_MAX
