@@ -49,6 +49,12 @@ def _stat_fields(text: str) -> tuple[str, list[str]]:
     return text[open_paren + 1:close_paren], text[close_paren + 2:].split()
 
 
+def _status_fields(text: str) -> dict[str, list[str]]:
+    """/proc/PID/status as key -> its words ("Uid" -> real, effective, saved, fs)."""
+    return {key: value.split() for key, _, value in
+            (line.partition(":") for line in text.splitlines())}
+
+
 def read_proc(pid: int, root: str = PROC) -> Proc | None:
     """One process, or None if it is gone (or vanishes while being read)."""
     base = f"{root}/{pid}"
@@ -67,12 +73,9 @@ def read_proc(pid: int, root: str = PROC) -> Proc | None:
         exe = os.readlink(f"{base}/exe")
     except OSError:
         exe = ""
-    uid = rss_kb = 0
-    for line in status.splitlines():
-        if line.startswith("Uid:"):
-            uid = int(line.split()[1])
-        elif line.startswith("VmRSS:"):
-            rss_kb = int(line.split()[1])
+    status_fields = _status_fields(status)
+    uid = int(status_fields.get("Uid", ["0"])[0])
+    rss_kb = int(status_fields.get("VmRSS", ["0"])[0])    # none for kernel threads
     cgroup = ""
     for line in cgroup_text.splitlines():
         if line.startswith("0::"):
@@ -105,11 +108,10 @@ def owner_of(pid: int, root: str = PROC) -> tuple[int, int, int] | None:
     """(real uid, saved uid, start time) of a process, or None if it is gone:
     who may signal it (kill(2)'s rule), and which process it is."""
     try:
-        uids = next(line.split()[1:] for line in _read(f"{root}/{pid}/status").splitlines()
-                    if line.startswith("Uid:"))
+        uids = _status_fields(_read(f"{root}/{pid}/status"))["Uid"]
         start_time = start_time_of(pid, root)
         return None if start_time is None else (int(uids[0]), int(uids[2]), start_time)
-    except (FileNotFoundError, ProcessLookupError, StopIteration, ValueError, IndexError):
+    except (FileNotFoundError, ProcessLookupError, KeyError, ValueError, IndexError):
         return None
 
 
