@@ -11,6 +11,8 @@ host tests run.
 from __future__ import annotations
 
 import os
+import re
+from collections.abc import Iterator
 
 import pytest
 from labgrid.driver import ShellDriver
@@ -18,6 +20,7 @@ from labgrid.driver import ShellDriver
 from lmwtools.bed import boot
 from lmwtools.bed.guest import Guest, GuestSpec, build
 from lmwtools.core.errors import UserError
+from lmwtools.lab.shell import kv
 
 GUEST_KEY = pytest.StashKey[Guest]()
 
@@ -63,3 +66,36 @@ def shell(strategy: object, target: object) -> ShellDriver:
     strategy.transition("shell")  # type: ignore[attr-defined]
     driver: ShellDriver = target.get_driver("ShellDriver")  # type: ignore[attr-defined]
     return driver
+
+
+# The first line of each report of the kernel's checkers (on the debug
+# kernel: KFENCE, lockdep, UBSAN, the object debugger, atomic-sleep checks)
+# and of WARN/BUG. Not "Call Trace:" alone: an allocation that fails (by
+# fault injection) dumps its stack too, and that is no report.
+KERNEL_REPORT = re.compile(
+    r"BUG:|WARNING:|UBSAN:|KFENCE:|ODEBUG:|Oops|general protection|"
+    r"possible (circular|recursive) locking|inconsistent lock state|lockdep|"
+    r"suspicious RCU usage|sleeping function called from invalid context|"
+    r"scheduling while atomic|list_(add|del) corruption|INFO: task .* blocked")
+
+
+def kernel_log_after(shell: ShellDriver, seq: int) -> tuple[list[str], int]:
+    """(the kernel's log lines after sequence number ``seq``, the last one), from
+    /dev/kmsg, which a test's own "dmesg -c" does not clear."""
+    out = shell.run_check(f"lmwtest kmsg {seq}", timeout=60)
+    lines = [line.removeprefix("kmsg ") for line in out if line.startswith("kmsg ")]
+    return lines, int(kv(out)["last_seq"])
+
+
+@pytest.fixture(autouse=True)
+def kernel_quiet(request: pytest.FixtureRequest) -> Iterator[None]:
+    """Tests marked kernel_quiet fail when the kernel reports anything while they run."""
+    if request.node.get_closest_marker("kernel_quiet") is None:
+        yield
+        return
+    shell: ShellDriver = request.getfixturevalue("shell")
+    _, before = kernel_log_after(shell, 2**62)
+    yield
+    lines, _ = kernel_log_after(shell, before)
+    reports = [line for line in lines if KERNEL_REPORT.search(line)]
+    assert not reports, "the kernel reported:\n" + "\n".join(lines[-60:])

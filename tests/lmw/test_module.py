@@ -17,7 +17,7 @@ from labgrid.driver import ShellDriver
 
 from lmwtools.lab.shell import exit_status, figure, kv, output, start, wait_until
 
-pytestmark = pytest.mark.guest
+pytestmark = [pytest.mark.guest, pytest.mark.kernel_quiet]
 
 NOBODY = 65534
 SYSFS = "/sys/kernel/lmw/watermark"
@@ -100,6 +100,24 @@ def test_each_way_of_committing_is_refused(shell: ShellDriver, kind: str) -> Non
     with lmw(shell):
         result = commit(shell, kind, max_kb=figure(shell, "deny_kb") * 2)
         assert_refused_at_the_line(shell, result)
+
+
+def test_a_task_the_oom_killer_may_never_take_is_not_refused(shell: ShellDriver) -> None:
+    """oom_score_adj -1000 exempts (a protector past the line), and no user can claim it."""
+    with lmw(shell):
+        deny = figure(shell, "deny_kb")
+        claim = kv(shell.run(f"lmwtest -u {NOBODY} write /proc/self/oom_score_adj -1000")[0])
+        assert claim["errno"] == "EACCES"
+        assert_refused_at_the_line(shell, commit(shell, "mmap", max_kb=deny * 2))
+        # set by root, kept across the drop to nobody (as a unit's OOMScoreAdjust is)
+        out, _, _ = shell.run("(echo -1000 > /proc/self/oom_score_adj && exec lmwtest "
+                              f"-u {NOBODY} commit mmap {STEP_KB} {deny + 32 * 1024})",
+                              timeout=120)
+        assert kv(out)["refused"] == "0", out
+        # one step above: still refused
+        out, _, _ = shell.run("(echo -999 > /proc/self/oom_score_adj && exec lmwtest "
+                              f"-u {NOBODY} commit mmap {STEP_KB} {deny * 2})", timeout=120)
+        assert_refused_at_the_line(shell, kv(out))
 
 
 def test_fork_of_a_large_process_is_refused(shell: ShellDriver) -> None:
@@ -192,6 +210,33 @@ def test_bad_sysctl_write_is_einval_and_keeps_the_value(shell: ShellDriver, knob
         before = shell.run_check(f"cat {knob}")
         assert kv(shell.run(f"lmwtest write {knob} '{value}'")[0])["errno"] == "EINVAL"
         assert shell.run_check(f"cat {knob}") == before
+
+
+@pytest.mark.parametrize("knob", [DENY_SYSCTL, NOTIFY_SYSCTL])
+def test_random_sysctl_writes_take_only_a_value_in_range(shell: ShellDriver, knob: str) -> None:
+    """10,000 random texts: digits 0..1000 (an optional newline) are taken, everything
+    else is EINVAL and leaves the value; lmwtest fuzz holds each write to that."""
+    with lmw(shell, deny=70, notify=60):
+        seed = [DENY_SYSCTL, NOTIFY_SYSCTL].index(knob) + 1    # the same texts each run
+        result = kv(shell.run(f"lmwtest fuzz {knob} 10000 {seed}", timeout=300)[0])
+        assert result["wrong"] == "0", result
+        # both sides of the rule were hit, many times
+        assert int(result["taken"]) > 1000 and int(result["refused"]) > 1000, result
+
+
+def test_notify_at_or_above_deny_skips_the_notify_state(shell: ShellDriver) -> None:
+    """Accepted and said: the state goes from normal to deny, the signal with it."""
+    shell.run_check("dmesg -c > /dev/null")
+    with lmw(shell, deny=40, notify=50):
+        assert shell.run("dmesg | grep -q 'notify >= deny: no notify state'")[2] == 0
+        start(shell, "lms", "lmwtest watch 2 30")
+        wait_until(shell, "grep -q initial= /tmp/lms.out")
+        over = figure(shell, "notify_kb") - figure(shell, "committed_kb") + 8 * 1024
+        shell.run_check(f"lmwtest hold {over} 1 > /dev/null")
+        assert exit_status(shell, "lms", seconds=40) == 0
+        out = output(shell, "lms")
+        states = [m.group(1) for line in out if (m := re.search(r"state=(\w+)", line))]
+        assert states == ["deny", "normal"], out
 
 
 def test_good_sysctl_write_moves_the_threshold(shell: ShellDriver) -> None:

@@ -20,15 +20,30 @@
  *
  *	D = R * deny% / 100		N = R * notify% / 100
  *
- * A request for p pages by a caller without CAP_SYS_ADMIN fails with
- * ENOMEM when
+ * A request for p pages fails with ENOMEM when
  *
  *	C + p > D
  *
- * and is otherwise handed to the kernel's own overcommit policy unchanged.
- * Root's requests always go to that policy, but they still count in C.
- * deny% may exceed 100: with overcommit, C above R is normal and only part
- * of it is ever touched. If either knob is 0, lmw is passive.
+ * unless the caller is exempt, and is otherwise handed to the kernel's own
+ * overcommit policy unchanged. Exempt are the two kinds of task that the
+ * kernel itself keeps going when memory runs out: a caller with
+ * CAP_SYS_ADMIN (the kernel's admin reserve), and a task that the OOM
+ * killer may never take, oom_score_adj -1000 (OOM_SCORE_ADJ_MIN). Only
+ * CAP_SYS_RESOURCE lowers a task's oom_score_adj below what it inherited,
+ * so no user can claim the second; it is how a protector is marked (the
+ * terminator's unit sets OOMScoreAdjust=-1000, and its init script the
+ * same): refused by its own module, a protector that has dropped
+ * CAP_SYS_ADMIN could not fork, exec, grow its heap or even be restarted
+ * past the deny line. Exempt requests still count in C. deny% may exceed
+ * 100: with overcommit, C above R is normal and only part of it is ever
+ * touched. If either knob is 0, lmw is passive. With notify% >= deny%
+ * there is no notify state: the state goes from normal to deny, and the
+ * signal comes at the deny line.
+ *
+ * R is read at each decision, not when a knob is written: memory hotplug
+ * and a balloon driver change totalram_pages at run time, and the lines
+ * follow. R includes a hugetlb pool, which no commitment can use: a
+ * device that reserves one sets its percentages of the rest.
  *
  * The state follows C, with a hysteresis H (hysteresis_permille of R) on
  * the way down, so that a steady load at a line does not flap:
@@ -49,14 +64,24 @@
  *
  * __vm_enough_memory reads C with percpu_counter_read(), which may be off
  * by nr_cpus * batch, about 25% of R under the default overcommit policy.
- * lmw reads the exact sum, vm_memory_committed(): it takes the counter's
- * raw spinlock and adds one s32 per online CPU, which is safe in the probe
- * (no sleeping, PREEMPT_RT-safe) and costs O(nr_cpus), about a hundred
- * instructions on a small SoC. The only inexactness left is a concurrent
- * request on another CPU that is not yet accounted when C is summed: the
- * decision is then off by that request's size. A test proves the bound
- * of 1% of R or 4 MiB, whichever is larger. The probe returns at once
- * when lmw is passive or the request does not grow C (p <= 0).
+ * lmw sums the counter as percpu_counter_sum() does, the global count plus
+ * each CPU's share, but without the counter's spinlock: where a kprobe is
+ * a breakpoint (x86 without ftrace, arm64) its handler runs as an NMI, and
+ * an NMI may take no lock (lockdep calls it an inconsistent lock state; the
+ * debug kernel's tests found it). The cost is O(nr_cpus), about a hundred
+ * instructions on a small SoC. A CPU that folds its share into the count
+ * while lmw sums can make the sum off by that share, less than one batch
+ * (vm_committed_as_batch, a fraction of a percent of R), and a concurrent
+ * request on another CPU that is not yet accounted makes the decision off
+ * by that request's size. A test proves the bound of 1% of R or 4 MiB,
+ * whichever is larger. The probe returns at once when lmw is passive or
+ * the request does not grow C (p <= 0).
+ *
+ * The counter, vm_committed_as, is not exported. lmw learns its address
+ * once, at load: a short-lived kprobe on __percpu_counter_sum() notes its
+ * argument while lmw itself calls vm_memory_committed(). If that fails and
+ * the probe is a breakpoint, lmw does not load; through ftrace the handler
+ * runs in process context, and vm_memory_committed() is safe there.
  *
  * How a commitment is refused
  * ===========================
@@ -71,25 +96,35 @@
  * post_handler keeps the probe from being jump-optimized, which would
  * ignore the changed instruction pointer. If __vm_enough_memory cannot be
  * probed (e.g. inlined by LTO), lmw probes security_vm_enough_memory_mm
- * instead and asks ns_capable_noaudit() for CAP_SYS_ADMIN itself (the
- * module parameter target= can name either one).
+ * instead and checks CAP_SYS_ADMIN itself, as the kernel's commoncap does
+ * for this decision (the module parameter target= can name either one).
  *
- * The probe handler never sleeps: it runs with preemption off, and swapoff
- * calls it with swap_lock held. It uses atomics, a raw spinlock and
- * queue_work(); sysfs_notify() and the uevent run in the work item.
+ * The probe handler never sleeps and takes no lock: it runs with
+ * preemption off (swapoff calls it with swap_lock held), and where the
+ * kprobe is a breakpoint, as an NMI. It uses atomics, a trylock for the
+ * record of the last refusal, and irq_work_queue(), the one way out of an
+ * NMI: the irq_work queues the work item, where sysfs_notify() and the
+ * uevent run.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
 #include <linux/atomic.h>
 #include <linux/capability.h>
+#include <linux/cred.h>
+#include <linux/ctype.h>
+#include <linux/irq_work.h>
 #include <linux/kobject.h>
 #include <linux/kprobes.h>
 #include <linux/mm.h>
 #include <linux/mman.h>
 #include <linux/module.h>
 #include <linux/mutex.h>
+#include <linux/oom.h>
+#include <linux/percpu_counter.h>
+#include <linux/preempt.h>
 #include <linux/ptrace.h>
 #include <linux/sched.h>
+#include <linux/sched/signal.h>
 #include <linux/slab.h>
 #include <linux/spinlock.h>
 #include <linux/string.h>
@@ -154,10 +189,7 @@ static const char * const lmw_state_names[] = {
 	[LMW_DENY] = "deny",
 };
 
-/* Thresholds in pages; 0 = passive. Written under lmw_knob_lock. */
-static unsigned long lmw_deny_pages;
-static unsigned long lmw_notify_pages;
-static unsigned long lmw_hysteresis_pages;
+/* Serialises the knobs' writers; readers take each knob with READ_ONCE. */
 static DEFINE_MUTEX(lmw_knob_lock);
 
 static atomic_t lmw_state = ATOMIC_INIT(LMW_NORMAL);
@@ -169,17 +201,61 @@ static DEFINE_RAW_SPINLOCK(lmw_last_lock);
 static pid_t lmw_last_denied_pid;
 static char lmw_last_denied_comm[TASK_COMM_LEN];
 
+/* &vm_committed_as, learnt at load (see the header); NULL: not found */
+static struct percpu_counter *lmw_counter;
+static struct task_struct *lmw_learning;
+
 static struct kset *lmw_kset;
 static struct kobject *lmw_kobj;
 
 static void lmw_signal_fn(struct work_struct *work);
 static void lmw_recheck_fn(struct work_struct *work);
 static DECLARE_WORK(lmw_signal_work, lmw_signal_fn);
+
+/* From the probe (maybe an NMI) to the work item: irq_work, then queue_work */
+static void lmw_kick_fn(struct irq_work *work)
+{
+	if (!READ_ONCE(lmw_stopping))
+		queue_work(system_wq, &lmw_signal_work);
+}
+
+static struct irq_work lmw_kick;	/* init_irq_work() in lmw_init: 5.10 has no IRQ_WORK_INIT */
 static DECLARE_DELAYED_WORK(lmw_recheck_work, lmw_recheck_fn);
 
-static unsigned long lmw_pages_of(int percent)
+static unsigned long lmw_pages_of(int per, int unit)
 {
-	return (unsigned long)div_u64((u64)totalram_pages() * percent, 100);
+	return (unsigned long)div_u64((u64)totalram_pages() * per, unit);
+}
+
+/* The lines in pages, from R as it is now; 0 = passive (either knob 0). */
+static unsigned long lmw_deny_pages(void)
+{
+	int deny = READ_ONCE(deny_watermark);
+
+	return deny && READ_ONCE(notify_watermark) ? lmw_pages_of(deny, 100) : 0;
+}
+
+static unsigned long lmw_notify_pages(void)
+{
+	int notify = READ_ONCE(notify_watermark);
+
+	return notify && READ_ONCE(deny_watermark) ? lmw_pages_of(notify, 100) : 0;
+}
+
+/* Committed memory, in pages, without a lock: safe in NMI context. */
+static unsigned long lmw_committed(void)
+{
+	struct percpu_counter *counter = READ_ONCE(lmw_counter);
+	s64 sum;
+	int cpu;
+
+	if (!IS_ENABLED(CONFIG_SMP) || !counter)
+		return vm_memory_committed();	/* UP: no lock; or ftrace only */
+	sum = READ_ONCE(counter->count);
+	/* an offline CPU's share is folded into count when it goes */
+	for_each_possible_cpu(cpu)
+		sum += READ_ONCE(*per_cpu_ptr(counter->counters, cpu));
+	return sum > 0 ? (unsigned long)sum : 0;
 }
 
 static unsigned long lmw_kb(unsigned long pages)
@@ -187,15 +263,18 @@ static unsigned long lmw_kb(unsigned long pages)
 	return pages << (PAGE_SHIFT - 10);
 }
 
-/* Recompute the thresholds from the knobs; caller holds lmw_knob_lock. */
-static void lmw_set_thresholds(void)
+/* Say what the knobs mean now; caller holds lmw_knob_lock. */
+static void lmw_report_lines(void)
 {
-	bool active = deny_watermark && notify_watermark;
-
-	WRITE_ONCE(lmw_deny_pages, active ? lmw_pages_of(deny_watermark) : 0);
-	WRITE_ONCE(lmw_notify_pages, active ? lmw_pages_of(notify_watermark) : 0);
-	WRITE_ONCE(lmw_hysteresis_pages,
-		   (unsigned long)div_u64((u64)totalram_pages() * hysteresis_permille, 1000));
+	if (!deny_watermark || !notify_watermark) {
+		pr_info("passive (a watermark is 0)\n");
+		return;
+	}
+	pr_info("deny %d%% (%lu kB), notify %d%% (%lu kB) of %lu kB RAM\n", deny_watermark,
+		lmw_kb(lmw_deny_pages()), notify_watermark, lmw_kb(lmw_notify_pages()),
+		lmw_kb(totalram_pages()));
+	if (notify_watermark >= deny_watermark)
+		pr_notice("notify >= deny: no notify state, the signal comes at the deny line\n");
 }
 
 static enum lmw_state lmw_level(unsigned long committed, unsigned long deny,
@@ -214,9 +293,9 @@ static enum lmw_state lmw_level(unsigned long committed, unsigned long deny,
  */
 static bool lmw_update_state(unsigned long committed)
 {
-	unsigned long deny = READ_ONCE(lmw_deny_pages);
-	unsigned long notify = READ_ONCE(lmw_notify_pages);
-	unsigned long slack = READ_ONCE(lmw_hysteresis_pages);
+	unsigned long deny = lmw_deny_pages();
+	unsigned long notify = lmw_notify_pages();
+	unsigned long slack = lmw_pages_of(hysteresis_permille, 1000);
 	int old = atomic_read(&lmw_state);
 	int new;
 
@@ -233,7 +312,7 @@ static bool lmw_update_state(unsigned long committed)
 
 	atomic_long_inc(&lmw_state_changes);
 	if (!READ_ONCE(lmw_stopping))
-		queue_work(system_wq, &lmw_signal_work);
+		irq_work_queue(&lmw_kick);
 	return true;
 }
 
@@ -242,13 +321,16 @@ static void lmw_record_denial(long pages, unsigned long committed)
 	unsigned long flags;
 
 	atomic_long_inc(&lmw_denials);
-	raw_spin_lock_irqsave(&lmw_last_lock, flags);
-	lmw_last_denied_pid = task_pid_nr(current);
-	memcpy(lmw_last_denied_comm, current->comm, TASK_COMM_LEN);
-	raw_spin_unlock_irqrestore(&lmw_last_lock, flags);
+	/* a trylock (no waiting in an NMI): busy, another CPU records one */
+	if (raw_spin_trylock_irqsave(&lmw_last_lock, flags)) {
+		/* the process (thread group) id: the one user space kills by */
+		lmw_last_denied_pid = task_tgid_nr(current);
+		memcpy(lmw_last_denied_comm, current->comm, TASK_COMM_LEN);
+		raw_spin_unlock_irqrestore(&lmw_last_lock, flags);
+	}
 	pr_warn_ratelimited("denied %lu kB to %s[%d]: committed %lu kB, deny line %lu kB\n",
-			    lmw_kb(pages), current->comm, task_pid_nr(current),
-			    lmw_kb(committed), lmw_kb(READ_ONCE(lmw_deny_pages)));
+			    lmw_kb(pages), current->comm, task_tgid_nr(current),
+			    lmw_kb(committed), lmw_kb(lmw_deny_pages()));
 }
 
 /* ---- the probe -------------------------------------------------------- */
@@ -287,17 +369,23 @@ static int lmw_refuse(struct pt_regs *regs)
 	return 1;	/* the handler changed the IP: no single-step, no post */
 }
 
-static int lmw_pre(struct kprobe *p, struct pt_regs *regs)
+/*
+ * CAP_SYS_ADMIN in the initial user namespace, as commoncap decides it for
+ * __vm_enough_memory (cap_vm_enough_memory), without the LSM hooks of
+ * ns_capable(), which may take locks.
+ */
+static bool lmw_capable_admin(void)
 {
-	long pages = (long)regs_get_kernel_argument(regs, 1);
-	unsigned long deny = READ_ONCE(lmw_deny_pages);
-	unsigned long committed;
+	const struct cred *cred = current_cred();
+
+	return cred->user_ns == &init_user_ns && cap_raised(cred->cap_effective, CAP_SYS_ADMIN);
+}
+
+/* Never refused (see the header): CAP_SYS_ADMIN, or oom_score_adj -1000. */
+static bool lmw_exempt(struct pt_regs *regs)
+{
 	bool admin;
 
-	if (!deny || pages <= 0)
-		return 0;
-
-	committed = vm_memory_committed();
 	/*
 	 * cap_sys_admin is an int: only the register's low 32 bits are the
 	 * argument, the rest is whatever the caller left there.
@@ -305,9 +393,25 @@ static int lmw_pre(struct kprobe *p, struct pt_regs *regs)
 	if (lmw_target->has_cap_arg)
 		admin = (int)regs_get_kernel_argument(regs, 2) != 0;
 	else
-		admin = ns_capable_noaudit(&init_user_ns, CAP_SYS_ADMIN);
+		admin = lmw_capable_admin();
+	/* a short in current's own signal_struct: no lock needed to read it */
+	return admin || READ_ONCE(current->signal->oom_score_adj) == OOM_SCORE_ADJ_MIN;
+}
 
-	if (!admin && committed + pages > deny) {
+static int lmw_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	long pages = (long)regs_get_kernel_argument(regs, 1);
+	unsigned long deny = lmw_deny_pages();
+	unsigned long committed;
+
+	if (!deny || pages <= 0)
+		return 0;
+	/* only while loading, before lmw refuses to go on (see the header) */
+	if (!READ_ONCE(lmw_counter) && in_nmi())
+		return 0;
+
+	committed = lmw_committed();
+	if (committed + pages > deny && !lmw_exempt(regs)) {
 		lmw_update_state(committed);
 		lmw_record_denial(pages, committed);
 		return lmw_refuse(regs);
@@ -329,6 +433,46 @@ static struct kprobe lmw_kprobe = {
 	.pre_handler = lmw_pre,
 	.post_handler = lmw_post,
 };
+
+/* ---- finding vm_committed_as ------------------------------------------ */
+
+static int lmw_learn_pre(struct kprobe *p, struct pt_regs *regs)
+{
+	if (current == READ_ONCE(lmw_learning) && !lmw_counter)
+		lmw_counter = (struct percpu_counter *)regs_get_kernel_argument(regs, 0);
+	return 0;
+}
+
+NOKPROBE_SYMBOL(lmw_learn_pre);
+
+/*
+ * Note the counter that vm_memory_committed() sums; then check it: an
+ * interrupt summing another counter on this CPU meanwhile would give a
+ * counter whose sum is not committed memory.
+ */
+static void lmw_learn_counter(void)
+{
+	struct kprobe learn = {
+		.symbol_name = "__percpu_counter_sum",
+		.pre_handler = lmw_learn_pre,
+	};
+	unsigned long exact, unlocked, slack = max(totalram_pages() / 100, 1UL);
+	int tries;
+
+	if (!IS_ENABLED(CONFIG_SMP) || register_kprobe(&learn))
+		return;
+	for (tries = 0; tries < 3 && !lmw_counter; tries++) {
+		WRITE_ONCE(lmw_learning, current);
+		exact = vm_memory_committed();
+		WRITE_ONCE(lmw_learning, NULL);
+		if (!lmw_counter)
+			break;
+		unlocked = lmw_committed();
+		if (max(exact, unlocked) - min(exact, unlocked) > slack)
+			WRITE_ONCE(lmw_counter, NULL);
+	}
+	unregister_kprobe(&learn);
+}
 
 static int lmw_register_probe(void)
 {
@@ -371,9 +515,9 @@ static void lmw_signal_fn(struct work_struct *work)
 	snprintf(env_committed, sizeof(env_committed), "LMW_COMMITTED_KB=%lu",
 		 lmw_kb(committed));
 	snprintf(env_notify, sizeof(env_notify), "LMW_NOTIFY_KB=%lu",
-		 lmw_kb(READ_ONCE(lmw_notify_pages)));
+		 lmw_kb(lmw_notify_pages()));
 	snprintf(env_deny, sizeof(env_deny), "LMW_DENY_KB=%lu",
-		 lmw_kb(READ_ONCE(lmw_deny_pages)));
+		 lmw_kb(lmw_deny_pages()));
 	envp[0] = env_state;
 	envp[1] = env_committed;
 	envp[2] = env_notify;
@@ -402,10 +546,11 @@ static void lmw_recheck_fn(struct work_struct *work)
 /* ---- sysctl: the two knobs -------------------------------------------- */
 
 /*
- * Reads go through proc_dointvec. Writes are parsed strictly (kstrtoint:
- * one decimal integer, an optional newline, nothing else), so that "5 6"
- * or "12abc" fail instead of half-applying; anything outside
- * 0..LMW_WATERMARK_MAX fails with EINVAL and the old value stays.
+ * Reads go through proc_dointvec. Writes are parsed strictly: plain
+ * decimal digits and an optional newline, nothing else (no sign, no
+ * blank, no NUL), so that "5 6", "12abc" or "5\0..." fail instead of
+ * half-applying; anything outside 0..LMW_WATERMARK_MAX fails with EINVAL
+ * and the old value stays.
  */
 static int lmw_watermark_handler(LMW_CTL_CONST struct ctl_table *table, int write,
 				 void *buffer, size_t *lenp, loff_t *ppos)
@@ -429,15 +574,16 @@ static int lmw_watermark_handler(LMW_CTL_CONST struct ctl_table *table, int writ
 		return -EINVAL;
 	memcpy(text, buffer, *lenp);
 	text[*lenp] = '\0';
-	if (kstrtoint(text, 10, &value) || value < 0 || value > LMW_WATERMARK_MAX)
+	/* kstrtoint() alone would take a sign, and stop at an embedded NUL */
+	if (strlen(text) != *lenp || !isdigit(text[0]) || kstrtoint(text, 10, &value) ||
+	    value > LMW_WATERMARK_MAX)
 		return -EINVAL;
 
 	mutex_lock(&lmw_knob_lock);
 	if (value != *knob) {
-		*knob = value;
-		lmw_set_thresholds();
-		pr_info("%s = %d%%: deny %lu kB, notify %lu kB\n", table->procname, value,
-			lmw_kb(lmw_deny_pages), lmw_kb(lmw_notify_pages));
+		WRITE_ONCE(*knob, value);
+		pr_info("%s = %d%%\n", table->procname, value);
+		lmw_report_lines();
 	}
 	mutex_unlock(&lmw_knob_lock);
 	*ppos += *lenp;
@@ -481,12 +627,12 @@ static ssize_t committed_kb_show(struct kobject *kobj, struct kobj_attribute *at
 
 static ssize_t deny_kb_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%lu\n", lmw_kb(READ_ONCE(lmw_deny_pages)));
+	return sysfs_emit(buf, "%lu\n", lmw_kb(lmw_deny_pages()));
 }
 
 static ssize_t notify_kb_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
-	return sysfs_emit(buf, "%lu\n", lmw_kb(READ_ONCE(lmw_notify_pages)));
+	return sysfs_emit(buf, "%lu\n", lmw_kb(lmw_notify_pages()));
 }
 
 static ssize_t totalram_kb_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
@@ -646,6 +792,7 @@ static bool lmw_param_ok(const char *name, int value, int max)
 static void lmw_stop_work(void)
 {
 	WRITE_ONCE(lmw_stopping, true);
+	irq_work_sync(&lmw_kick);
 	/* the two items queue each other: cancel both, then once more */
 	cancel_delayed_work_sync(&lmw_recheck_work);
 	cancel_work_sync(&lmw_signal_work);
@@ -689,15 +836,12 @@ static int __init lmw_init(void)
 	ret = lmw_check_kernel_config();
 	if (ret)
 		return ret;
+	init_irq_work(&lmw_kick, lmw_kick_fn);
 	if (!lmw_param_ok("deny_watermark", deny_watermark, LMW_WATERMARK_MAX) ||
 	    !lmw_param_ok("notify_watermark", notify_watermark, LMW_WATERMARK_MAX) ||
 	    !lmw_param_ok("hysteresis_permille", hysteresis_permille, 100) ||
 	    !lmw_param_ok("recheck_ms", recheck_ms, 10000) || recheck_ms < 10)
 		return -EINVAL;
-
-	mutex_lock(&lmw_knob_lock);
-	lmw_set_thresholds();
-	mutex_unlock(&lmw_knob_lock);
 
 	ret = lmw_sysfs_init();
 	if (ret) {
@@ -712,16 +856,28 @@ static int __init lmw_init(void)
 		goto err_sysfs;
 	}
 
+	lmw_learn_counter();
 	ret = lmw_register_probe();
 	if (ret)
 		goto err_sysctl;
+	if (IS_ENABLED(CONFIG_SMP) && !lmw_counter && !kprobe_ftrace(&lmw_kprobe)) {
+		pr_err("cannot find vm_committed_as, and a breakpoint probe may not take its lock\n");
+		ret = -EOPNOTSUPP;
+		goto err_probe;
+	}
 
 	lmw_update_state(vm_memory_committed());
-	pr_info("watching %s: deny %d%% (%lu kB), notify %d%% (%lu kB) of %lu kB RAM\n",
-		lmw_kprobe.symbol_name, deny_watermark, lmw_kb(lmw_deny_pages),
-		notify_watermark, lmw_kb(lmw_notify_pages), lmw_kb(totalram_pages()));
+	pr_info("watching %s (%s, committed memory %s)\n", lmw_kprobe.symbol_name,
+		kprobe_ftrace(&lmw_kprobe) ? "through ftrace" : "a breakpoint",
+		lmw_counter ? "summed without a lock" : "summed under its lock");
+	mutex_lock(&lmw_knob_lock);
+	lmw_report_lines();
+	mutex_unlock(&lmw_knob_lock);
 	return 0;
 
+err_probe:
+	unregister_kprobe(&lmw_kprobe);
+	synchronize_rcu_tasks();
 err_sysctl:
 	unregister_sysctl_table(lmw_sysctl_header);
 err_sysfs:

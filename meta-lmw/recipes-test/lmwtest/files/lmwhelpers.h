@@ -33,6 +33,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
 #define KB 1024UL
 #define MS 1000000LL		/* in ns */
 #define SEC 1000000000LL	/* in ns */

@@ -31,10 +31,24 @@
  *	the child ended (ok, or the signal that stopped it)
  *   lmwtest [-u UID] write PATH VALUE
  *	write VALUE to PATH once; print errno
+ *   lmwtest fuzz PATH COUNT SEED
+ *	write COUNT random texts (SEED: the same ones again) to the sysctl
+ *	PATH, each in one write at offset 0. The rule each is held to: plain
+ *	digits 0..1000 and an optional newline are taken; anything else fails
+ *	with EINVAL and leaves the value as it was. Print the counts, and the
+ *	first text that broke the rule (escaped)
  *   lmwtest watch COUNT SECONDS
  *	poll(POLLPRI) on /sys/kernel/lmw/watermark/state; print each state
  *   lmwtest uevents COUNT SECONDS
  *	listen for KOBJ_CHANGE uevents from lmw; print their LMW_STATE
+ *   lmwtest kmsg AFTER_SEQ
+ *	print the kernel log records after sequence number AFTER_SEQ (from
+ *	/dev/kmsg, which "dmesg -c" does not clear), then last_seq=
+ *   lmwtest faultload MODULE MAX_N PARAMS
+ *	load MODULE (a .ko file) with the Nth fault-injectable allocation of
+ *	the load failing (/proc/thread-self/fail-nth), for N = 1, 2, ... until
+ *	a load needs no more than N - 1 of them; after each failed load, look
+ *	for what it may have left registered; unload after each success
  *
  * -u UID drops to that uid/gid (with no capabilities) before acting.
  */
@@ -46,6 +60,8 @@
 #include <stdint.h>
 #include <sys/resource.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "lmwhelpers.h"
@@ -334,6 +350,134 @@ static int cmd_write(const char *path, const char *value)
 	return err != 0;
 }
 
+/* ---- fuzz: random writes to a sysctl knob ----------------------------- */
+
+#define FUZZ_MAX_LEN 24		/* the module takes at most 15 bytes */
+
+/* xorshift64: a seed gives the same texts on every machine */
+static unsigned long long fuzz_state;
+
+static unsigned long long fuzz_next(void)
+{
+	fuzz_state ^= fuzz_state << 13;
+	fuzz_state ^= fuzz_state >> 7;
+	fuzz_state ^= fuzz_state << 17;
+	return fuzz_state;
+}
+
+/*
+ * One text of 1..FUZZ_MAX_LEN bytes: in-range numbers, leading zeros,
+ * out-of-range and huge numbers, signs, blanks, a newline in the middle,
+ * NUL, and random bytes, so that both sides of the rule are hit often.
+ */
+static size_t fuzz_text(char *text)
+{
+	static const char *const affixes[] = { "", "\n", " ", "\t", "+", "-", "\0", "x", "\n\n" };
+	unsigned int kind = fuzz_next() % 8;
+	size_t len, i;
+
+	if (kind >= 6) {	/* random bytes: digits and a little more, or any */
+		len = 1 + fuzz_next() % FUZZ_MAX_LEN;
+		for (i = 0; i < len; i++)
+			text[i] = (char)(kind == 6 ? '0' + fuzz_next() % 12 : fuzz_next());
+		return len;
+	}
+	if (kind < 2)		/* a value that may be taken */
+		len = (size_t)snprintf(text, FUZZ_MAX_LEN, "%s%llu", kind ? "00" : "",
+				       fuzz_next() % 1001);
+	else if (kind < 4)	/* out of range, up to 20 digits */
+		len = (size_t)snprintf(text, FUZZ_MAX_LEN, "%llu",
+				       (fuzz_next() >> (fuzz_next() % 54)) + 1001);
+	else			/* a number with something before it */
+		len = (size_t)snprintf(text, FUZZ_MAX_LEN, "%s%llu", affixes[fuzz_next() % 9],
+				       fuzz_next() % 2000);
+	if (fuzz_next() % 2 && len + 2 < FUZZ_MAX_LEN) {	/* then an affix */
+		const char *tail = affixes[fuzz_next() % 9];
+		/* "" is sometimes an empty affix, sometimes a NUL byte */
+		size_t extra = *tail ? strlen(tail) : fuzz_next() % 2;
+
+		memcpy(text + len, *tail ? tail : "", extra);
+		len += extra;
+	}
+	return len;
+}
+
+/* The rule: the value @text stands for, or -1 when it must be refused. */
+static long fuzz_expected(const char *text, size_t len)
+{
+	long value = 0;
+	size_t i;
+
+	if (len && text[len - 1] == '\n')
+		len--;
+	if (!len || len > 14)
+		return -1;
+	for (i = 0; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return -1;
+		value = value * 10 + (text[i] - '0');
+	}
+	return value <= 1000 ? value : -1;
+}
+
+static void fuzz_print_escaped(const char *key, const char *text, size_t len)
+{
+	size_t i;
+
+	printf("%s=", key);
+	for (i = 0; i < len; i++)
+		printf((unsigned char)text[i] > ' ' && (unsigned char)text[i] < 127 &&
+		       text[i] != '\\' ? "%c" : "\\x%02x", (unsigned char)text[i]);
+	printf("\n");
+}
+
+static long fuzz_read(int fd)
+{
+	char value[32];
+	ssize_t n = pread(fd, value, sizeof(value) - 1, 0);
+
+	if (n <= 0)
+		fail("fuzz: reading the knob back");
+	value[n] = '\0';
+	return atol(value);
+}
+
+static int cmd_fuzz(const char *path, long count, long seed)
+{
+	long taken = 0, refused = 0, wrong = 0, i, was, want, now_value;
+	char text[FUZZ_MAX_LEN + 1];
+	int fd = open(path, O_RDWR | O_CLOEXEC);
+	ssize_t n;
+	size_t len;
+
+	if (fd < 0)
+		fail(path);
+	fuzz_state = 0x9e3779b97f4a7c15ULL ^ (unsigned long long)seed;
+	for (i = 0; i < count; i++) {
+		was = fuzz_read(fd);
+		len = fuzz_text(text);
+		want = fuzz_expected(text, len);
+		n = pwrite(fd, text, len, 0);
+		now_value = fuzz_read(fd);
+		if (n == (ssize_t)len && want >= 0 && now_value == want) {
+			taken++;
+			continue;
+		}
+		if (n < 0 && errno == EINVAL && want < 0 && now_value == was) {
+			refused++;
+			continue;
+		}
+		if (!wrong++) {
+			fuzz_print_escaped("first_wrong", text, len);
+			printf("first_wrong_result=%s value %ld (was %ld, want %ld)\n",
+			       n < 0 ? errname(errno) : "taken", now_value, was, want);
+		}
+	}
+	close(fd);
+	printf("writes=%ld\ntaken=%ld\nrefused=%ld\nwrong=%ld\n", count, taken, refused, wrong);
+	return wrong != 0;
+}
+
 static int cmd_watch(long count, long seconds)
 {
 	double start = now(), end = start + seconds;
@@ -358,6 +502,129 @@ static int cmd_watch(long count, long seconds)
 		seen++;
 	}
 	return seen == count ? 0 : 1;
+}
+
+/* ---- kmsg: the kernel log, whatever dmesg -c cleared --------------------- */
+
+static int cmd_kmsg(long long after)
+{
+	char record[8192];
+	long long seq, last = -1;
+	int fd = open("/dev/kmsg", O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+	ssize_t n;
+	char *text;
+
+	if (fd < 0)
+		fail("/dev/kmsg");
+	for (;;) {
+		n = read(fd, record, sizeof(record) - 1);
+		if (n < 0 && errno == EPIPE)
+			continue;	/* overwritten while we read: go on */
+		if (n <= 0)
+			break;
+		record[n] = '\0';
+		/* "PRIO,SEQ,USEC,FLAGS;text\n", then " KEY=value" lines */
+		text = strchr(record, ';');
+		if (!text || sscanf(record, "%*d,%lld", &seq) != 1)
+			continue;
+		last = seq;
+		if (seq > after)
+			printf("kmsg %.*s\n", (int)strcspn(text + 1, "\n"), text + 1);
+	}
+	close(fd);
+	printf("last_seq=%lld\n", last);
+	return 0;
+}
+
+/* ---- faultload: each allocation of a module's load failing in turn ------ */
+
+/*
+ * Arm (@n > 0), disarm (0) or read (-1: 1 when the armed fault was
+ * injected) this thread's fail-nth through @fd, opened beforehand: an open()
+ * would itself allocate, and count.
+ */
+static int fail_nth(int fd, long n)
+{
+	char text[24];
+	ssize_t len;
+
+	if (n >= 0) {
+		len = snprintf(text, sizeof(text), "%ld", n);
+		if (pwrite(fd, text, (size_t)len, 0) != len)
+			fail("writing fail-nth");
+		return 0;
+	}
+	len = pread(fd, text, sizeof(text) - 1, 0);
+	if (len <= 0)
+		fail("reading fail-nth");
+	text[len] = '\0';
+	return atol(text) == 0;		/* 0: the fault was injected */
+}
+
+/* What a failed load of lmw left behind, or NULL: every trace of it. */
+static const char *lmw_leftover(void)
+{
+	static const char *const paths[] = {
+		"/sys/module/lmw", "/sys/kernel/lmw", "/proc/sys/vm/lowmem_deny_watermark",
+		"/sys/kernel/low_watermark",
+	};
+	char list[8192];
+	struct stat st;
+	size_t i;
+
+	for (i = 0; i < ARRAY_SIZE(paths); i++)
+		if (!stat(paths[i], &st))
+			return paths[i];
+	if (!read_text("/sys/kernel/debug/kprobes/list", list, sizeof(list)) &&
+	    (strstr(list, "vm_enough_memory")))
+		return "a kprobe on the commit decision";
+	return NULL;
+}
+
+static int cmd_faultload(const char *module, long max_n, const char *params)
+{
+	long n, failed = 0, absorbed = 0, loaded_at = 0;
+	const char *left = NULL;
+	int fd, nth, ret, err, injected;
+
+	nth = open("/proc/thread-self/fail-nth", O_RDWR | O_CLOEXEC);
+	if (nth < 0)
+		fail("/proc/thread-self/fail-nth (CONFIG_FAULT_INJECTION)");
+	for (n = 1; n <= max_n; n++) {
+		fd = open(module, O_RDONLY | O_CLOEXEC);
+		if (fd < 0)
+			fail(module);
+		fail_nth(nth, n);
+		ret = (int)syscall(SYS_finit_module, fd, params, 0);
+		err = errno;
+		injected = fail_nth(nth, -1);
+		fail_nth(nth, 0);
+		close(fd);
+		if (ret && !injected) {
+			printf("error=load failed with no fault injected: %s\n", errname(err));
+			break;
+		}
+		if (!ret) {
+			if (syscall(SYS_delete_module, "lmw", O_NONBLOCK))
+				fail("unloading lmw");
+			if (!injected) {
+				loaded_at = n;	/* N - 1 faults were all there were */
+				break;
+			}
+			absorbed++;
+			continue;
+		}
+		failed++;
+		left = lmw_leftover();
+		if (left) {
+			printf("leftover_at=%ld errno=%s what=%s\n", n, errname(err), left);
+			break;
+		}
+	}
+	close(nth);
+	printf("attempts=%ld\nfailed_cleanly=%ld\nabsorbed=%ld\nloaded_at=%ld\n",
+	       n > max_n ? max_n : n, failed, absorbed, loaded_at);
+	return !loaded_at;
 }
 
 static int cmd_uevents(long count, long seconds)
@@ -442,6 +709,12 @@ int main(int argc, char **argv)
 		return grow_stack(atol(argv[2])) < 0;
 	if (!strcmp(cmd, "write") && argc == 4)
 		return cmd_write(argv[2], argv[3]);
+	if (!strcmp(cmd, "kmsg") && argc == 3)
+		return cmd_kmsg(atoll(argv[2]));
+	if (!strcmp(cmd, "faultload") && argc == 5)
+		return cmd_faultload(argv[2], arg(argv[3], 1), argv[4]);
+	if (!strcmp(cmd, "fuzz") && argc == 5)
+		return cmd_fuzz(argv[2], arg(argv[3], 1), arg(argv[4], 0));
 	if (!strcmp(cmd, "watch") && argc == 4)
 		return cmd_watch(atol(argv[2]), atol(argv[3]));
 	if (!strcmp(cmd, "uevents") && argc == 4)
