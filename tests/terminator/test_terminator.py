@@ -35,6 +35,9 @@ class Service:
     def __init__(self, shell: ShellDriver) -> None:
         self.shell = shell
         self.systemd = shell.run("test -d /run/systemd/system")[2] == 0
+        # processes named lmw-terminator while it runs: the daemon, and under
+        # sysvinit the supervisor (--respawn) that its init script starts
+        self.processes = 1 if self.systemd else 2
 
     def _control(self, action: str) -> None:
         if self.systemd:
@@ -69,6 +72,12 @@ class Service:
 
     def pid(self) -> int:
         return int(self.shell.run_check(f"sed -n 's/^pid=//p' {STATUS}")[0])
+
+    def next_pid(self, old: int) -> int:
+        """The daemon that replaced ``old`` (restarted by its init system), once up."""
+        wait_until(self.shell, f"pid=$(sed -n 's/^pid=//p' {STATUS}) && [ \"$pid\" != {old} ] "
+                               "&& kill -0 $pid", seconds=60, interval=0.5)
+        return self.pid()
 
 
 @pytest.fixture
@@ -125,7 +134,8 @@ def push_over_notify(shell: ShellDriver, above_kb: int = 4096) -> int:
     return start(shell, "trigger", f"{named_copy(shell, 'trigger')} hold {need} 600")
 
 
-PROTECT_TRIGGER = '[[protect]]\ncomm = "^trigger$"\n'
+# comm alone is any user's to choose: protect and avoid rules also name a uid
+PROTECT_TRIGGER = '[[protect]]\nuid = 0\ncomm = "^trigger$"\n'
 QUICK = "[warn]\ngrace_ms = 300\n[kill]\nterm_grace_ms = 1500\nmin_interval_ms = 500\n"
 
 
@@ -151,7 +161,9 @@ def test_memory_low_before_the_daemon_starts_is_acted_on(shell: ShellDriver,
     there is no watchdog wake-up either)."""
     with armed(shell, service, QUICK + PROTECT_TRIGGER):
         service.stop()
-        start(shell, "victim", f"lmwtest -u {NOBODY} use 20000 600")
+        # large enough that its end takes memory back out of the notify state:
+        # the daemon's own start commits some 15 MiB on top of the push
+        start(shell, "victim", f"lmwtest -u {NOBODY} use 60000 600")
         wait_until(shell, "grep -q use=ok /tmp/victim.out")
         push_over_notify(shell)
         wait_until(shell, f"grep -qx notify {SYSFS}/state")
@@ -173,7 +185,7 @@ def test_prefer_rule_picks_its_victim(shell: ShellDriver, service: Service) -> N
 
 
 def test_protected_processes_survive(shell: ShellDriver, service: Service) -> None:
-    conf = QUICK + '[[protect]]\ncomm = "^precious$"\n' + PROTECT_TRIGGER
+    conf = QUICK + f'[[protect]]\nuid = {NOBODY}\ncomm = "^precious$"\n' + PROTECT_TRIGGER
     with armed(shell, service, conf):
         precious = start(shell, "precious",
                          f"{named_copy(shell, 'precious')} -u {NOBODY} use 60000 600")
@@ -221,7 +233,7 @@ def test_optin_entries_cannot_turn_the_daemon_against_others(shell: ShellDriver,
     names that are not ASCII digits, a symlink. Only the user's own app is
     warned; every bystander, PID 1 and the daemon live on."""
     conf = ("[warn]\ngrace_ms = 800\n[kill]\nterm_grace_ms = 1500\n" + PROTECT_TRIGGER
-            + '[[protect]]\ncomm = "^bystander$"\n')
+            + '[[protect]]\nexe = "/tmp/bystander"\n')
     with armed(shell, service, conf) as offset:
         daemon = service.pid()
         bystander = named_copy(shell, "bystander")    # no SIGUSR1 handler: it would die of it
@@ -257,7 +269,9 @@ def test_init_script_runs_one_daemon_and_spares_a_stale_pidfiles_process(
     pidfile = "/run/lmw-terminator.pid"
     try:
         shell.run_check(f"{script} start")
-        assert shell.run_check("pgrep -x lmw-terminator | wc -l") == ["1"]
+        wait_until(shell, f"[ $(pgrep -x lmw-terminator | wc -l) -eq {service.processes} ]")
+        shell.run_check(f"{script} start")      # running already: nothing more
+        assert shell.run_check("pgrep -x lmw-terminator | wc -l") == [str(service.processes)]
         shell.run_check(f"{script} stop")
         assert shell.run("pgrep -x lmw-terminator")[2] != 0
         bystander = start(shell, "bystander", "lmwtest hold 1024 600")
@@ -286,7 +300,7 @@ def test_a_config_that_breaks_the_parser_leaves_one_daemon_on_the_old_config(
         shell.run_check(f"kill -HUP {daemon}")
         service.wait_for_log(offset, "reload failed, keeping the old config", "nested too deeply")
         assert alive(shell, daemon) and service.pid() == daemon
-        assert shell.run_check("pgrep -x lmw-terminator | wc -l") == ["1"]
+        assert shell.run_check("pgrep -x lmw-terminator | wc -l") == [str(service.processes)]
         out, _, status = shell.run("lmw-terminator --check-config 2>&1")
         assert status == 2, out
         assert any("nested too deeply" in line for line in out), out
@@ -323,7 +337,7 @@ def test_an_episode_storm_warns_once_and_the_commands_get_the_defaults(
     command = (f"while read -r line; do echo $line; done < /proc/$$/status > {out}; "
                f"read -r adj < /proc/$$/oom_score_adj; echo $adj >> {out}")
     conf = (f'[warn]\ncommands = ["{command}"]\ngrace_ms = 60000\n'
-            '[[protect]]\ncomm = "^churner$"\n')
+            '[[protect]]\nuid = 0\ncomm = "^churner$"\n')
     with armed(shell, service, conf) as offset:
         shell.run_check("rm -f /run/lmw/warned.*")
         need = figure(shell, "notify_kb") - figure(shell, "committed_kb") + 4096
@@ -407,6 +421,178 @@ def test_dry_run_logs_the_choice_and_kills_nothing(shell: ShellDriver, service: 
     finally:
         shell.run_check("rm -f /etc/default/lmw-terminator")
         service.restart()
+
+
+@contextmanager
+def past_the_deny_line(shell: ShellDriver) -> Iterator[int]:
+    """Committed memory over the deny line, held by a root process (comm "holder",
+    not protected: the one to go), and an unprivileged hog knocking at the line:
+    every unprivileged commitment is refused. Yields the holder's pid."""
+    need = figure(shell, "deny_kb") - figure(shell, "committed_kb") + 8 * 1024
+    holder = start(shell, "holder", f"{named_copy(shell, 'holder')} hold {need} 600")
+    wait_until(shell, f"grep -qx deny {SYSFS}/state")
+    start(shell, "knocker", f"lmwtest -u {NOBODY} grow 1024 50")
+    wait_until(shell, "grep -q refused=ENOMEM /tmp/knocker.out")
+    try:
+        yield holder
+    finally:
+        shell.run("kill -9 $(pidof holder lmwtest) 2>/dev/null")
+
+
+def test_the_protector_works_past_the_deny_line(shell: ShellDriver, service: Service) -> None:
+    """Past the deny line the daemon starts, reloads, is killed and comes back (each
+    time: no start limit under systemd, the supervisor under sysvinit), and acts."""
+    quick_kills = 6     # more than systemd's default start limit (5 in 10 s)
+    shell.run_check("echo 'LMW_TERMINATOR_ARGS=\"--dry-run\"' > /etc/default/lmw-terminator")
+    try:
+        with armed(shell, service, QUICK) as offset:
+            daemon = service.pid()
+            service.stop()
+            with past_the_deny_line(shell) as holder:
+                denials = figure(shell, "denials")
+                service.start()
+                daemon = service.next_pid(daemon)
+                service.wait_for_log(offset, f"[dry run] terminate holder[{holder}]")
+                shell.run_check(f"kill -HUP {daemon}")
+                service.wait_for_log(offset, "reloaded /etc/lmw/terminator.toml")
+                assert alive(shell, daemon)
+                for _ in range(quick_kills):
+                    shell.run_check(f"kill -9 {daemon}")
+                    daemon = service.next_pid(daemon)
+                if service.systemd:
+                    assert shell.run("systemctl is-failed -q lmw-terminator")[2] != 0
+                assert figure(shell, "denials") > denials, "the line was not held"
+                # the real thing, still past the line: the holder goes
+                shell.run_check("rm -f /etc/default/lmw-terminator")
+                service.restart()
+                assert exit_status(shell, "holder") == 143
+    finally:
+        shell.run_check("rm -f /etc/default/lmw-terminator")
+        service.restart()
+
+
+def test_with_lmw_the_victim_is_the_one_that_committed(shell: ShellDriver,
+                                                       service: Service) -> None:
+    """A process that commits a large mapping and never touches it has pushed
+    committed memory to the line: it goes, not the larger resident one."""
+    with armed(shell, service, QUICK + PROTECT_TRIGGER) as offset:
+        toucher = start(shell, "toucher", f"{named_copy(shell, 'toucher')} -u {NOBODY} "
+                                          "use 24000 600")
+        wait_until(shell, "grep -q use=ok /tmp/toucher.out")
+        untouched = figure(shell, "notify_kb") - figure(shell, "committed_kb") - 4096
+        assert untouched > 2 * 24000, "no room for a committer larger than the toucher"
+        committer = start(shell, "committer", f"{named_copy(shell, 'committer')} -u {NOBODY} "
+                                              f"hold {untouched} 600")
+        wait_until(shell, "grep -q hold=ok /tmp/committer.out")
+        push_over_notify(shell)
+        assert exit_status(shell, "committer") == 143
+        line = service.wait_for_log(offset, f"terminate committer[{committer}]")
+        found = re.search(r" rss (\d+) kB committed (\d+) kB .*\(committed \d+ kB: ", line)
+        assert found, line
+        rss, committed = int(found.group(1)), int(found.group(2))
+        assert committed >= untouched > 10 * rss, line
+        wait_until(shell, f"grep -q '^state=watching$' {STATUS}")
+        assert alive(shell, toucher)
+
+
+def test_a_copy_of_a_protected_binary_elsewhere_is_not_protected(shell: ShellDriver,
+                                                                 service: Service) -> None:
+    """A rule protects /usr/bin/lmwtest; a user runs their copy from
+    /tmp/x/usr/bin/lmwtest: it matches no rule and goes, the real one stays."""
+    conf = QUICK + PROTECT_TRIGGER + '[[protect]]\nexe = "/usr/bin/lmwtest"\n'
+    with armed(shell, service, conf):
+        shell.run_check("mkdir -p /tmp/x/usr/bin && cp /usr/bin/lmwtest /tmp/x/usr/bin/")
+        real = start(shell, "real", f"lmwtest -u {NOBODY} use 12000 600")
+        start(shell, "copy", f"/tmp/x/usr/bin/lmwtest -u {NOBODY} use 30000 600")
+        wait_until(shell, "grep -q use=ok /tmp/real.out && grep -q use=ok /tmp/copy.out")
+        push_over_notify(shell)
+        assert exit_status(shell, "copy") == 143
+        assert alive(shell, real)
+
+
+@pytest.mark.parametrize(("setup", "says"), [
+    ("printf '[[protect]]\\ncomm = \"^sshd$\"\\n' > /etc/lmw/bad.toml",
+     "comm and cmdline are the process's own to choose"),
+    ("printf '[[avoid]]\\ncgroup = \".*sshd.service\"\\n' > /etc/lmw/bad.toml",
+     "must start with /"),
+    (f"printf '[kill]\\n' > /tmp/user.toml && chown {NOBODY} /tmp/user.toml && "
+     "ln -sf /tmp/user.toml /etc/lmw/bad.toml", f"is owned by uid {NOBODY}"),
+    ("printf '[kill]\\n' > /etc/lmw/bad.toml && chmod 666 /etc/lmw/bad.toml",
+     "is writable by others (mode 0666)"),
+    ("printf '\\377\\376[kill]\\n' > /etc/lmw/bad.toml", "not UTF-8 text"),
+])
+def test_a_config_anyone_could_exploit_is_refused(shell: ShellDriver, setup: str,
+                                                   says: str) -> None:
+    shell.run_check(f"rm -f /etc/lmw/bad.toml && {setup}")
+    try:
+        out, _, status = shell.run("lmw-terminator --check-config --config /etc/lmw/bad.toml 2>&1")
+        assert status == 2, out
+        assert says in " ".join(out), out
+        assert not any("Traceback" in line for line in out), out
+    finally:
+        shell.run_check("rm -f /etc/lmw/bad.toml /tmp/user.toml")
+
+
+def test_lost_uevents_leave_the_daemon_running_on_the_truth(shell: ShellDriver,
+                                                             service: Service) -> None:
+    """Thousands of uevents while the daemon cannot read them (stopped): its socket
+    overflows (ENOBUFS); it says so, and goes on watching lmw.ko."""
+    with armed(shell, service, PROTECT_TRIGGER) as offset:
+        daemon = service.pid()
+        shell.run_check(f"kill -STOP {daemon}")
+        try:
+            shell.run_check("for i in $(seq 3000); do echo change > /sys/class/mem/null/uevent; "
+                            "done", timeout=300)
+        finally:
+            shell.run_check(f"kill -CONT {daemon}")
+        service.wait_for_log(offset, "uevents were lost (ENOBUFS): lmw.ko is loaded now")
+        assert alive(shell, daemon) and service.pid() == daemon
+        wait_until(shell, f"grep -q '^source=lmw$' {STATUS}")
+
+
+def test_thousands_of_odd_processes_leave_the_daemon_right_and_small(
+        shell: ShellDriver, service: Service) -> None:
+    """2,000 processes of two users, a hundred zombies, names that are not UTF-8
+    or hold control characters, kernel threads, /proc mounted hidepid=2: the
+    daemon picks the one large process, and its peak RSS stays in budget."""
+    many, zombies = 2000, 100
+    with armed(shell, service, QUICK + PROTECT_TRIGGER) as offset:
+        daemon = service.pid()
+        shell.run_check("mount -o remount,hidepid=2 /proc")
+        try:
+            # lines out of reach while the crowd is made: it commits some 100 MiB
+            shell.run_check("echo 1000 > /proc/sys/vm/lowmem_deny_watermark && "
+                            "echo 999 > /proc/sys/vm/lowmem_notify_watermark")
+            shell.run_check("rm -f /tmp/odd* && cp /usr/bin/lmwtest \"/tmp/$(printf "
+                            "'odd\\377\\376\\033x')\"")
+            # two users' processes, and holders that never reap the child that
+            # their sh started before exec()ing them: zombies
+            crowd = (f"for i in $(seq {many - zombies}); do /tmp/odd* -u $((65533 + i % 2)) hold 4 "
+                     f"600 > /dev/null 2>&1 & done; for i in $(seq {zombies}); do sh -c "
+                     f"\"/bin/true & exec lmwtest -u {NOBODY} hold 4 600\" > /dev/null 2>&1 & "
+                     "done")
+            # (systemd: out of the login session, whose cgroup allows a few hundred tasks)
+            scope = "systemd-run --scope -q -p TasksMax=infinity " if service.systemd else ""
+            shell.run_check(f"{scope}sh -c '{crowd}'", timeout=600)
+            wait_until(shell, f"[ $(pgrep -c -u 65533,65534) -ge {many} ] && "
+                              f"[ $(ps -eo stat= | grep -c ^Z) -ge {zombies} ]", seconds=300)
+            victim = start(shell, "victim", f"lmwtest -u {NOBODY} use 30000 600")
+            wait_until(shell, "grep -q use=ok /tmp/victim.out")
+            ram = figure(shell, "totalram_kb")
+            notify = (figure(shell, "committed_kb") + 8 * 1024) * 100 // ram + 1
+            shell.run_check(f"echo {notify + 10} > /proc/sys/vm/lowmem_deny_watermark && "
+                            f"echo {notify} > /proc/sys/vm/lowmem_notify_watermark")
+            push_over_notify(shell)
+            assert exit_status(shell, "victim") == 143
+            service.wait_for_log(offset, f"terminate lmwtest[{victim}]")
+            assert service.pid() == daemon and alive(shell, daemon)
+            peak = int(shell.run_check(f"sed -n 's/^VmHWM:[^0-9]*//p' /proc/{daemon}/status"
+                                       " | cut -d' ' -f1")[0])
+            assert peak < RSS_LIMIT_KB, f"terminator peak RSS {peak} kB"
+        finally:
+            shell.run("pkill -9 -u 65533,65534")
+            shell.run_check("mount -o remount,hidepid=0 /proc")
+            wait_until(shell, "! pgrep -u 65533,65534 > /dev/null", seconds=120)
 
 
 @pytest.mark.parametrize(("args", "says"), [

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import signal
 from pathlib import Path
 
@@ -40,13 +41,13 @@ uid = 0
 comm = "^sh$"
 adjust = -50
 [[protect]]
-cgroup = "sshd"
+cgroup = "/system.slice/sshd.service"
 """, "t.toml")
     assert (cfg.source.kind, cfg.source.psi_stall_ms, cfg.source.psi_window_ms) == ("psi", 100, 500)
     assert cfg.warn.commands == ("logger low",) and cfg.warn.signal == signal.SIGUSR2
     assert (cfg.kill.term_grace_ms, cfg.kill.min_interval_ms) == (500, 0)
     assert cfg.prefer[0].adjust == 700 and cfg.avoid[0].uid == 0
-    assert cfg.protect[0].describe() == "protect[0](cgroup~'sshd')"
+    assert cfg.protect[0].describe() == "protect[0](cgroup~'/system.slice/sshd.service')"
 
 
 @pytest.mark.parametrize(("text", "key", "why"), [
@@ -119,3 +120,89 @@ def test_the_checking_child_never_returns_into_the_caller(tmp_path: Path,
     with pytest.raises(ConfigError, match="could not be checked"):
         config.load_isolated(str(path))
     assert os.getpid() == parent
+
+
+NOBODY = 65534
+
+
+@pytest.fixture
+def as_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user takes root")
+
+
+def test_a_config_writable_by_others_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "t.toml"
+    path.write_text("[kill]\nterm_grace_ms = 100\n")
+    assert config.load(str(path)).kill.term_grace_ms == 100
+    path.chmod(0o646)
+    with pytest.raises(ConfigError,
+                       match=r"(?s)is writable by others \(mode 0646\).*hint: chmod go-w"):
+        config.load(str(path))
+    path.chmod(0o644)
+    tmp_path.chmod(0o777)       # anyone could replace the file
+    try:
+        with pytest.raises(ConfigError, match=f"{tmp_path} is writable by others"):
+            config.load(str(path))
+    finally:
+        tmp_path.chmod(0o755)
+
+
+def test_a_symlink_to_a_users_file_is_refused(tmp_path: Path, as_root: None) -> None:
+    theirs = tmp_path / "theirs.toml"
+    theirs.write_text("[kill]\nterm_grace_ms = 100\n")
+    os.chown(theirs, NOBODY, NOBODY)
+    link = tmp_path / "terminator.toml"
+    link.symlink_to(theirs)
+    with pytest.raises(ConfigError, match=f"{theirs} is owned by uid {NOBODY}"):
+        config.load(str(link))
+    with pytest.raises(ConfigError, match=f"is owned by uid {NOBODY}"):
+        config.load_isolated(str(link))
+
+
+def test_a_config_in_a_users_directory_is_refused(tmp_path: Path, as_root: None) -> None:
+    home = tmp_path / "home"
+    home.mkdir()
+    (home / "t.toml").write_text("[kill]\n")
+    os.chown(home, NOBODY, NOBODY)
+    with pytest.raises(ConfigError, match=f"{home} is owned by uid {NOBODY}"):
+        config.load(str(home / "t.toml"))
+
+
+@pytest.mark.parametrize(("data", "why"), [
+    (b"\xff\xfe[kill]\n", "not UTF-8 text (byte 0)"),
+    (b"#" * (config.MAX_FILE_BYTES + 1), "larger than"),
+])
+def test_bytes_that_are_no_config_are_refused(tmp_path: Path, data: bytes, why: str) -> None:
+    path = tmp_path / "t.toml"
+    path.write_bytes(data)
+    with pytest.raises(ConfigError, match=re.escape(why)):
+        config.load(str(path))
+
+
+def test_a_config_that_is_no_regular_file_is_refused(tmp_path: Path) -> None:
+    fifo = tmp_path / "fifo"
+    os.mkfifo(fifo)     # would block a reader that opened it without O_NONBLOCK
+    with pytest.raises(ConfigError, match="not a regular file"):
+        config.load(str(fifo))
+
+
+@pytest.mark.parametrize(("rule", "why"), [
+    ('[[protect]]\ncomm = "^sshd$"', "comm and cmdline are the process's own to choose"),
+    ('[[avoid]]\ncmdline = "weston"\nadjust = -500', "comm and cmdline are the process's own"),
+    ('[[protect]]\nexe = "usr/sbin/sshd"', "protect[0].exe = 'usr/sbin/sshd': must start with /"),
+    ('[[avoid]]\ncgroup = ".*/sshd.service"', "avoid[0].cgroup = '.*/sshd.service': must start"),
+])
+def test_a_rule_any_user_could_match_is_refused(rule: str, why: str) -> None:
+    with pytest.raises(ConfigError, match=re.escape(why)):
+        config.parse(rule, "t.toml")
+
+
+@pytest.mark.parametrize("rule", [
+    '[[protect]]\nuid = 0\ncomm = "^sshd$"',
+    '[[protect]]\nexe = "/usr/sbin/sshd"',
+    '[[avoid]]\ncgroup = "/system\\\\.slice/.*"',
+    '[[prefer]]\ncomm = "renderer"',        # prefer: a user can only put themselves first
+])
+def test_a_rule_on_what_a_user_cannot_choose_is_taken(rule: str) -> None:
+    config.parse(rule, "t.toml")

@@ -14,14 +14,15 @@ SELF = 4242
 def fake_proc(root: Path, pid: int, comm: str, *, cmdline: str = "", uid: int = 1000,
               oom_score: int = 100, adj: int = 0, rss_kb: int = 1000,
               cgroup: str = "/user.slice", kthread: bool = False, start: int = 500,
-              exe: str | None = None) -> None:
+              exe: str | None = None, committed_kb: int = 0) -> None:
     base = root / str(pid)
     base.mkdir(parents=True)
     flags = 0x00200000 if kthread else 0x00400000
     fields = ["S", "1", str(pid), str(pid), "0", "-1", str(flags)] + ["0"] * 12 + [str(start)]
     (base / "stat").write_text(f"{pid} ({comm}) {' '.join(fields)} 0 0\n")
     (base / "status").write_text(f"Name:\t{comm}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n"
-                                 f"VmRSS:\t{rss_kb} kB\n")
+                                 f"VmRSS:\t{rss_kb} kB\nVmData:\t{committed_kb} kB\n"
+                                 "VmStk:\t0 kB\n")
     (base / "cmdline").write_bytes(cmdline.replace(" ", "\0").encode())
     (base / "oom_score").write_text(f"{oom_score}\n")
     (base / "oom_score_adj").write_text(f"{adj}\n")
@@ -76,12 +77,13 @@ def test_highest_oom_score_wins_and_never_the_protected(table: Path) -> None:
 
 @pytest.mark.parametrize(("rule", "winner"), [
     ('[[prefer]]\ncmdline = "--type=renderer"\nadjust = 400', "chromium"),
-    ('[[prefer]]\nexe = "^/usr/lib/chromium/"\nadjust = 400', "chromium"),
+    ('[[prefer]]\nexe = "/usr/lib/chromium/.*"\nadjust = 400', "chromium"),
     ('[[prefer]]\ncomm = "^hog$"\nadjust = 20', "hog"),
-    ('[[avoid]]\ncgroup = "^/system.slice/"\nadjust = -300', "hog"),
+    ('[[avoid]]\ncgroup = "/system.slice/.*"\nadjust = -300', "hog"),
     ('[[avoid]]\nuid = 0\nadjust = -300', "hog"),
-    ('[[protect]]\ncomm = "^weston$"', "hog"),
-    ('[[protect]]\nuid = 0\ncomm = "weston"\n[[protect]]\ncomm = "hog"', "chromium"),
+    ('[[protect]]\nuid = 0\ncomm = "^weston$"', "hog"),
+    ('[[protect]]\nuid = 0\ncomm = "weston"\n[[protect]]\nuid = 1000\ncomm = "hog"',
+     "chromium"),
 ])
 def test_rules_shape_the_choice(table: Path, rule: str, winner: str) -> None:
     choice = choose(table, rule)
@@ -106,3 +108,54 @@ def test_nobody_to_choose(tmp_path: Path) -> None:
     fake_proc(tmp_path, 1, "init", oom_score=1)
     fake_proc(tmp_path, 5, "guard", adj=-1000)
     assert choose(tmp_path) is None
+
+
+@pytest.mark.parametrize("rule", [
+    '[[prefer]]\nexe = "/usr/lib"\nadjust = 400',           # a prefix is not the path
+    '[[prefer]]\ncgroup = "/system.slice"\nadjust = 400',
+])
+def test_exe_and_cgroup_patterns_match_the_whole_path(table: Path, rule: str) -> None:
+    choice = choose(table, rule)
+    assert choice is not None and choice.proc.comm == "weston"   # no rule applied
+
+
+def test_a_path_made_to_look_like_a_protected_one_is_not_protected(tmp_path: Path) -> None:
+    """A user's /tmp/x/usr/sbin/sshd and their own sub-cgroup named like a system
+    service match no rule written for the real ones."""
+    fake_proc(tmp_path, 10, "sshd", uid=0, oom_score=300, exe="/usr/sbin/sshd",
+              cgroup="/system.slice/ssh.service")
+    fake_proc(tmp_path, 11, "sshd", uid=1000, oom_score=200, exe="/tmp/x/usr/sbin/sshd",
+              cgroup="/user.slice/user-1000.slice/user@1000.service/system.slice/ssh.service")
+    rules = ('[[protect]]\nexe = "/usr/sbin/sshd"\n'
+             '[[protect]]\ncgroup = "/system\\\\.slice/ssh\\\\.service"\n')
+    choice = choose(tmp_path, rules)
+    assert choice is not None and choice.proc.pid == 11
+
+
+def committed_choice(root: Path, last_denied: tuple[int, str] | None = None,
+                     text: str = "") -> policy.Choice | None:
+    ranking = policy.Ranking(total_kb=1_000_000, last_denied=last_denied)
+    return policy.choose(procs.read_all(str(root)), config.parse(text), SELF, ranking)
+
+
+def test_with_lmw_the_committer_that_never_touches_its_pages_is_chosen(tmp_path: Path) -> None:
+    fake_proc(tmp_path, 10, "toucher", oom_score=500, rss_kb=200_000, committed_kb=210_000)
+    fake_proc(tmp_path, 11, "committer", oom_score=10, rss_kb=1_000, committed_kb=400_000)
+    assert choose(tmp_path).proc.comm == "toucher"         # type: ignore[union-attr]
+    choice = committed_choice(tmp_path)
+    assert choice is not None and choice.proc.comm == "committer"
+    # the kernel's formula: (1000 + 400 per mille + adj 0) * 2/3
+    assert choice.score == 933 and choice.why.startswith("committed 400000 kB")
+
+
+def test_the_process_refused_last_weighs_more(tmp_path: Path) -> None:
+    fake_proc(tmp_path, 10, "steady", committed_kb=300_000)
+    fake_proc(tmp_path, 11, "asking", committed_kb=250_000)
+    fake_proc(tmp_path, 12, "huge", committed_kb=600_000)
+    assert committed_choice(tmp_path).proc.comm == "huge"    # type: ignore[union-attr]
+    # the weight tips a choice between near sizes, not one against a far larger
+    assert committed_choice(tmp_path, (11, "asking")).proc.comm == "huge"  # type: ignore[union-attr]
+    (tmp_path / "12").rename(tmp_path / "gone")
+    choice = committed_choice(tmp_path, (11, "asking"))
+    assert choice is not None and choice.proc.comm == "asking"
+    assert f"{policy.LAST_DENIED_WEIGHT:+d}" in choice.why

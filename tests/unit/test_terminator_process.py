@@ -6,6 +6,7 @@ import os
 import signal
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
@@ -166,8 +167,10 @@ def test_a_command_line_is_read_only_so_far() -> None:
     long = subprocess.Popen(["sleep", "600", *["x" * 100_000] * 20])
     try:
         deadline = time.monotonic() + 10
-        while snapshot(long.pid).comm != "sleep" and time.monotonic() < deadline:
-            time.sleep(0.01)    # until the child has exec()ed
+        # until the exec is done: the comm changes before the arguments are in place
+        while not snapshot(long.pid).cmdline.startswith("sleep") \
+                and time.monotonic() < deadline:
+            time.sleep(0.01)
         proc = snapshot(long.pid)
         assert proc.cmdline.startswith("sleep 600 xxx")
         assert len(proc.cmdline.encode()) <= procs.CMDLINE_MAX
@@ -195,3 +198,87 @@ def test_lmwctl_status_survives_a_hostile_status_value(tmp_path: Path) -> None:
                            "import main; sys.exit(main())", "status"], env=env,
                           capture_output=True, text=True, check=False)
     assert f"terminator: running, pid {me}" in done.stdout, done.stdout + done.stderr
+
+
+def test_a_pid_that_is_a_thread_now_is_never_signalled() -> None:
+    """Between the choice and the signal, the PID went to a thread of another
+    process: pidfd_open says EINVAL, and that is a reused PID, not a crash."""
+    started, done = threading.Event(), threading.Event()
+    tids: list[int] = []
+
+    def thread() -> None:
+        tids.append(threading.get_native_id())
+        started.set()
+        done.wait(60)
+
+    worker = threading.Thread(target=thread)
+    worker.start()
+    try:
+        started.wait(10)
+        start_time = procs.start_time_of(tids[0])
+        assert start_time is not None
+        victim = procs.Proc(pid=tids[0], start_time=start_time, comm="t", cmdline="", exe="",
+                            uid=0, cgroup="", oom_score=0, oom_score_adj=0, rss_kb=0,
+                            kernel_thread=False)
+        outcome = killer.terminate(victim, config.KillConfig(term_grace_ms=100))
+        assert outcome.ending is killer.Ending.PID_REUSED
+    finally:
+        done.set()
+        worker.join()
+
+
+SUPERVISED = """
+import os, sys, time
+from lmw_terminator import supervisor
+supervisor.RESPAWN_DELAY_S = 0.05
+def daemon():
+    with open(sys.argv[1], "a") as log:
+        log.write(f"{os.getpid()}\\n")
+    if sys.argv[2] == "bad-config":
+        return 2
+    time.sleep(600)
+    return 0
+sys.exit(supervisor.Supervisor(daemon).run())
+"""
+
+
+def supervised(tmp_path: Path, behaviour: str) -> tuple[subprocess.Popen[bytes], Path]:
+    log = tmp_path / "starts"
+    log.touch()
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    return subprocess.Popen([sys.executable, "-c", SUPERVISED, str(log), behaviour],
+                            env=env), log
+
+
+def starts(log: Path, count: int) -> list[int]:
+    deadline = time.monotonic() + 20
+    while len(pids := [int(x) for x in log.read_text().split()]) < count:
+        assert time.monotonic() < deadline, pids
+        time.sleep(0.02)
+    return pids
+
+
+def test_the_supervisor_starts_the_daemon_again_and_stops_with_it(tmp_path: Path) -> None:
+    supervisor, log = supervised(tmp_path, "runs")
+    try:
+        first = starts(log, 1)[0]
+        os.kill(first, signal.SIGKILL)
+        second = starts(log, 2)[1]
+        assert second != first
+        supervisor.send_signal(signal.SIGTERM)     # passed on: the daemon ends, then it
+        assert supervisor.wait(20) == 0
+        with pytest.raises(ProcessLookupError):
+            os.kill(second, 0)
+    finally:
+        supervisor.kill()
+        supervisor.wait()
+
+
+def test_the_supervisor_gives_up_on_a_bad_config(tmp_path: Path) -> None:
+    supervisor, log = supervised(tmp_path, "bad-config")
+    try:
+        assert supervisor.wait(20) == 2
+        assert len(starts(log, 1)) == 1
+    finally:
+        supervisor.kill()
+        supervisor.wait()

@@ -9,6 +9,7 @@ Standard library only. One concern per module:
 - killer:  warn, then SIGTERM/SIGKILL through pidfds, process_mrelease
 - optin:   the warning opt-in directory, read as hostile input
 - service: the main loop and its states; lmwctl: the command-line tool
+- supervisor: --respawn, the daemon started again where no init system does
 """
 
 EXIT_OK = 0

@@ -27,10 +27,10 @@ not the defaults):
     cmdline = "chromium.*--type=renderer"
     adjust = 500
     [[avoid]]                     # lower it
-    comm = "^weston$"
+    exe = "/usr/bin/weston"       # exe, cgroup: the whole path
     adjust = -800
     [[protect]]                   # never choose
-    cgroup = "/system.slice/sshd.service"
+    cgroup = '/system\\.slice/sshd\\.service'
 
 Two steps: validate() turns TOML text into plain data (dicts, lists,
 strings, numbers) or a ConfigError; build() turns plain data into the
@@ -44,6 +44,7 @@ import marshal
 import os
 import re
 import signal
+import stat
 
 from .errors import ConfigError
 
@@ -54,10 +55,22 @@ if TYPE_CHECKING:
 DEFAULT_PATH = "/etc/lmw/terminator.toml"
 SOURCE_KINDS = ("auto", "lmw", "psi", "meminfo")
 TEXT_FIELDS = ("comm", "cmdline", "exe", "cgroup")
+# Who sets each field decides what a rule on it is worth. comm and cmdline
+# are the process's own to choose (prctl, argv): a rule on them alone,
+# protect or avoid, is any user's to take. exe is the path of the file it
+# runs and cgroup the group it was placed in: a user cannot put a file in
+# /usr/sbin or a process under /system.slice, but can make /tmp/x/usr/sbin
+# and sub-groups of their own. So exe and cgroup patterns match the whole
+# value, and in protect and avoid rules they start at the root ("/").
+WHOLE_VALUE_FIELDS = ("exe", "cgroup")
+USER_CHOSEN_FIELDS = ("comm", "cmdline")
 RULE_KINDS = ("prefer", "avoid", "protect")
 # oom_score runs 0..1000 (2000 with a positive oom_score_adj): an adjust of
 # +-1000 can lift anything above or put it below everything else.
 ADJUST_LIMIT = 1000
+# A config is a few rules: more than this is not one (and would be read into
+# the daemon's memory whole).
+MAX_FILE_BYTES = 1 << 20
 # A [[prefer]] rule without adjust raises the score by this; [[avoid]] lowers it.
 RULE_ADJUST = 300
 
@@ -227,6 +240,20 @@ def _signal_number(table: _Table, name: str, default: str) -> int:
     return 0 if number is None else int(number)
 
 
+def _check_unspoofable(table: _Table, patterns: list[list[str]], uid: int | None) -> None:
+    """A protect or avoid rule spares what it matches at others' cost: no user
+    may be able to make their own process match it."""
+    for name, pattern in patterns:
+        if name in WHOLE_VALUE_FIELDS and not pattern.startswith("/"):
+            raise table.fail(name, pattern, "must start with / (the pattern matches the whole "
+                             "path; one that may begin anywhere matches paths a user makes)")
+    if uid is None and all(name in USER_CHOSEN_FIELDS for name, _ in patterns):
+        raise ConfigError(table.path, table.prefix, dict(patterns),
+                          "comm and cmdline are the process's own to choose, so any user "
+                          "could take this rule\nhint: add uid, exe or cgroup, e.g. "
+                          "uid = 0, or exe = \"/usr/sbin/sshd\"")
+
+
 def _rule(path: str, kind: str, index: int, raw: object) -> dict[str, Any]:
     table = _Table(path, f"{kind}[{index}]", raw)
     patterns: list[list[str]] = []
@@ -250,6 +277,8 @@ def _rule(path: str, kind: str, index: int, raw: object) -> dict[str, Any]:
     if not patterns and uid is None:
         raise ConfigError(path, f"{kind}[{index}]", raw,
                           f"a rule needs at least one of {', '.join(TEXT_FIELDS)}, uid")
+    if kind != "prefer":
+        _check_unspoofable(table, patterns, uid)
     return {"name": f"{kind}[{index}]", "patterns": patterns, "uid": uid, "adjust": adjust}
 
 
@@ -326,14 +355,56 @@ def parse(text: str, path: str = "(text)") -> Config:
     return build(validate(text, path))
 
 
+def _untrusted(path: str, st: os.stat_result, what: str) -> ConfigError | None:
+    """Why the file or directory ``st`` may not be trusted, or None. A config
+    decides whom a root daemon kills: only root (or whoever runs this, for
+    --check-config) may own it or any directory above it, and nobody else
+    may write to them (a directory with the sticky bit, like /tmp, only
+    keeps others from replacing what is not theirs: its file is checked)."""
+    owners = {0, os.geteuid()}
+    if st.st_uid not in owners:
+        return ConfigError(path, "(file)", "", f"{what} is owned by uid {st.st_uid}, who could "
+                           "rewrite it\nhint: only root may own the config and its directories")
+    if st.st_mode & 0o022 and not (stat.S_ISDIR(st.st_mode) and st.st_mode & stat.S_ISVTX):
+        return ConfigError(path, "(file)", "", f"{what} is writable by others (mode "
+                           f"{stat.S_IMODE(st.st_mode):04o})\nhint: chmod go-w {what}")
+    return None
+
+
 def _read(path: str) -> str | None:
+    """The file's text, None when there is none; ConfigError when it cannot be
+    read or trusted (a symlink is followed, and what it leads to is checked)."""
     try:
-        with open(path, encoding="utf-8") as stream:
-            return stream.read()
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
     except FileNotFoundError:
         return None
     except OSError as error:
         raise ConfigError(path, "(file)", "", f"cannot read: {error.strerror}") from None
+    with os.fdopen(fd, "rb") as stream:
+        st = os.fstat(fd)
+        if not stat.S_ISREG(st.st_mode):
+            raise ConfigError(path, "(file)", "", "not a regular file")
+        real = os.readlink(f"/proc/self/fd/{fd}") if os.path.isdir("/proc/self/fd") \
+            else os.path.realpath(path)
+        problem = _untrusted(path, st, real)
+        directory = os.path.dirname(real)
+        while problem is None:
+            problem = _untrusted(path, os.stat(directory), directory)
+            if directory == "/":
+                break
+            directory = os.path.dirname(directory)
+        if problem is not None:
+            raise problem
+        try:
+            data = stream.read(MAX_FILE_BYTES + 1)
+        except OSError as error:
+            raise ConfigError(path, "(file)", "", f"cannot read: {error.strerror}") from None
+    if len(data) > MAX_FILE_BYTES:
+        raise ConfigError(path, "(file)", "", f"larger than {MAX_FILE_BYTES} bytes")
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise ConfigError(path, "(file)", "", f"not UTF-8 text (byte {error.start})") from None
 
 
 def load(path: str) -> Config:

@@ -11,6 +11,7 @@ than when its last thread has exited.
 from __future__ import annotations
 
 import enum
+import errno
 import os
 import select
 import signal
@@ -69,6 +70,13 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
         pidfd = os.pidfd_open(victim.pid)
     except ProcessLookupError:
         return done(Ending.GONE_BEFORE)
+    except OSError as error:
+        # The PID is a thread's now, not a process's (reused while it was
+        # chosen): EINVAL, or ENOENT from newer kernels. Anything else (no
+        # fd, no memory) is the main loop's to survive.
+        if error.errno in (errno.EINVAL, errno.ENOENT):
+            return done(Ending.PID_REUSED)
+        raise
     try:
         if procs.start_time_of(victim.pid, proc_root) != victim.start_time:
             return done(Ending.PID_REUSED)

@@ -72,7 +72,8 @@ def cmd_set(args: argparse.Namespace) -> int:
         if name not in KNOBS:
             print(f"lmwctl: unknown watermark {name!r} (deny, notify)", file=sys.stderr)
             return EXIT_USER
-        if not value.isdigit() or int(value) > WATERMARK_MAX:
+        # ASCII digits only: "²" is a digit to isdigit(), and not to int()
+        if not (value.isascii() and value.isdigit()) or int(value) > WATERMARK_MAX:
             print(f"lmwctl: {name} {value!r}: a whole percent 0..{WATERMARK_MAX}",
                   file=sys.stderr)
             return EXIT_USER

@@ -8,6 +8,10 @@ from __future__ import annotations
 
 import os
 
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Iterator
+
 PF_KTHREAD = 0x00200000   # include/linux/sched.h
 PROC = "/proc"
 # the unit of a process's start time in /proc/PID/stat
@@ -19,12 +23,12 @@ CMDLINE_MAX = 4096
 
 
 class Proc:
-    __slots__ = ("cgroup", "cmdline", "comm", "exe", "kernel_thread", "oom_score",
-                 "oom_score_adj", "pid", "rss_kb", "start_time", "uid")
+    __slots__ = ("cgroup", "cmdline", "comm", "committed_kb", "exe", "kernel_thread",
+                 "oom_score", "oom_score_adj", "pid", "rss_kb", "start_time", "uid")
 
     def __init__(self, *, pid: int, start_time: int, comm: str, cmdline: str, exe: str, uid: int,
                  cgroup: str, oom_score: int, oom_score_adj: int, rss_kb: int,
-                 kernel_thread: bool) -> None:
+                 kernel_thread: bool, committed_kb: int = 0) -> None:
         self.pid = pid
         self.start_time = start_time    # clock ticks after boot: stat field 22
         self.comm = comm
@@ -35,6 +39,9 @@ class Proc:
         self.oom_score = oom_score      # includes oom_score_adj
         self.oom_score_adj = oom_score_adj
         self.rss_kb = rss_kb
+        # private writable memory, touched or not (VmData + VmStk): what it
+        # has committed, but for shared memory, which outlives it
+        self.committed_kb = committed_kb
         self.kernel_thread = kernel_thread
 
 
@@ -76,6 +83,7 @@ def read_proc(pid: int, root: str = PROC) -> Proc | None:
     status_fields = _status_fields(status)
     uid = int(status_fields.get("Uid", ["0"])[0])
     rss_kb = int(status_fields.get("VmRSS", ["0"])[0])    # none for kernel threads
+    committed_kb = sum(int(status_fields.get(key, ["0"])[0]) for key in ("VmData", "VmStk"))
     cgroup = ""
     for line in cgroup_text.splitlines():
         if line.startswith("0::"):
@@ -84,17 +92,21 @@ def read_proc(pid: int, root: str = PROC) -> Proc | None:
     flags, start_time = int(fields[6]), int(fields[19])
     return Proc(pid=pid, start_time=start_time, comm=comm, cmdline=cmdline, exe=exe, uid=uid,
                 cgroup=cgroup, oom_score=oom_score, oom_score_adj=oom_score_adj, rss_kb=rss_kb,
-                kernel_thread=bool(flags & PF_KTHREAD))
+                kernel_thread=bool(flags & PF_KTHREAD), committed_kb=committed_kb)
+
+
+def each(root: str = PROC) -> Iterator[Proc]:
+    """Every process, one at a time: a choice among thousands keeps one in memory."""
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if entry.name.isascii() and entry.name.isdigit():
+                proc = read_proc(int(entry.name), root)
+                if proc is not None:
+                    yield proc
 
 
 def read_all(root: str = PROC) -> list[Proc]:
-    found = []
-    for name in os.listdir(root):
-        if name.isdigit():
-            proc = read_proc(int(name), root)
-            if proc is not None:
-                found.append(proc)
-    return found
+    return list(each(root))
 
 
 def start_time_of(pid: int, root: str = PROC) -> int | None:

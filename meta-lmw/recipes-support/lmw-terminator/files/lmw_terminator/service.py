@@ -17,6 +17,13 @@ strategies are):
 The process stays under 12 MiB RSS: it imports no logging, argparse,
 dataclasses, pathlib or typing, and parses its TOML in a child process.
 
+Past the deny line anything may fail for a moment (a fork, a read of
+/proc, a pidfd): an OSError or MemoryError in one turn of the loop is
+logged, and the loop goes on after ERROR_BACKOFF_S; it never ends the
+daemon. When the daemon does end, its init system starts it again:
+systemd (Restart=always, no start limit) or, under sysvinit and busybox
+init, the supervisor that --respawn runs (supervisor.py).
+
 Exit codes: 0 on SIGTERM/SIGINT, 2 on a bad config or argument, 1 on an
 internal error.
 """
@@ -31,9 +38,9 @@ import socket
 import sys
 import time
 
-from . import EXIT_INTERNAL, EXIT_OK, EXIT_USER, config, killer, log, policy, procs
+from . import EXIT_INTERNAL, EXIT_OK, EXIT_USER, config, killer, log, policy, procs, supervisor
 from .errors import UserError
-from .sources import Level, ModuleWatch, SourceGone, open_source
+from .sources import Level, LmwSource, ModuleWatch, SourceGone, open_source
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -42,6 +49,7 @@ if TYPE_CHECKING:
 # systemd sets RUNTIME_DIRECTORY for RuntimeDirectory=lmw; the init script makes /run/lmw
 STATUS_FILE = os.path.join(os.environ.get("RUNTIME_DIRECTORY", "/run/lmw"), "terminator.status")
 USAGE = """usage: lmw-terminator [--config PATH] [--check-config] [--dry-run] [--debug]
+                      [--respawn]
 
 Frees memory before the Low Memory Watermark's deny line is hit.
 
@@ -49,6 +57,8 @@ Frees memory before the Low Memory Watermark's deny line is hit.
   --check-config  validate the config, print it, exit 0 (or 2 with the error)
   --dry-run       log what would be done; send no signal, run no command
   --debug         log more
+  --respawn       run the daemon in a child, and again whenever it ends
+                  (for init systems that restart nothing: sysvinit, busybox)
 """
 
 
@@ -77,6 +87,11 @@ def memory_figures() -> str:
     return (f"committed {m['Committed_AS']} kB, available {m['MemAvailable']} kB "
             f"of {m['MemTotal']} kB")
 
+
+# After an OSError or MemoryError in the loop: wait this long before the
+# next turn, so that a failure that repeats (no memory for a while) is
+# logged a few times a second at most rather than spun on.
+ERROR_BACKOFF_S = 0.5
 
 # A warning runs the warn commands and signals the opted-in processes: at
 # most one in this long. A process that commits and frees around the
@@ -126,34 +141,54 @@ class Terminator:
             poller.register(self.source.fd, self.source.events)
         watch = self._watch_module(poller)
         watchdog_s = self._watchdog_interval()
-        self.level = self._read_level(poller, woke=False)
-        # memory may be low already (a restart under pressure): act now, for
-        # the signal comes only with the next change of state
-        self.step()
-        self._write_status()
-        sd_notify("READY=1\nSTATUS=watching")
+        # Memory may be low already (a restart under pressure), or a turn
+        # failed half-way: then the next turn looks at once rather than wait,
+        # for the signal comes only with the next change of state.
+        look_now, ready = True, False
         while "stop" not in self.flags:
-            timeout = self._next_timeout(watchdog_s)
-            events = poller.poll(None if timeout is None else max(0, int(timeout * 1000)))
-            if any(fd == wake_r for fd, _ in events):
-                os.read(wake_r, 512)
-                killer.reap_children()
-            if "reload" in self.flags:
-                self.flags.discard("reload")
-                self.reload()
-            if watch and any(fd == watch.fd for fd, _ in events):
-                self._module_came_or_went(poller, watch.actions())
-            woke = any(fd == self.source.fd for fd, _ in events)
-            self.level = self._read_level(poller, woke)
-            self.step()
-            if watchdog_s:
-                sd_notify("WATCHDOG=1")
-            self._write_status()
+            try:
+                self._turn(poller, wake_r, watch, watchdog_s, wait=not look_now)
+                look_now = False
+            except (OSError, MemoryError) as error:
+                log.error("%s in the main loop, going on in %.1f s: %s",
+                          type(error).__name__, ERROR_BACKOFF_S, error)
+                time.sleep(ERROR_BACKOFF_S)
+                look_now = True
+            if not ready:
+                sd_notify("READY=1\nSTATUS=watching")
+                ready = True
         sd_notify("STOPPING=1")
         log.info("stopping: %d kill(s) in this run", self.kills)
         if watch:
             watch.close()
         return EXIT_OK
+
+    def _turn(self, poller: select.poll, wake_r: int, watch: ModuleWatch | None,
+              watchdog_s: float | None, wait: bool) -> None:
+        """One turn of the loop: wait for an event (if ``wait``), then act."""
+        events: list[tuple[int, int]] = []
+        if wait:
+            timeout = self._next_timeout(watchdog_s)
+            events = poller.poll(None if timeout is None else max(0, int(timeout * 1000)))
+        if any(fd == wake_r for fd, _ in events):
+            os.read(wake_r, 512)
+            killer.reap_children()
+        if "reload" in self.flags:
+            self.flags.discard("reload")
+            self.reload()
+        if watch and any(fd == watch.fd for fd, _ in events):
+            overruns = watch.overruns
+            actions = watch.actions()
+            if watch.overruns != overruns:
+                log.warning("uevents were lost (ENOBUFS): lmw.ko is %s now",
+                            "loaded" if actions[-1] == "add" else "not loaded")
+            self._module_came_or_went(poller, actions)
+        woke = any(fd == self.source.fd for fd, _ in events)
+        self.level = self._read_level(poller, woke)
+        self.step()
+        if watchdog_s:
+            sd_notify("WATCHDOG=1")
+        self._write_status()
 
     # ---- the signal's source coming and going -----------------------------
 
@@ -255,7 +290,7 @@ class Terminator:
 
     def _kill_one(self) -> None:
         assert self.episode is not None
-        choice = policy.choose(procs.read_all(), self.cfg, os.getpid())
+        choice = policy.choose(procs.each(), self.cfg, os.getpid(), self._ranking())
         if choice is None:
             if not self.nobody_logged:
                 log.error("memory is low but no process may be chosen")
@@ -271,10 +306,18 @@ class Terminator:
         comm = log.printable(victim.comm)
         self.last_action = f"{comm}[{victim.pid}]: {outcome.ending.value}"
         log.warning(
-            "%sterminate %s[%d] uid %d rss %d kB cmdline %r: score %d (%s): %s in %.2f s; "
-            "before: %s; after: %s", "[dry run] " if self.dry_run else "", comm,
-            victim.pid, victim.uid, victim.rss_kb, victim.cmdline[:200], choice.score,
+            "%sterminate %s[%d] uid %d rss %d kB committed %d kB cmdline %r: score %d (%s): "
+            "%s in %.2f s; before: %s; after: %s", "[dry run] " if self.dry_run else "", comm,
+            victim.pid, victim.uid, victim.rss_kb, victim.committed_kb, victim.cmdline[:200],
+            choice.score,
             choice.why, outcome.ending.value, outcome.seconds, before, memory_figures())
+
+    def _ranking(self) -> policy.Ranking:
+        """Rank by what raised the signal: committed memory for lmw.ko."""
+        if not isinstance(self.source, LmwSource):
+            return policy.RESIDENT
+        return policy.Ranking(total_kb=procs.meminfo()["MemTotal"],
+                              last_denied=self.source.last_denied())
 
     # ---- reload and status ----------------------------------------------
 
@@ -321,12 +364,9 @@ def lock_in_memory() -> None:
 
 
 def prepare_runtime(cfg: config.Config) -> None:
-    """Never be the one killed; give applications a place to opt in to warnings."""
-    try:
-        with open("/proc/self/oom_score_adj", "w", encoding="ascii") as stream:
-            stream.write("-1000\n")
-    except OSError as error:
-        log.warning("cannot set oom_score_adj -1000: %s", error.strerror)
+    """Never be the one killed, nor refused; give applications a place to opt in
+    to warnings."""
+    supervisor.mark_exempt("lmw-terminator")
     for path, mode in ((os.path.dirname(STATUS_FILE), 0o755), (cfg.warn.optin_dir, 0o1777)):
         try:
             os.makedirs(path, exist_ok=True)
@@ -336,9 +376,10 @@ def prepare_runtime(cfg: config.Config) -> None:
 
 
 def parse_args(argv: list[str]) -> dict[str, object]:
-    """--config PATH, --check-config, --dry-run, --debug (argparse would cost 1.3 MiB)."""
+    """--config PATH, --check-config, --dry-run, --debug, --respawn (argparse would
+    cost 1.3 MiB)."""
     options: dict[str, object] = {"config": config.DEFAULT_PATH, "check_config": False,
-                                  "dry_run": False, "debug": False}
+                                  "dry_run": False, "debug": False, "respawn": False}
     args = list(argv)
     while args:
         arg = args.pop(0)
@@ -349,7 +390,7 @@ def parse_args(argv: list[str]) -> dict[str, object]:
             options["config"] = args.pop(0)
         elif arg.startswith("--config="):
             options["config"] = arg.split("=", 1)[1]
-        elif arg in ("--check-config", "--dry-run", "--debug"):
+        elif arg in ("--check-config", "--dry-run", "--debug", "--respawn"):
             options[arg[2:].replace("-", "_")] = True
         else:
             raise UserError(f"unknown argument {arg!r}\n{USAGE}")
@@ -357,9 +398,14 @@ def parse_args(argv: list[str]) -> dict[str, object]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = sys.argv[1:] if argv is None else argv
     try:
-        options = parse_args(sys.argv[1:] if argv is None else argv)
+        options = parse_args(args)
         path = str(options["config"])
+        if options["respawn"] and not options["check_config"]:
+            log.setup(bool(options["debug"]))
+            daemon_args = [arg for arg in args if arg != "--respawn"]
+            return supervisor.Supervisor(lambda: main(daemon_args)).run()
         if options["check_config"]:
             cfg = config.load(path)
             print(f"{cfg.path}: ok")

@@ -15,6 +15,7 @@ sources sleep with no timeout at all: no wake-ups.
 from __future__ import annotations
 
 import enum
+import errno
 import os
 import select
 import socket
@@ -31,6 +32,7 @@ else:
     Protocol = object
 
 LMW_STATE = "/sys/kernel/lmw/watermark/state"
+LMW_LAST_DENIED = "/sys/kernel/lmw/watermark/last_denied"   # "PID COMM", root only
 PSI_MEMORY = "/proc/pressure/memory"
 NETLINK_KOBJECT_UEVENT = 15     # <linux/netlink.h>; not every Python names it
 
@@ -105,6 +107,16 @@ class LmwSource(_FileSource):
 
     def max_sleep_s(self) -> float | None:
         return None     # the module re-checks and signals the way down itself
+
+    @staticmethod
+    def last_denied(path: str = LMW_LAST_DENIED) -> tuple[int, str] | None:
+        """(pid, comm) of the process lmw.ko refused last, or None."""
+        try:
+            with open(path, encoding="utf-8", errors="replace") as stream:
+                pid, _, comm = stream.read().rstrip("\n").partition(" ")
+            return int(pid), comm
+        except (OSError, ValueError):
+            return None     # "none", or a module without the file
 
     def forget(self) -> None:
         pass            # the module's state is always current
@@ -187,7 +199,9 @@ class ModuleWatch:
 
     DEVPATH = "/module/lmw"
 
-    def __init__(self) -> None:
+    def __init__(self, state_path: str = LMW_STATE) -> None:
+        self.state_path = state_path
+        self.overruns = 0
         self.sock = socket.socket(socket.AF_NETLINK,
                                   socket.SOCK_DGRAM | socket.SOCK_NONBLOCK | socket.SOCK_CLOEXEC,
                                   NETLINK_KOBJECT_UEVENT)
@@ -199,17 +213,33 @@ class ModuleWatch:
         self.fd = self.sock.fileno()
 
     def actions(self) -> list[str]:
-        """The lmw.ko actions ("add", "remove") announced since the last call."""
+        """The lmw.ko actions ("add", "remove") announced since the last call.
+
+        When more uevents came than the socket could hold (any module or
+        device, hundreds at once, e.g. a burst of hotplug), the kernel drops
+        some and says so with ENOBUFS: what they said is lost, so the last
+        action is then what is true now, lmw.ko's files there or not.
+        """
         found: list[str] = []
+        overrun = False
         while True:
             try:
                 message = self.sock.recv(8192)
             except BlockingIOError:
-                return found
+                break
+            except OSError as error:
+                if error.errno != errno.ENOBUFS:
+                    raise
+                overrun = True
+                continue
             header = message.split(b"\0", 1)[0].decode(errors="replace")
             action, _, devpath = header.partition("@")
             if devpath == self.DEVPATH and action in ("add", "remove"):
                 found.append(action)
+        if overrun:
+            self.overruns += 1
+            found.append("add" if os.path.exists(self.state_path) else "remove")
+        return found
 
     def close(self) -> None:
         self.sock.close()
