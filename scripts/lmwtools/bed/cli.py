@@ -6,7 +6,9 @@
     scripts/testbed exec --kernel 5.10 -- uname -r        a fresh guest, one command as root
     eval "$(scripts/testbed env --userland sysvinit)"     LG_* variables for pytest --lg-env
 
-A guest is a Debian kernel series (--kernel, default 6.1), an arch
+A guest is a Debian kernel series (--kernel, default 6.1; or "debug", a
+kernel the bed builds from Debian's source with the kernel's checkers on,
+for the initramfs userland), an arch
 (--arch, default x86_64) and a userland (--userland: initramfs, systemd,
 sysvinit; default initramfs), as catalog.py lists them. Building one
 resolves the series to Debian's current package, downloads and unpacks
@@ -32,7 +34,7 @@ from collections.abc import Callable, Sequence
 from ..core import progress
 from ..core.errors import EXIT_OK, UserError, run_command
 from . import boot
-from .catalog import ARCHES, KERNELS, MATRIX, USERLANDS
+from .catalog import ARCHES, BUILT_KERNELS, KERNELS, MATRIX, USERLANDS
 from .guest import GuestSpec, build
 
 Handler = Callable[[argparse.Namespace], int]
@@ -47,6 +49,9 @@ def _spec(args: argparse.Namespace) -> GuestSpec:
 def cmd_list(args: argparse.Namespace) -> int:
     print("kernels (--kernel), resolved to Debian's current package at build time:")
     for series in KERNELS.values():
+        print(f"  {series.name:5} {series.note}; arches: {', '.join(series.arches)}")
+    print("kernels the bed builds (--kernel), initramfs userland only:")
+    for series in BUILT_KERNELS.values():
         print(f"  {series.name:5} {series.note}; arches: {', '.join(series.arches)}")
     print("userlands (--userland):")
     for name, userland in USERLANDS.items():
@@ -96,7 +101,8 @@ def cmd_exec(args: argparse.Namespace) -> int:
 
 def _guest_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--kernel", default="6.1", metavar="SERIES",
-                        help=f"Debian kernel series: {', '.join(KERNELS)} (default: 6.1)")
+                        help=f"Debian kernel series: {', '.join(KERNELS)}, or a kernel "
+                             f"the bed builds: {', '.join(BUILT_KERNELS)} (default: 6.1)")
     parser.add_argument("--arch", default="x86_64", metavar="ARCH",
                         help=f"guest architecture: {', '.join(ARCHES)} (default: x86_64)")
     parser.add_argument("--userland", default="initramfs", metavar="NAME",

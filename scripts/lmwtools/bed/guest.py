@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core.errors import UserError
 from ..core.host import require_tool
 from ..core.paths import cache_root
 from . import initramfs, kernels, payload, rootfs
@@ -35,8 +36,11 @@ class GuestSpec:
         """Fail early, before any download, on a name that is not known."""
         series = kernel_series(self.kernel)
         arch = arch_named(self.arch)
-        userland_named(self.userland)
+        userland = userland_named(self.userland)
         check_claimed(series, arch.key)
+        if series.source is not None and userland.is_debian:
+            raise UserError(f"kernel {series.name} boots the initramfs userland only",
+                            hint="--userland initramfs (tests/env/qemu-initramfs.yaml)")
 
 
 @dataclass(frozen=True, slots=True)

@@ -22,8 +22,10 @@ FALLBACK_GCC = "gcc-12"
 
 
 def compiler(tree: KernelTree) -> str:
-    """The compiler the headers ask for (``$(CROSS_COMPILE)gcc-NN``), or gcc-12 if absent."""
-    variables = (tree.headers / ".kernelvariables").read_text()
+    """The compiler Debian's headers ask for (``$(CROSS_COMPILE)gcc-NN``), or gcc-12
+    if absent (and for the kernels the bed builds, with gcc-12)."""
+    debian = tree.headers / ".kernelvariables"
+    variables = debian.read_text() if debian.exists() else ""
     match = re.search(r"^CC = .*?\)?(gcc-\d+)\s*$", variables, re.MULTILINE)
     wanted = tree.arch.cross_compile + (match.group(1) if match else FALLBACK_GCC)
     if shutil.which(wanted):

@@ -15,6 +15,7 @@ from ..core.artifact import build_once, fingerprint
 from ..core.errors import UserError
 from ..core.host import run
 from ..core.paths import cache_root
+from . import kernelbuild
 from .apt import AptSuites, extract
 from .catalog import Arch, KernelSeries, check_claimed
 from .mirrors import debian_mirrors
@@ -45,6 +46,8 @@ class KernelTree:
 
     @property
     def headers(self) -> Path:
+        if self.series.source is not None:
+            return self.root / "build"      # kernelbuild: the kbuild output directory
         return self.root / "usr" / "src" / f"linux-headers-{self.release}"
 
     @property
@@ -92,7 +95,10 @@ def resolve(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> tuple
 
 
 def fetch(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> KernelTree:
-    """Resolve, download and unpack a kernel; cached until the packages change."""
+    """Resolve, download and unpack a kernel (or build it: ``series.source``);
+    cached until the packages change."""
+    if series.source is not None:
+        return _built(series, arch, refresh=refresh)
     release, packages = resolve(series, arch, refresh=refresh)
     apt = apt_for(series)
     debs = apt.download(packages, cache_root() / "debs")
@@ -111,6 +117,17 @@ def fetch(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> KernelT
     if not tree.vmlinuz.is_file():
         raise UserError(f"kernel image {tree.vmlinuz} missing after unpacking {packages[0]}")
     return tree
+
+
+def _built(series: KernelSeries, arch: Arch, *, refresh: bool) -> KernelTree:
+    check_claimed(series, arch.key)
+    apt = apt_for(series)
+    apt.update(force=refresh)
+    package = f"linux-source-{series.source}"
+    deb = apt.download([package], cache_root() / "debs")[0]
+    root, release = kernelbuild.build(series, arch, deb)
+    return KernelTree(series=series, arch=arch, release=release,
+                      version=apt.candidate(package), root=root)
 
 
 def _fix_headers(headers: Path, *, final: Path) -> None:

@@ -46,6 +46,8 @@ def _builtin(modules_dir: Path) -> set[str]:
 
 def select(tree: KernelTree) -> tuple[list[str], list[str]]:
     """(names to load at boot, module files to copy incl. dependencies)."""
+    if tree.series.source is not None:
+        return [], []   # a kernel the bed builds boots the initramfs: nothing to load
     graph = _dep_graph(tree.modules)
     builtin = _builtin(tree.modules)
     load: list[str] = []

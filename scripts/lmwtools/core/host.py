@@ -27,6 +27,11 @@ TOOL_PACKAGES: dict[str, str] = {
     "make": "make",
     "gcc-12": "gcc-12",
     "pahole": "dwarves",
+    # the debug kernel (bed/kernelbuild.py); objtool also needs libelf-dev
+    "flex": "flex",
+    "bison": "bison",
+    "bc": "bc",
+    "tar": "tar",
     "mke2fs": "e2fsprogs",
     "mmdebstrap": "mmdebstrap",
     "qemu-system-x86_64": "qemu-system-x86",

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..bed.catalog import MATRIX
+from ..bed.catalog import BUILT_KERNELS, MATRIX
 from ..core.paths import ENV_DIR, REPO, TEST_RESULTS
 
 # The Debian userlands are booted on every x86_64 kernel (each one takes
@@ -64,6 +64,15 @@ def sessions(quick: bool) -> list[Session]:
                 f"{kernel}/{arch}/{userland}",
                 ("--lg-env", str(ENV_DIR / f"qemu-{userland}.yaml"),
                  "--lmw-kernel", kernel, "--lmw-arch", arch, *tests)))
+    # The module's tests again on each kernel the bed builds (the debug one:
+    # KFENCE, lockdep, UBSAN, kmemleak, fault injection; kprobes by int3),
+    # where any report of the kernel's checkers fails the test.
+    for kernel, series in BUILT_KERNELS.items():
+        for arch in series.arches:
+            plan.append(Session(
+                f"{kernel}/{arch}/initramfs",
+                ("--lg-env", str(ENV_DIR / "qemu-initramfs.yaml"),
+                 "--lmw-kernel", kernel, "--lmw-arch", arch, "tests/lmw")))
     # The loopback farm (labgrid coordinator + exporter, the 6.1 systemd
     # guest as a board): a host session that starts its own labgrid
     # processes and runs part of the suite through RemotePlace.
