@@ -555,6 +555,10 @@ def test_thousands_of_odd_processes_leave_the_daemon_right_and_small(
     """2,000 processes of two users, a hundred zombies, names that are not UTF-8
     or hold control characters, kernel threads, /proc mounted hidepid=2: the
     daemon picks the one large process, and its peak RSS stays in budget."""
+    if not service.systemd:
+        # what it plays is the kernel's /proc and the daemon's reading of it, the
+        # same under either init system: once is enough (it takes two minutes)
+        pytest.skip("proven under systemd")
     many, zombies = 2000, 100
     with armed(shell, service, QUICK + PROTECT_TRIGGER) as offset:
         daemon = service.pid()
@@ -571,9 +575,9 @@ def test_thousands_of_odd_processes_leave_the_daemon_right_and_small(
                      f"600 > /dev/null 2>&1 & done; for i in $(seq {zombies}); do sh -c "
                      f"\"/bin/true & exec lmwtest -u {NOBODY} hold 4 600\" > /dev/null 2>&1 & "
                      "done")
-            # (systemd: out of the login session, whose cgroup allows a few hundred tasks)
-            scope = "systemd-run --scope -q -p TasksMax=infinity " if service.systemd else ""
-            shell.run_check(f"{scope}sh -c '{crowd}'", timeout=600)
+            # out of the login session, whose cgroup allows a few hundred tasks
+            shell.run_check(f"systemd-run --scope -q -p TasksMax=infinity sh -c '{crowd}'",
+                            timeout=600)
             wait_until(shell, f"[ $(pgrep -c -u 65533,65534) -ge {many} ] && "
                               f"[ $(ps -eo stat= | grep -c ^Z) -ge {zombies} ]", seconds=300)
             victim = start(shell, "victim", f"lmwtest -u {NOBODY} use 30000 600")
