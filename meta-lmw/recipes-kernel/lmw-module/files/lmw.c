@@ -288,12 +288,13 @@ static enum lmw_state lmw_level(unsigned long committed, unsigned long deny,
 }
 
 /*
- * Move the state for committed memory @committed; safe in the probe.
- * Returns true when the state changed (the caller's change raised the LMS).
+ * Move the state for committed memory @committed, with the deny line @deny
+ * the caller has worked out already (the probe needs it first); safe in the
+ * probe. Returns true when the state changed (the caller's change raised
+ * the LMS).
  */
-static bool lmw_update_state(unsigned long committed)
+static bool lmw_move_state(unsigned long committed, unsigned long deny)
 {
-	unsigned long deny = lmw_deny_pages();
 	unsigned long notify = lmw_notify_pages();
 	unsigned long slack = lmw_pages_of(hysteresis_permille, 1000);
 	int old = atomic_read(&lmw_state);
@@ -316,7 +317,12 @@ static bool lmw_update_state(unsigned long committed)
 	return true;
 }
 
-static void lmw_record_denial(long pages, unsigned long committed)
+static bool lmw_update_state(unsigned long committed)
+{
+	return lmw_move_state(committed, lmw_deny_pages());
+}
+
+static void lmw_record_denial(long pages, unsigned long committed, unsigned long deny)
 {
 	unsigned long flags;
 
@@ -330,7 +336,7 @@ static void lmw_record_denial(long pages, unsigned long committed)
 	}
 	pr_warn_ratelimited("denied %lu kB to %s[%d]: committed %lu kB, deny line %lu kB\n",
 			    lmw_kb(pages), current->comm, task_tgid_nr(current),
-			    lmw_kb(committed), lmw_kb(lmw_deny_pages()));
+			    lmw_kb(committed), lmw_kb(deny));
 }
 
 /* ---- the probe -------------------------------------------------------- */
@@ -412,11 +418,11 @@ static int lmw_pre(struct kprobe *p, struct pt_regs *regs)
 
 	committed = lmw_committed();
 	if (committed + pages > deny && !lmw_exempt(regs)) {
-		lmw_update_state(committed);
-		lmw_record_denial(pages, committed);
+		lmw_move_state(committed, deny);
+		lmw_record_denial(pages, committed, deny);
 		return lmw_refuse(regs);
 	}
-	lmw_update_state(committed + pages);
+	lmw_move_state(committed + pages, deny);
 	return 0;
 }
 
