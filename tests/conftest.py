@@ -13,11 +13,12 @@ from __future__ import annotations
 import os
 import re
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from labgrid.driver import ShellDriver
 
-from lmwtools.bed import boot
+from lmwtools.bed import boot, selftests
 from lmwtools.bed.guest import Guest, GuestSpec, build
 from lmwtools.core.errors import UserError
 from lmwtools.lab.shell import kv
@@ -58,6 +59,26 @@ def lmw_guest(request: pytest.FixtureRequest) -> Guest:
     if guest is None:
         pytest.skip("not a test-bed guest (use --lg-env tests/env/qemu-*.yaml)")
     return guest
+
+
+@pytest.fixture(scope="session")
+def mm_guest(lmw_guest: Guest) -> Iterator[tuple[Any, ShellDriver]]:
+    """tests/mm's own guest: the bed's initramfs guest with the kernel's mm
+    selftests on a raw virtio disk, unpacked in selftests.GUEST_DIR, and a
+    virtio balloon that the host inflates through QEMU's monitor (QMP);
+    (QEMUDriver, root shell)."""
+    if lmw_guest.spec.userland != "initramfs":
+        pytest.skip("tests/mm run on the initramfs userland (tests/env/qemu-initramfs.yaml)")
+    archive = selftests.build(lmw_guest.tree)
+    extra = (f" -drive file={archive},if=virtio,format=raw,readonly=on"
+             " -device virtio-balloon-pci")
+    qemu_args = lmw_guest.labgrid_vars()["LG_QEMU_ARGS"] + extra
+    with boot.fresh_guest_shell(lmw_guest, {"LG_QEMU_ARGS": qemu_args}) as (target, shell):
+        # busybox tar reads the archive straight from the disk: no filesystem
+        where = selftests.GUEST_DIR
+        shell.run_check(f"mkdir -p {where} && tar -xf /dev/vda -C {where}",
+                        timeout=300)
+        yield target.get_driver("QEMUDriver"), shell
 
 
 @pytest.fixture

@@ -19,8 +19,9 @@ from .kernels import KernelTree
 
 # What every guest loads at boot: the disk and RNG over virtio, ext4.
 BOOT_MODULES = ("virtio_pci", "virtio_blk", "virtio_rng", "ext4")
-# Loaded when the kernel has them as modules (names changed across 5.10-6.12).
-OPTIONAL_MODULES = ("crc32c_generic",)
+# Loaded when the kernel has them as modules (names changed across 5.10-6.12;
+# the balloon is what tests/mm takes RAM from a running guest with).
+OPTIONAL_MODULES = ("crc32c_generic", "virtio_balloon")
 
 
 def _modname(path: str) -> str:

@@ -35,6 +35,10 @@ GUEST_TESTS: dict[str, tuple[str, ...]] = {
     "sysvinit": ("tests/bed", "tests/image"),
 }
 TERMINATOR_KERNEL = "6.1"
+# tests/mm (the kernel's own mm selftests three ways, a balloon moving the
+# lines) boot their own guest, with a disk and a balloon: the newest
+# kernel we claim, whose linux-source Debian serves at the same version.
+MM_KERNEL = "6.12"
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,6 +77,10 @@ def sessions(quick: bool) -> list[Session]:
                 f"{kernel}/{arch}/initramfs",
                 ("--lg-env", str(ENV_DIR / "qemu-initramfs.yaml"),
                  "--lmw-kernel", kernel, "--lmw-arch", arch, "tests/lmw")))
+    plan.append(Session(
+        f"{MM_KERNEL}/x86_64/mm",
+        ("--lg-env", str(ENV_DIR / "qemu-initramfs.yaml"),
+         "--lmw-kernel", MM_KERNEL, "--lmw-arch", "x86_64", "tests/mm")))
     # The loopback farm (labgrid coordinator + exporter, the 6.1 systemd
     # guest as a board): a host session that starts its own labgrid
     # processes and runs part of the suite through RemotePlace.
