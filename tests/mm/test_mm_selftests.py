@@ -205,7 +205,8 @@ def test_the_kernels_mm_selftests_give_the_same_results_with_lmw(
     for mode in MODES:
         in_mode(shell, mode, tests, results)
     for _ in range(RERUNS):
-        again = [t for t in tests if t.name in differing(results)]
+        retry = set(differing(results))
+        again = [t for t in tests if t.name in retry]
         if not again:
             break
         for mode in MODES:

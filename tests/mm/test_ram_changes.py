@@ -46,9 +46,10 @@ def balloon_to(qemu: Any, shell: ShellDriver, guest_bytes: int, mem_total: int) 
     (within a page per MiB: the driver moves pages in batches)."""
     qemu.monitor_command("balloon", {"value": guest_bytes})
     slack = BALLOON_MIB * 4
-    wait_until(shell, "[ $(awk '/MemTotal:/ {print $2}' /proc/meminfo) -ge "
-                      f"{mem_total - slack} ] && [ $(awk '/MemTotal:/ {{print $2}}' "
-                      f"/proc/meminfo) -le {mem_total + slack} ]", seconds=120, interval=0.5)
+    # MemTotal is the first line of /proc/meminfo
+    wait_until(shell, f"{{ read -r _ kb _; [ $kb -ge {mem_total - slack} ] && "
+                      f"[ $kb -le {mem_total + slack} ]; }} < /proc/meminfo",
+               seconds=120, interval=0.5)
 
 
 def assert_lines_of(shell: ShellDriver) -> tuple[int, int]:
