@@ -24,6 +24,16 @@ def test_boots_the_resolved_debian_kernel(shell: ShellDriver, lmw_guest: Guest) 
     assert f"Debian {lmw_guest.tree.version}" in version
 
 
+def test_runs_the_preemption_model_of_its_config(shell: ShellDriver, lmw_guest: Guest) -> None:
+    """The rt flavour is a PREEMPT_RT kernel (and the others are not): what the
+    package's own config says is what the running kernel says of itself."""
+    config = lmw_guest.tree.config.read_text()
+    realtime = "CONFIG_PREEMPT_RT=y" in config.splitlines()
+    assert ("PREEMPT_RT" in shell.run_check("uname -v")[0]) == realtime
+    if lmw_guest.tree.series.flavour == "rt-":
+        assert realtime, f"{lmw_guest.release} is the rt flavour but not built PREEMPT_RT"
+
+
 def test_has_no_swap(shell: ShellDriver) -> None:
     swaps = shell.run_check("cat /proc/swaps")
     assert swaps[0].split()[0] == "Filename"

@@ -26,7 +26,9 @@ def run_testbed(*args: str, path: str | None = None,
 
 @pytest.mark.parametrize(("args", "message", "hint"), [
     (("exec", "--kernel", "9.9", "--", "true"), "unknown kernel '9.9'", "5.10"),
-    (("build", "--arch", "riscv64"), "unknown arch 'riscv64'", "arm64"),
+    (("build", "--arch", "mips64el"), "unknown arch 'mips64el'", "riscv64"),
+    (("build", "--kernel", "6.12-rt", "--arch", "armhf"), "kernel 6.12-rt is not claimed on armhf",
+     "x86_64"),
     (("build", "--userland", "openrc"), "unknown userland 'openrc'", "sysvinit"),
     (("build", "--kernel", "5.10", "--arch", "arm64"),
      "kernel 5.10 is not claimed on arm64", "x86_64"),

@@ -13,6 +13,7 @@ import time
 from pathlib import Path
 
 from ..core import progress
+from ..core.artifact import locked
 from ..core.errors import UserError
 from ..core.host import run
 from .mirrors import Mirrors
@@ -57,6 +58,10 @@ class AptSuites:
             # Downloads land in our cache folder, which the _apt user may not
             # be able to write; we are root (or the owner) anyway.
             'APT::Sandbox::User "root";\n'
+            # Backports are NotAutomatic (priority 100): a suite set that
+            # names one means its versions, the highest, as candidates.
+            + "".join(f'APT::Default-Release "{s}";\n' for s in self.suites
+                      if s.endswith("-backports"))
         )
 
     def _apt(self, *args: str) -> str:
@@ -67,21 +72,26 @@ class AptSuites:
         """apt-cache ``args``, remembered until the lists are next refreshed
         (each call parses every list: about a second)."""
         memo_file = self.root / "queries.json"
-        stamp = str((self.root / "lists.stamp").stat().st_mtime_ns)
-        memo: dict[str, str] = {}
-        if memo_file.exists():
-            memo = json.loads(memo_file.read_text())
-            if memo.get("\0stamp") != stamp:
-                memo = {}
-        key = " ".join(args)
-        if key not in memo:
-            memo[key] = self._apt(*args)
-            memo["\0stamp"] = stamp
-            memo_file.write_text(json.dumps(memo))
-        return memo[key]
+        with locked(self.root):
+            stamp = str((self.root / "lists.stamp").stat().st_mtime_ns)
+            memo: dict[str, str] = {}
+            if memo_file.exists():
+                memo = json.loads(memo_file.read_text())
+                if memo.get("\0stamp") != stamp:
+                    memo = {}
+            key = " ".join(args)
+            if key not in memo:
+                memo[key] = self._apt(*args)
+                memo["\0stamp"] = stamp
+                memo_file.write_text(json.dumps(memo))
+            return memo[key]
 
     def update(self, *, force: bool = False) -> None:
         """Refresh the index lists when missing, stale or forced."""
+        with locked(self.root):
+            self._update(force=force)
+
+    def _update(self, *, force: bool) -> None:
         sources_before = (self.root / "sources.list").read_text() \
             if (self.root / "sources.list").exists() else ""
         self._write_config()
@@ -124,9 +134,13 @@ class AptSuites:
             if not (debs / filename).exists():
                 missing.append(package)
         if missing:
-            with progress.step(f"downloading {', '.join(missing)}"):
-                run(["apt-get", "download", "-q", *missing], cwd=debs,
-                    env={"APT_CONFIG": str(self.conf)})
+            # one download at a time into the shared folder (two suite sets
+            # may want the same file)
+            with locked(debs), progress.step(f"downloading {', '.join(missing)}"):
+                missing = [p for p, f in zip(packages, wanted, strict=True) if not f.exists()]
+                if missing:
+                    run(["apt-get", "download", "-q", *missing], cwd=debs,
+                        env={"APT_CONFIG": str(self.conf)})
         absent = [str(p) for p in wanted if not p.exists()]
         if absent:
             raise UserError(f"apt-get download did not produce {', '.join(absent)}")

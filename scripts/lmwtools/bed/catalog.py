@@ -21,6 +21,7 @@ class Arch:
     key: str             # what users type: --arch arm64
     name: str            # as uname -m prints it
     deb: str             # Debian's name for it
+    flavour: str         # Debian's kernel flavour: linux-image-<flavour>
     qemu: str            # system emulator binary
     machine: str
     cpu: str
@@ -28,52 +29,125 @@ class Arch:
     accel: str           # x86: single-threaded TCG, see below
     cross_compile: str   # CROSS_COMPILE prefix for modules ("" = native)
     kernel_arch: str     # ARCH= for kbuild
+    firmware: str = ""   # what QEMU runs before the kernel (-bios), if not its own
 
 # x86: multi-threaded TCG corrupts live kernel text patching (any kprobe arm
 # crashes the guest), hence thread=single; -cpu max exposes RDRAND, so the
 # guest's crng is ready at once and python3 does not stall on getrandom().
 # arm64: cortex-a57 boots 2.7x faster than -cpu max under TCG.
+# armhf: Debian's armmp kernel on a Cortex-A15, the core of the 32-bit
+# boards' generation (LPAE, virtualization extensions) that -M virt models.
+# riscv64: -M virt boots through Debian's OpenSBI (the SBI firmware every
+# RISC-V board runs under Linux), which loads the kernel QEMU is given.
 ARCHES: dict[str, Arch] = {
     "x86_64": Arch(
-        key="x86_64", name="x86_64", deb="amd64", qemu="qemu-system-x86_64", machine="pc",
-        cpu="max", console="ttyS0", accel="tcg,thread=single",
+        key="x86_64", name="x86_64", deb="amd64", flavour="amd64", qemu="qemu-system-x86_64",
+        machine="pc", cpu="max", console="ttyS0", accel="tcg,thread=single",
         cross_compile="", kernel_arch="x86",
     ),
     "arm64": Arch(
-        key="arm64", name="aarch64", deb="arm64", qemu="qemu-system-aarch64", machine="virt",
-        cpu="cortex-a57", console="ttyAMA0", accel="tcg",
+        key="arm64", name="aarch64", deb="arm64", flavour="arm64", qemu="qemu-system-aarch64",
+        machine="virt", cpu="cortex-a57", console="ttyAMA0", accel="tcg",
         cross_compile="aarch64-linux-gnu-", kernel_arch="arm64",
+    ),
+    "armhf": Arch(
+        key="armhf", name="armv7l", deb="armhf", flavour="armmp", qemu="qemu-system-arm",
+        machine="virt", cpu="cortex-a15", console="ttyAMA0", accel="tcg",
+        cross_compile="arm-linux-gnueabihf-", kernel_arch="arm",
+    ),
+    "riscv64": Arch(
+        key="riscv64", name="riscv64", deb="riscv64", flavour="riscv64",
+        qemu="qemu-system-riscv64", machine="virt", cpu="rv64", console="ttyS0", accel="tcg",
+        cross_compile="riscv64-linux-gnu-", kernel_arch="riscv",
+        firmware="/usr/lib/riscv64-linux-gnu/opensbi/generic/fw_dynamic.bin",
     ),
 }
 
 
 @dataclass(frozen=True, slots=True)
-class KernelSeries:
-    """A Debian kernel series: where it lives and which arches we claim for it."""
+class Origin:
+    """Where a series comes from for some arches: Debian suites and the
+    build environment its modules are built in."""
 
-    name: str                       # what users type: --kernel 6.1
-    suites: tuple[str, ...]         # main-archive suites, highest version wins
+    suites: tuple[str, ...]          # main-archive suites, highest version wins
     security_suites: tuple[str, ...]
     arches: tuple[str, ...]
+    # None: the host builds modules for it. A Debian suite: its kernels are
+    # built by a newer compiler whose kbuild tools need a newer C library,
+    # so modules are built in a root of that suite (buildenv.py).
+    build_env: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class KernelSeries:
+    """A Debian kernel series: where it lives for each arch we claim it on."""
+
+    name: str                       # what users type: --kernel 6.1
+    origins: tuple[Origin, ...]
     note: str
+    # Debian's flavour prefix: "rt-" takes linux-image-rt-<arch flavour>.
+    flavour: str = ""
     # Built by the bed from linux-source-<source> of the suites and the
     # config fragment kconfig/<name>.config (kernelbuild.py), rather than
     # Debian's binary kernel; such a kernel boots the initramfs userland.
     source: str | None = None
+    # A series that follows the suite (newest): the version proven on each
+    # arch. A newer one served is run and named as not yet claimed.
+    claims: tuple[tuple[str, str], ...] = ()
+
+    @property
+    def arches(self) -> tuple[str, ...]:
+        return tuple(a for origin in self.origins for a in origin.arches)
+
+    def origin(self, arch_key: str) -> Origin:
+        for origin in self.origins:
+            if arch_key in origin.arches:
+                return origin
+        raise UserError(f"kernel {self.name} is not claimed on {arch_key}",
+                        hint=f"kernel {self.name} runs on: {', '.join(self.arches)}")
+
+    def claim(self, arch_key: str) -> str:
+        """The version claimed on ``arch_key``: the series' own name, or its claim."""
+        return dict(self.claims).get(arch_key, self.name)
+
+
+_BOOKWORM = (("bookworm", "bookworm-updates"), ("bookworm-security",))
+# Debian 13 as of its last point release: the -updates and -security
+# suites' index files of the smaller arches are not always in step on
+# mirrors, and a half-read suite set would pick different kernels per arch.
+_TRIXIE = (("trixie",), ())
+# Debian 13's kernels are built by gcc-14; see Origin.build_env.
+TRIXIE_ENV = "trixie"
 
 KERNELS: dict[str, KernelSeries] = {
     "5.10": KernelSeries(
-        name="5.10", suites=("bullseye",), security_suites=("bullseye-security",),
-        arches=("x86_64",), note="Debian 11 (bullseye), the oldest LTS we claim",
+        name="5.10", origins=(Origin(("bullseye",), ("bullseye-security",), ("x86_64",)),),
+        note="Debian 11 (bullseye), the oldest LTS we claim",
     ),
     "6.1": KernelSeries(
-        name="6.1", suites=("bookworm", "bookworm-updates"),
-        security_suites=("bookworm-security",), arches=("x86_64", "arm64"),
+        name="6.1", origins=(Origin(*_BOOKWORM, ("x86_64", "arm64")),),
         note="Debian 12 (bookworm)",
     ),
     "6.12": KernelSeries(
-        name="6.12", suites=("bookworm-backports",), security_suites=(),
-        arches=("x86_64",), note="Debian 12 backports",
+        name="6.12",
+        origins=(Origin(("bookworm-backports",), (), ("x86_64",)),
+                 Origin(*_TRIXIE, ("arm64", "armhf", "riscv64"), build_env=TRIXIE_ENV)),
+        note="Debian 12 backports (x86_64), Debian 13 (trixie) elsewhere",
+    ),
+    # Debian's PREEMPT_RT flavour: the industrial boards' kernel.
+    "6.12-rt": KernelSeries(
+        name="6.12-rt", flavour="rt-",
+        origins=(Origin(*_TRIXIE, ("x86_64",), build_env=TRIXIE_ENV),),
+        note="Debian 13 (trixie), PREEMPT_RT flavour",
+    ),
+    # Whatever trixie-backports serves today: the bed follows Debian
+    # without an edit; the claims say what was proven last.
+    "newest": KernelSeries(
+        name="newest",
+        origins=(Origin(("trixie-backports", *_TRIXIE[0]), _TRIXIE[1],
+                        ("x86_64", "arm64"), build_env=TRIXIE_ENV),),
+        note="the newest series Debian serves (trixie-backports)",
+        claims=(("x86_64", "7.3"), ("arm64", "7.3")),
     ),
 }
 
@@ -82,7 +156,7 @@ KERNELS: dict[str, KernelSeries] = {
 # it runs (that is KERNELS).
 BUILT_KERNELS: dict[str, KernelSeries] = {
     "debug": KernelSeries(
-        name="debug", suites=("bookworm-backports",), security_suites=(), arches=("x86_64",),
+        name="debug", origins=(Origin(("bookworm-backports",), (), ("x86_64",)),),
         note="6.12 from Debian's source with KFENCE, lockdep, UBSAN, kmemleak, fault "
              "injection; kprobes by int3", source="6.12",
     ),
@@ -177,8 +251,4 @@ def userland(name: str) -> Userland:
 
 
 def check_claimed(series: KernelSeries, arch_name: str) -> None:
-    if arch_name not in series.arches:
-        raise UserError(
-            f"kernel {series.name} is not claimed on {arch_name}",
-            hint=f"kernel {series.name} runs on: {', '.join(series.arches)}",
-        )
+    series.origin(arch_name)

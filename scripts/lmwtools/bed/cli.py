@@ -4,12 +4,14 @@
     scripts/testbed build --kernel 6.12                   build (or reuse) a guest's images
     scripts/testbed shell --userland systemd              its console here (quit: Ctrl-A X)
     scripts/testbed exec --kernel 5.10 -- uname -r        a fresh guest, one command as root
+    scripts/testbed exec --kernel 6.12 --arch armhf -- uname -m
     eval "$(scripts/testbed env --userland sysvinit)"     LG_* variables for pytest --lg-env
 
-A guest is a Debian kernel series (--kernel, default 6.1; or "debug", a
-kernel the bed builds from Debian's source with the kernel's checkers on,
-for the initramfs userland), an arch
-(--arch, default x86_64) and a userland (--userland: initramfs, systemd,
+A guest is a Debian kernel series (--kernel, default 6.1; "newest" is
+whatever trixie-backports serves today, "6.12-rt" Debian's PREEMPT_RT
+flavour; or "debug", a kernel the bed builds from Debian's source with
+the kernel's checkers on, for the initramfs userland), an arch (--arch,
+default x86_64; arm64, armhf, riscv64) and a userland (--userland: initramfs, systemd,
 sysvinit; default initramfs), as catalog.py lists them. Building one
 resolves the series to Debian's current package, downloads and unpacks
 it, builds the layer's components against its headers by their own
@@ -49,10 +51,13 @@ def _spec(args: argparse.Namespace) -> GuestSpec:
 def cmd_list(args: argparse.Namespace) -> int:
     print("kernels (--kernel), resolved to Debian's current package at build time:")
     for series in KERNELS.values():
-        print(f"  {series.name:5} {series.note}; arches: {', '.join(series.arches)}")
+        print(f"  {series.name:7} {series.note}; arches: {', '.join(series.arches)}")
+        if series.claims:
+            print(f"  {'':7} claimed (last proven): "
+                  + ", ".join(f"{version} on {arch}" for arch, version in series.claims))
     print("kernels the bed builds (--kernel), initramfs userland only:")
     for series in BUILT_KERNELS.values():
-        print(f"  {series.name:5} {series.note}; arches: {', '.join(series.arches)}")
+        print(f"  {series.name:7} {series.note}; arches: {', '.join(series.arches)}")
     print("userlands (--userland):")
     for name, userland in USERLANDS.items():
         print(f"  {name:9} {userland.summary}")

@@ -62,7 +62,8 @@ class Guest:
             "LG_QEMU_CPU": arch.cpu,
             "LG_QEMU_MEMORY": MEMORY,
             "LG_QEMU_ARGS": (f"-accel {arch.accel} -smp {VCPUS} -nic none "
-                             f"-device virtio-rng-pci -initrd {self.initrd}"),
+                             f"-device virtio-rng-pci -initrd {self.initrd}"
+                             + (f" -bios {arch.firmware}" if arch.firmware else "")),
             "LG_CONSOLE": arch.console,
             "LG_KERNEL": str(self.tree.vmlinuz),
             "LG_ROOTFS": str(self.rootfs or ""),
@@ -75,6 +76,9 @@ def build(spec: GuestSpec, *, refresh: bool = False) -> Guest:
     spec.check()
     arch = arch_named(spec.arch)
     require_tool(arch.qemu)
+    if arch.firmware and not Path(arch.firmware).is_file():
+        raise UserError(f"{arch.key} guests boot through {arch.firmware}, which is missing",
+                        hint="apt-get install opensbi   (make deps installs it)")
     userland = userland_named(spec.userland)
     if userland.is_debian:
         rootfs.preflight(arch, userland)

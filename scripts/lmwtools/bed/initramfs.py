@@ -19,23 +19,37 @@ from ..core.host import require_tool
 from ..core.paths import cache_root
 from . import modstage
 from .apt import extract
-from .catalog import HOSTNAME, KERNELS, Arch
-from .kernels import KernelTree, apt_for
+from .catalog import HOSTNAME, Arch, Origin
+from .kernels import KernelTree, apt_for_origin
 
 # The busybox-init system of the initramfs (and of the Debian busybox-init rootfs).
 INITFILES = Path(__file__).resolve().parent / "initfiles"
 
 
+# busybox-static from Debian 12, or from Debian 13 where Debian 12 made no
+# release (riscv64).
+BUSYBOX_ORIGINS = (Origin(("bookworm",), (), ("x86_64", "arm64", "armhf")),
+                   Origin(("trixie",), (), ("riscv64",)))
+
+
 def busybox(arch: Arch) -> Path:
-    """A static busybox for ``arch``, from Debian 12 (busybox-static)."""
-    apt = apt_for(KERNELS["6.1"])
+    """A static busybox for ``arch`` (busybox-static)."""
+    origin = next((o for o in BUSYBOX_ORIGINS if arch.key in o.arches), None)
+    if origin is None:
+        raise UserError(f"no busybox-static is known for {arch.key}",
+                        hint="add the arch to BUSYBOX_ORIGINS in initramfs.py")
+    apt = apt_for_origin(origin)
     apt.update()
     package = "busybox-static" if arch.deb == "amd64" else f"busybox-static:{arch.deb}"
     debs = apt.download([package], cache_root() / "debs")
     root = cache_root() / "busybox" / arch.deb
     build_once(root, fingerprint([d.name for d in debs]), lambda d: extract(debs, d),
                f"unpacking busybox for {arch.deb}")
-    return root / "bin" / "busybox"
+    # Debian 13 is usr-merged: /usr/bin/busybox
+    for place in ("bin/busybox", "usr/bin/busybox"):
+        if (root / place).is_file():
+            return root / place
+    raise UserError(f"no busybox binary in {', '.join(d.name for d in debs)}")
 
 
 def render_inittab(console: str) -> str:

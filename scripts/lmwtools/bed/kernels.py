@@ -3,6 +3,12 @@
 One unpacked tree per kernel release holds the image (vmlinuz, modules)
 and the headers (arch headers, -common and the host's linux-kbuild), so
 that out-of-tree modules build against exactly the kernel that boots.
+
+Debian's 7.x packaging splits the image: ``linux-image-<abi>`` is a small
+package that depends on ``linux-binary-<abi>`` (the kernel, in
+``/usr/lib/modules/<abi>/vmlinuz``), ``linux-modules-<abi>`` and
+``linux-base-<abi>`` (config, System.map); the tree takes every part and
+finds the kernel and its config in either layout.
 """
 
 from __future__ import annotations
@@ -11,13 +17,14 @@ import re
 from dataclasses import dataclass
 from pathlib import Path
 
+from ..core import progress
 from ..core.artifact import build_once, fingerprint
 from ..core.errors import UserError
 from ..core.host import run
 from ..core.paths import cache_root
 from . import kernelbuild
 from .apt import AptSuites, extract
-from .catalog import Arch, KernelSeries, check_claimed
+from .catalog import ARCHES, Arch, KernelSeries, Origin, check_claimed
 from .mirrors import debian_mirrors
 
 
@@ -31,9 +38,22 @@ class KernelTree:
     version: str       # Debian package version, e.g. 6.1.192-3
     root: Path
 
+    def _boot_file(self, name: str) -> Path:
+        """boot/<name>-<release> (up to 6.x), or <modules>/<name> (Debian 7.x)."""
+        classic = self.root / "boot" / f"{name}-{self.release}"
+        if classic.exists():
+            return classic
+        for base in ("usr/lib", "lib"):
+            split = self.root / base / "modules" / self.release / name
+            if split.exists():
+                return split
+        return classic
+
     @property
     def vmlinuz(self) -> Path:
-        return self.root / "boot" / f"vmlinuz-{self.release}"
+        """The kernel to boot (riscv64's is named vmlinux: a flat Image, not ELF)."""
+        image = self._boot_file("vmlinuz")
+        return image if image.exists() else self._boot_file("vmlinux")
 
     @property
     def modules(self) -> Path:
@@ -52,12 +72,25 @@ class KernelTree:
 
     @property
     def config(self) -> Path:
-        return self.root / "boot" / f"config-{self.release}"
+        return self._boot_file("config")
+
+    @property
+    def build_env(self) -> str | None:
+        """The Debian suite whose root builds modules for this kernel (None: the host)."""
+        return self.series.origin(self.arch.key).build_env
 
 
-def apt_for(series: KernelSeries) -> AptSuites:
-    return AptSuites(cache_root() / "apt" / series.name, debian_mirrors(),
-                     series.suites, series.security_suites, ("amd64", "arm64"))
+def apt_for(series: KernelSeries, arch: Arch) -> AptSuites:
+    """apt for the suites that serve ``series`` on ``arch`` (shared by series
+    from the same suites)."""
+    return apt_for_origin(series.origin(arch.key))
+
+
+def apt_for_origin(origin: Origin) -> AptSuites:
+    debs = tuple(dict.fromkeys(["amd64", *(ARCHES[a].deb for a in origin.arches)]))
+    where = "+".join(origin.suites) + "_" + "+".join(debs)
+    return AptSuites(cache_root() / "apt" / where, debian_mirrors(),
+                     origin.suites, origin.security_suites, debs)
 
 
 def _qualified(package: str, arch: Arch) -> str:
@@ -69,12 +102,16 @@ def _strip_arch(package: str) -> str:
     return package.split(":", 1)[0]
 
 
+# The parts of Debian 7.x's split image package (see the module docstring).
+_IMAGE_PARTS = ("linux-binary-", "linux-modules-", "linux-base-")
+
+
 def resolve(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> tuple[str, list[str]]:
     """The kernel release the suites offer today and the packages that make it up."""
     check_claimed(series, arch.key)
-    apt = apt_for(series)
+    apt = apt_for(series, arch)
     apt.update(force=refresh)
-    meta = _qualified(f"linux-image-{arch.deb}", arch)
+    meta = _qualified(f"linux-image-{series.flavour}{arch.flavour}", arch)
     images = [d for d in apt.depends(meta) if d.startswith("linux-image-")]
     if not images:
         raise UserError(f"{meta} in {series.note} depends on no linux-image package")
@@ -82,16 +119,31 @@ def resolve(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> tuple
     image = f"linux-image-{release}"
     if not apt.exists(_qualified(image, arch)):
         image += "-unsigned"
+    parts = [_qualified(_strip_arch(d), arch) for d in apt.depends(_qualified(image, arch))
+             if _strip_arch(d).startswith(_IMAGE_PARTS) and _strip_arch(d).endswith(release)]
     headers = f"linux-headers-{release}"
     header_deps = [_strip_arch(d) for d in apt.depends(_qualified(headers, arch))]
-    common = [d for d in header_deps if d.startswith("linux-headers-") and d.endswith("-common")]
+    # -common, or -common-rt for the rt flavour
+    common = [d for d in header_deps if d.startswith("linux-headers-") and "-common" in d]
     kbuild = [d for d in header_deps if d.startswith("linux-kbuild-")]
     if not common or not kbuild:
         raise UserError(f"cannot find -common/linux-kbuild among the depends of {headers}: "
                         f"{header_deps}")
     # kbuild's host programs (fixdep, modpost) run on the build host: host arch.
-    packages = [_qualified(image, arch), _qualified(headers, arch), common[0], kbuild[0]]
+    packages = [_qualified(image, arch), *parts, _qualified(headers, arch), common[0], kbuild[0]]
+    _say_if_beyond_claim(series, arch, release)
     return release, packages
+
+
+def _say_if_beyond_claim(series: KernelSeries, arch: Arch, release: str) -> None:
+    """A series that follows its suite (newest) may now serve a version that
+    nobody has proven: run it, and say so."""
+    claim = series.claim(arch.key)
+    if claim == series.name or release.startswith(claim + "."):
+        return
+    progress.say(f"kernel {series.name} on {arch.key} is now {release}; the claim is {claim}: "
+                 f"this run proves {release.split('+', 1)[0].rsplit('.', 1)[0]}, then move the "
+                 "claim in catalog.py (KERNELS)")
 
 
 def fetch(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> KernelTree:
@@ -100,7 +152,7 @@ def fetch(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> KernelT
     if series.source is not None:
         return _built(series, arch, refresh=refresh)
     release, packages = resolve(series, arch, refresh=refresh)
-    apt = apt_for(series)
+    apt = apt_for(series, arch)
     debs = apt.download(packages, cache_root() / "debs")
     version = apt.candidate(packages[0])
     root = cache_root() / "kernels" / release
@@ -109,7 +161,9 @@ def fetch(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> KernelT
         extract(debs, dest)
         _fix_headers(dest / "usr" / "src" / f"linux-headers-{release}", final=root)
         # The package's postinst would have indexed the modules; do it here.
-        run(["depmod", "-b", dest, release])
+        # (trixie and later are usr-merged: the modules are under usr/)
+        merged = (dest / "usr" / "lib" / "modules" / release).is_dir()
+        run(["depmod", "-b", dest / "usr" if merged else dest, release])
 
     key = fingerprint([Path(__file__), *[d.name for d in debs]])
     build_once(root, key, unpack, f"unpacking kernel {release}")
@@ -121,7 +175,7 @@ def fetch(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> KernelT
 
 def _built(series: KernelSeries, arch: Arch, *, refresh: bool) -> KernelTree:
     check_claimed(series, arch.key)
-    apt = apt_for(series)
+    apt = apt_for(series, arch)
     apt.update(force=refresh)
     package = f"linux-source-{series.source}"
     deb = apt.download([package], cache_root() / "debs")[0]
@@ -131,11 +185,13 @@ def _built(series: KernelSeries, arch: Arch, *, refresh: bool) -> KernelTree:
 
 
 def _fix_headers(headers: Path, *, final: Path) -> None:
-    """Debian's arch headers include the -common Makefile by absolute path:
-    point that include into the unpacked tree (at its ``final`` place)."""
+    """Debian's arch headers include the -common Makefile by absolute path
+    (and on 7.x name themselves as KBUILD_OUTPUT): point those paths into
+    the unpacked tree (at its ``final`` place)."""
     makefile = headers / "Makefile"
     text = makefile.read_text()
-    fixed = re.sub(r"^include /usr/src/", f"include {final}/usr/src/", text, flags=re.MULTILINE)
+    fixed = re.sub(r"^(include |KBUILD_OUTPUT=)/usr/src/", rf"\g<1>{final}/usr/src/", text,
+                   flags=re.MULTILINE)
     if fixed == text:
         raise UserError(f"unexpected headers layout: no absolute include in {makefile}")
     makefile.write_text(fixed)

@@ -81,8 +81,8 @@ def stage(tree: KernelTree, stage_root: Path, parts: list[Component]) -> Path:
                 # bitbake builds in ${B} with ${CC}
                 build_dir = work / component.name
                 fresh_copy(component.source, build_dir)
-                run(["make", "-C", build_dir, f"CC={tree.arch.cross_compile}gcc",
-                     f"DESTDIR={destdir}", "install"])
+                run(kbuild.make(tree, ["-C", build_dir, f"CC={kbuild.user_compiler(tree)}",
+                                       f"DESTDIR={destdir}", "install"]))
 
     names = ", ".join(c.name for c in parts) or "nothing yet"
     return build_once(stage_root / "destdir", key, install_all,

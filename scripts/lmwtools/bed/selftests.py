@@ -46,7 +46,7 @@ def _source_deb(tree: KernelTree) -> Path:
     """linux-source-<series> at exactly the guest kernel's version."""
     series = tree.series.source or tree.series.name
     package = f"linux-source-{series}"
-    apt = apt_for(tree.series)
+    apt = apt_for(tree.series, tree.arch)
     apt.update()
     if not apt.exists(package):
         raise UserError(f"{tree.series.note} serves no {package}",

@@ -3,6 +3,7 @@
     scripts/bench                    everything (about 25 minutes under TCG)
     scripts/bench --smoke            a short run of every part (CI: it cannot rot)
     scripts/bench --only hook,latency
+    scripts/bench --only hook --kernel 6.12 --arch riscv64 --userland initramfs
     scripts/bench --update-readme    also put the tables into docs/benchmarks.md
     make bench BENCH_ARGS=--smoke    the same through make
 
@@ -109,14 +110,18 @@ def bench(args: argparse.Namespace) -> int:
     if parts - set(PARTS):
         raise UserError(f"unknown part(s) {', '.join(sorted(parts - set(PARTS)))}",
                         hint=f"--only takes {','.join(PARTS)}")
-    guest = build(GuestSpec(kernel=args.kernel, arch=args.arch, userland="systemd"))
+    if args.userland != "systemd" and parts != {"hook"}:
+        raise UserError(f"the {args.userland} userland serves the hook cost only: the other "
+                        "parts run the terminator and the peers (python3, systemd)",
+                        hint=f"--only hook --userland {args.userland}, or --userland systemd")
+    guest = build(GuestSpec(kernel=args.kernel, arch=args.arch, userland=args.userland))
     stamp = time.strftime("%Y%m%d-%H%M")
     out = args.out or BENCH_RESULTS / f"{guest.release}-{args.arch}-{stamp}"
     hook = lat = None
     outcomes: list[stress.Outcome] = []
     prints: list[footprint.Footprint] = []
     if parts & {"hook", "latency", "footprint"}:
-        progress.say(f"booting {guest.release} ({args.arch}, systemd) for the bench")
+        progress.say(f"booting {guest.release} ({args.arch}, {args.userland}) for the bench")
         hook, lat, prints = _shared_boots(guest, parts, profile)
     if "stress" in parts:
         for scenario in profile.scenarios:
@@ -140,6 +145,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--only", metavar="PARTS", help=f"comma-separated: {','.join(PARTS)}")
     parser.add_argument("--kernel", default="6.1", help="Debian kernel series (default 6.1)")
     parser.add_argument("--arch", default="x86_64", help="guest architecture (default x86_64)")
+    parser.add_argument("--userland", default="systemd",
+                        help="systemd (default); initramfs measures the hook cost only, "
+                             "on kernels and arches without a Debian userland")
     parser.add_argument("--out", type=Path, help="results folder (default build/bench/…)")
     parser.add_argument("--update-readme", action="store_true",
                         help="put the report's tables into docs/benchmarks.md")

@@ -3,14 +3,18 @@
 Each artifact sits next to a ``.key`` file holding the fingerprint of its
 inputs (package versions, file contents, settings). A build writes to a
 temporary name and renames at the end, so an interrupted build never
-leaves a half artifact that looks current.
+leaves a half artifact that looks current. Test sessions run side by
+side (scripts/run-tests --jobs): a build holds a lock on its artifact, so
+a second session that needs the same one waits and then finds it cached.
 """
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import shutil
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from . import progress
@@ -38,8 +42,22 @@ def _remove(path: Path) -> None:
         path.unlink()
 
 
+@contextmanager
+def locked(path: Path) -> Iterator[None]:
+    """Hold an exclusive lock on ``path`` (a ``.lock`` file next to it) across processes."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with open(path.with_name(path.name + ".lock"), "w", encoding="utf-8") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
 def build_once(path: Path, key: str, build: Callable[[Path], object], what: str) -> Path:
     """Return ``path``, building it with ``build(tmp_path)`` unless it is current."""
+    with locked(path):
+        return _build_once(path, key, build, what)
+
+
+def _build_once(path: Path, key: str, build: Callable[[Path], object], what: str) -> Path:
     stamp = path.with_name(path.name + ".key")
     if path.exists() and stamp.exists() and stamp.read_text() == key:
         progress.say(f"{what}: cached")

@@ -36,6 +36,9 @@ TOOL_PACKAGES: dict[str, str] = {
     "mmdebstrap": "mmdebstrap",
     "qemu-system-x86_64": "qemu-system-x86",
     "qemu-system-aarch64": "qemu-system-arm",
+    "qemu-system-arm": "qemu-system-arm",
+    "qemu-system-riscv64": "qemu-system-misc",
+    "unshare": "util-linux",
     "aarch64-linux-gnu-gcc-12": "gcc-12-aarch64-linux-gnu",
     # make lint (checkpatch.pl)
     "perl": "perl",

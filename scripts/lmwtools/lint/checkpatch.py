@@ -11,7 +11,7 @@ import subprocess
 import tarfile
 from pathlib import Path
 
-from ..bed.catalog import KERNELS
+from ..bed.catalog import ARCHES, KERNELS
 from ..bed.kernels import apt_for
 from ..core import progress
 from ..core.artifact import build_once, fingerprint
@@ -25,7 +25,7 @@ NEEDED = ("scripts/checkpatch.pl", "scripts/spelling.txt", "scripts/const_struct
 
 def checkpatch() -> Path:
     """Path of a cached checkpatch.pl with its data files beside it."""
-    apt = apt_for(KERNELS[SERIES])
+    apt = apt_for(KERNELS[SERIES], ARCHES["x86_64"])
     apt.update()
     package = f"linux-source-{SERIES}"
     deb = apt.download([package], cache_root() / "debs")[0]

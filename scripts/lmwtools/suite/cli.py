@@ -4,13 +4,16 @@
     scripts/run-tests --quick         host tests + 6.1/x86_64 initramfs
     scripts/run-tests --only 6.12     sessions whose name contains "6.12"
     scripts/run-tests --only farm     the loopback farm (tests/farm)
+    scripts/run-tests --jobs 1        one session at a time, output as it comes
     scripts/run-tests -- -k swap      extra arguments for every pytest
 
 The sessions (runner.sessions): the host tests (tests/unit, tests/yocto);
 one session per guest of the matrix (each claimed kernel and arch, with
 the initramfs userland, and on x86_64 the Debian systemd and sysvinit
-userlands too); the loopback farm; the bench's smoke run. They run in
-turn; a failed session does not stop the others. The last line is the sum
+userlands too); the loopback farm; the bench's smoke run. They run two
+at a time (--jobs), longest first, each one's output printed whole when
+it ends; the bench runs last, alone, as it measures. A failed session
+does not stop the others. The last line is the sum
 over all of them: ``total: N passed, N failed, N skipped``. JUnit files
 and guest console logs go to build/test-results/.
 
@@ -30,7 +33,18 @@ from collections.abc import Sequence
 
 from ..core.errors import UserError, run_command
 from ..core.paths import TEST_RESULTS
-from .runner import Outcome, run, sessions
+from .runner import Outcome, run_plan, sessions
+
+# Two: the machines this runs on have two cores or more, and each x86
+# guest is one TCG thread (thread=single).
+DEFAULT_JOBS = 2
+
+
+def _jobs(text: str) -> int:
+    if not text.isdigit() or not 1 <= int(text) <= 8:
+        raise argparse.ArgumentTypeError(f"'{text}' is not a number of sessions from 1 to 8")
+    return int(text)
+
 
 
 def make_parser() -> argparse.ArgumentParser:
@@ -38,6 +52,8 @@ def make_parser() -> argparse.ArgumentParser:
                                      description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument("--quick", action="store_true", help="host + one guest")
     parser.add_argument("--only", metavar="TEXT", help="sessions whose name contains TEXT")
+    parser.add_argument("--jobs", type=_jobs, default=DEFAULT_JOBS, metavar="N",
+                        help=f"sessions side by side (default: {DEFAULT_JOBS})")
     parser.add_argument("pytest_args", nargs=argparse.REMAINDER,
                         help="after --: passed to every pytest")
     return parser
@@ -52,7 +68,7 @@ def run_all(args: argparse.Namespace) -> int:
         raise UserError(f"no session matches '{args.only}'",
                         hint="sessions: " + ", ".join(s.name for s in sessions(False)))
     TEST_RESULTS.mkdir(parents=True, exist_ok=True)
-    outcomes = {s.name: run(s, extra) for s in plan}
+    outcomes = run_plan(plan, extra, args.jobs)
     total = Outcome()
     print("\n===== summary =====")
     for name, o in outcomes.items():

@@ -4,24 +4,35 @@ labgrid boots one environment per pytest session, so each guest (kernel,
 arch, userland) is its own session. ``sessions()`` is the plan;
 ``pytest_command()`` is how every run of the suite starts pytest (the
 matrix here, a farm place in farm/); ``count()`` reads a session's JUnit.
+Sessions run side by side (``run_plan``, two at a time by default: each
+x86 guest is one TCG thread), longest first; a session marked ``alone``
+(the bench, which measures) runs after the others with nothing beside it.
 """
 
 from __future__ import annotations
 
 import subprocess
 import sys
+import threading
 import time
 import xml.etree.ElementTree as ET
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
 from ..bed.catalog import BUILT_KERNELS, MATRIX
 from ..core.paths import ENV_DIR, REPO, TEST_RESULTS
 
-# The Debian userlands are booted on every x86_64 kernel (each one takes
-# ~30 s); arm64 Debian rootfs builds run under qemu-user and take minutes,
-# so arm64 is proven with the initramfs userland.
+# The Debian userlands are booted on the x86_64 kernels of Debian's
+# releases (each takes ~30 s), and systemd on the newest; the other
+# arches' Debian rootfs builds run under qemu-user and take minutes, and
+# the rt flavour changes the kernel only: they are proven with the
+# initramfs userland, which carries every module test.
 DEBIAN_USERLANDS = ("systemd", "sysvinit")
+USERLANDS_ON_X86_64: dict[str, tuple[str, ...]] = {
+    "5.10": DEBIAN_USERLANDS, "6.1": DEBIAN_USERLANDS, "6.12": DEBIAN_USERLANDS,
+    "newest": ("systemd",),
+}
 # The module's tests need no userland beyond busybox and the static helper,
 # so they run once per kernel/arch, in its initramfs session. The
 # terminator's need python3 and an init system: both Debian userlands, on
@@ -45,6 +56,9 @@ MM_KERNEL = "6.12"
 class Session:
     name: str
     args: tuple[str, ...]
+    # a rough cold-run length, for the order only (longest first)
+    minutes: float = 2.0
+    alone: bool = False   # nothing runs beside it (it measures)
 
 
 @dataclass
@@ -59,15 +73,18 @@ class Outcome:
 def sessions(quick: bool) -> list[Session]:
     plan = [Session("host", ("tests/unit", "tests/yocto"))]
     for kernel, arch in MATRIX:
-        userlands = ("initramfs", *(DEBIAN_USERLANDS if arch == "x86_64" else ()))
+        userlands = ("initramfs",
+                     *(USERLANDS_ON_X86_64.get(kernel, ()) if arch == "x86_64" else ()))
         for userland in userlands:
             tests = GUEST_TESTS[userland]
+            minutes = 2.0 if arch == "x86_64" else 4.0   # other arches: TCG is slower
             if userland != "initramfs" and kernel == TERMINATOR_KERNEL:
                 tests = (*tests, "tests/terminator")
+                minutes = 9.0
             plan.append(Session(
                 f"{kernel}/{arch}/{userland}",
                 ("--lg-env", str(ENV_DIR / f"qemu-{userland}.yaml"),
-                 "--lmw-kernel", kernel, "--lmw-arch", arch, *tests)))
+                 "--lmw-kernel", kernel, "--lmw-arch", arch, *tests), minutes))
     # The module's tests again on each kernel the bed builds (the debug one:
     # KFENCE, lockdep, UBSAN, kmemleak, fault injection; kprobes by int3),
     # where any report of the kernel's checkers fails the test.
@@ -76,17 +93,17 @@ def sessions(quick: bool) -> list[Session]:
             plan.append(Session(
                 f"{kernel}/{arch}/initramfs",
                 ("--lg-env", str(ENV_DIR / "qemu-initramfs.yaml"),
-                 "--lmw-kernel", kernel, "--lmw-arch", arch, "tests/lmw")))
+                 "--lmw-kernel", kernel, "--lmw-arch", arch, "tests/lmw"), minutes=9.0))
     plan.append(Session(
         f"{MM_KERNEL}/x86_64/mm",
         ("--lg-env", str(ENV_DIR / "qemu-initramfs.yaml"),
-         "--lmw-kernel", MM_KERNEL, "--lmw-arch", "x86_64", "tests/mm")))
+         "--lmw-kernel", MM_KERNEL, "--lmw-arch", "x86_64", "tests/mm"), minutes=3.0))
     # The loopback farm (labgrid coordinator + exporter, the 6.1 systemd
     # guest as a board): a host session that starts its own labgrid
     # processes and runs part of the suite through RemotePlace.
     plan.append(Session("farm", ("tests/farm",)))
     # make bench's smoke run (scripts/bench --smoke), so the bench cannot rot
-    plan.append(Session("bench", ("tests/bench",)))
+    plan.append(Session("bench", ("tests/bench",), minutes=3.0, alone=True))
     if quick:
         plan = [s for s in plan if s.name in ("host", "6.1/x86_64/initramfs")]
     return plan
@@ -115,14 +132,46 @@ def pytest_command(slug: str) -> tuple[list[str], Path]:
              "--lg-log", str(TEST_RESULTS / f"{slug}-console")], junit)
 
 
-def run(session: Session, extra: list[str]) -> Outcome:
-    argv, junit = pytest_command(session.name.replace("/", "-"))
-    print(f"\n===== {session.name} =====", flush=True)
+def run(session: Session, extra: list[str], *, log: Path | None = None) -> Outcome:
+    """Run one session; its output goes to ``log`` when given, else to ours."""
+    slug = session.name.replace("/", "-")
+    argv, junit = pytest_command(slug)
     start = time.monotonic()
-    proc = subprocess.run([*argv, *session.args, *extra], cwd=REPO, check=False)
+    if log is None:
+        print(f"\n===== {session.name} =====", flush=True)
+        proc = subprocess.run([*argv, *session.args, *extra], cwd=REPO, check=False)
+    else:
+        with open(log, "w", encoding="utf-8") as out:
+            proc = subprocess.run([*argv, *session.args, *extra], cwd=REPO, check=False,
+                                  stdout=out, stderr=subprocess.STDOUT)
     outcome = Outcome(seconds=time.monotonic() - start, status=proc.returncode)
     count(junit, outcome)
     # pytest exit 5 = no test ran; a session that ran nothing proves nothing.
     if proc.returncode != 0 and outcome.failed == 0:
         outcome.failed = 1
     return outcome
+
+
+def run_plan(plan: list[Session], extra: list[str], jobs: int) -> dict[str, Outcome]:
+    """Run ``plan``, ``jobs`` sessions at a time, longest first, the ``alone``
+    ones last and by themselves. Each session's output is printed whole
+    when it ends, so that side-by-side sessions do not interleave."""
+    if jobs <= 1:
+        return {s.name: run(s, extra) for s in plan}
+    lock = threading.Lock()
+
+    def one(session: Session) -> Outcome:
+        log = TEST_RESULTS / f"{session.name.replace('/', '-')}.log"
+        with lock:
+            print(f"----- start {session.name}", flush=True)
+        outcome = run(session, extra, log=log)
+        with lock:
+            print(f"\n===== {session.name} ({outcome.seconds:.0f} s) =====", flush=True)
+            print(log.read_text(errors="replace"), end="", flush=True)
+        return outcome
+
+    side_by_side = sorted((s for s in plan if not s.alone), key=lambda s: -s.minutes)
+    with ThreadPoolExecutor(max_workers=jobs) as pool:
+        done = dict(zip((s.name for s in side_by_side), pool.map(one, side_by_side), strict=True))
+    done.update({s.name: one(s) for s in plan if s.alone})
+    return {s.name: done[s.name] for s in plan}

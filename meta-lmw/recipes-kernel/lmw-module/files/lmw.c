@@ -66,10 +66,11 @@
  * by nr_cpus * batch, about 25% of R under the default overcommit policy.
  * lmw sums the counter as percpu_counter_sum() does, the global count plus
  * each CPU's share, but without the counter's spinlock: where a kprobe is
- * a breakpoint (x86 without ftrace, arm64) its handler runs as an NMI, and
- * an NMI may take no lock (lockdep calls it an inconsistent lock state; the
- * debug kernel's tests found it). The cost is O(nr_cpus), about a hundred
- * instructions on a small SoC. A CPU that folds its share into the count
+ * a breakpoint (x86 without ftrace, arm64, riscv64) its handler runs as an
+ * NMI, and an NMI may take no lock (lockdep calls it an inconsistent lock
+ * state; the debug kernel's tests found it). On arm it runs in the
+ * undefined-instruction trap, which is no better a place to wait. The
+ * cost is O(nr_cpus), about a hundred instructions on a small SoC. A CPU that folds its share into the count
  * while lmw sums can make the sum off by that share, less than one batch
  * (vm_committed_as_batch, a fraction of a percent of R), and a concurrent
  * request on another CPU that is not yet accounted makes the decision off
@@ -90,8 +91,12 @@
  * more. lmw sets a kprobe on __vm_enough_memory and, to refuse, makes the
  * function return -ENOMEM without running its body, as the kernel's own
  * error injection does. On x86 the probe points the instruction pointer
- * at lmw_deny_stub(), which has the same signature; on arm64 it sets the
- * return value and returns to the link register. The body, which would
+ * at lmw_deny_stub(), which has the same signature; on arm64, arm and
+ * riscv64 it sets the return value (x0, r0, a0) and the program counter to
+ * the return address the caller left in the link register (lr, ra), as the
+ * kernel's override_function_with_return() does there. The arguments are
+ * read where each ABI passes them: rdi/rsi/rdx, x0-x2, r0-r2 (AAPCS; arm
+ * has no regs_get_kernel_argument()), a0-a2. The body, which would
  * account the pages, never runs, so C is left exactly as it was. A dummy
  * post_handler keeps the probe from being jump-optimized, which would
  * ignore the changed instruction pointer. If __vm_enough_memory cannot be
@@ -112,6 +117,7 @@
 #include <linux/capability.h>
 #include <linux/cred.h>
 #include <linux/ctype.h>
+#include <linux/ftrace.h>
 #include <linux/irq_work.h>
 #include <linux/kobject.h>
 #include <linux/kprobes.h>
@@ -132,8 +138,18 @@
 #include <linux/sysfs.h>
 #include <linux/workqueue.h>
 
-#if !defined(CONFIG_X86_64) && !defined(CONFIG_ARM64)
-#error "lmw refuses commitments on x86_64 and arm64 only"
+/*
+ * Each architecture's refusal is proven in a guest before it is claimed
+ * (the test bed's module tests). A Thumb-2 kernel would also need the
+ * Thumb bit of lr carried into the CPSR on the way back; no Thumb-2 kernel
+ * has been proven yet.
+ */
+#if !defined(CONFIG_X86_64) && !defined(CONFIG_ARM64) && !defined(CONFIG_ARM) && \
+	!(defined(CONFIG_RISCV) && defined(CONFIG_64BIT))
+#error "lmw refuses commitments on x86_64, arm64, arm and riscv64 only: no other is proven"
+#endif
+#if defined(CONFIG_ARM) && defined(CONFIG_THUMB2_KERNEL)
+#error "lmw is proven on ARM-mode arm kernels only, not on Thumb-2 (CONFIG_THUMB2_KERNEL)"
 #endif
 
 /* Set by Kbuild's feature tests: see there. */
@@ -364,13 +380,29 @@ static noinline int lmw_deny_stub(struct mm_struct *mm, long pages, int cap_sys_
 }
 #endif
 
+/* Argument n (0-2) of the probed function, where the ABI passes it. */
+static __always_inline unsigned long lmw_arg(struct pt_regs *regs, unsigned int n)
+{
+#ifdef CONFIG_ARM
+	return regs->uregs[n];		/* AAPCS: r0-r3 */
+#else
+	return regs_get_kernel_argument(regs, n);
+#endif
+}
+
 static int lmw_refuse(struct pt_regs *regs)
 {
-#ifdef CONFIG_X86_64
+#if defined(CONFIG_X86_64)
 	instruction_pointer_set(regs, (unsigned long)lmw_deny_stub);
 #else
 	regs_set_return_value(regs, (unsigned long)-ENOMEM);
+#if defined(CONFIG_ARM64)
 	instruction_pointer_set(regs, procedure_link_pointer(regs));
+#elif defined(CONFIG_ARM)
+	instruction_pointer_set(regs, regs->ARM_lr);
+#else
+	instruction_pointer_set(regs, regs->ra);
+#endif
 #endif
 	return 1;	/* the handler changed the IP: no single-step, no post */
 }
@@ -397,7 +429,7 @@ static bool lmw_exempt(struct pt_regs *regs)
 	 * argument, the rest is whatever the caller left there.
 	 */
 	if (lmw_target->has_cap_arg)
-		admin = (int)regs_get_kernel_argument(regs, 2) != 0;
+		admin = (int)lmw_arg(regs, 2) != 0;
 	else
 		admin = lmw_capable_admin();
 	/* a short in current's own signal_struct: no lock needed to read it */
@@ -406,7 +438,7 @@ static bool lmw_exempt(struct pt_regs *regs)
 
 static int lmw_pre(struct kprobe *p, struct pt_regs *regs)
 {
-	long pages = (long)regs_get_kernel_argument(regs, 1);
+	long pages = (long)lmw_arg(regs, 1);
 	unsigned long deny = lmw_deny_pages();
 	unsigned long committed;
 
@@ -445,11 +477,34 @@ static struct kprobe lmw_kprobe = {
 static int lmw_learn_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	if (current == READ_ONCE(lmw_learning) && !lmw_counter)
-		lmw_counter = (struct percpu_counter *)regs_get_kernel_argument(regs, 0);
+		lmw_counter = (struct percpu_counter *)lmw_arg(regs, 0);
 	return 0;
 }
 
 NOKPROBE_SYMBOL(lmw_learn_pre);
+
+/*
+ * Register kp at the entry of its symbol. Where each function begins with
+ * an ftrace call site and kprobes cannot use it (riscv64 without
+ * KPROBES_ON_FTRACE), the kernel refuses the entry with -EINVAL; the probe
+ * then goes just past the site, where the arguments, the stack and the
+ * return address are still the caller's: the site either does nothing or
+ * calls ftrace with t0, not ra, as its link.
+ */
+static int lmw_register_at_entry(struct kprobe *kp)
+{
+	int ret = register_kprobe(kp);
+
+#if defined(CONFIG_RISCV) && defined(CONFIG_DYNAMIC_FTRACE) && !defined(CONFIG_KPROBES_ON_FTRACE)
+	if (ret == -EINVAL) {
+		kp->addr = NULL;
+		kp->flags = 0;
+		kp->offset = MCOUNT_INSN_SIZE;
+		ret = register_kprobe(kp);
+	}
+#endif
+	return ret;
+}
 
 /*
  * Note the counter that vm_memory_committed() sums; then check it: an
@@ -465,7 +520,7 @@ static void lmw_learn_counter(void)
 	unsigned long exact, unlocked, slack = max(totalram_pages() / 100, 1UL);
 	int tries;
 
-	if (!IS_ENABLED(CONFIG_SMP) || register_kprobe(&learn))
+	if (!IS_ENABLED(CONFIG_SMP) || lmw_register_at_entry(&learn))
 		return;
 	for (tries = 0; tries < 3 && !lmw_counter; tries++) {
 		WRITE_ONCE(lmw_learning, current);
@@ -494,7 +549,7 @@ static int lmw_register_probe(void)
 		lmw_kprobe.pre_handler = lmw_pre;
 		lmw_kprobe.post_handler = lmw_post;
 		lmw_target = &lmw_targets[i];
-		ret = register_kprobe(&lmw_kprobe);
+		ret = lmw_register_at_entry(&lmw_kprobe);
 		if (!ret)
 			return 0;
 		pr_warn("cannot probe %s: error %d\n", lmw_targets[i].symbol, ret);
@@ -818,7 +873,11 @@ static int lmw_check_kernel_config(void)
 		const char *option, *for_what;
 	} needs[] = {
 		{ IS_ENABLED(CONFIG_KPROBES), "CONFIG_KPROBES", "seeing commit decisions" },
+#ifdef LMW_PROC_SYSCTL_OPTION
 		{ IS_ENABLED(CONFIG_PROC_SYSCTL), "CONFIG_PROC_SYSCTL", "/proc/sys/vm/lowmem_*" },
+#else
+		{ IS_ENABLED(CONFIG_SYSCTL), "CONFIG_SYSCTL", "/proc/sys/vm/lowmem_*" },
+#endif
 		{ IS_ENABLED(CONFIG_SYSFS), "CONFIG_SYSFS", "/sys/kernel/lmw" },
 	};
 	int i, missing = 0;
@@ -873,7 +932,8 @@ static int __init lmw_init(void)
 	}
 
 	lmw_update_state(vm_memory_committed());
-	pr_info("watching %s (%s, committed memory %s)\n", lmw_kprobe.symbol_name,
+	pr_info("watching %s+%#x (%s, committed memory %s)\n", lmw_kprobe.symbol_name,
+		lmw_kprobe.offset,
 		kprobe_ftrace(&lmw_kprobe) ? "through ftrace" : "a breakpoint",
 		lmw_counter ? "summed without a lock" : "summed under its lock");
 	mutex_lock(&lmw_knob_lock);

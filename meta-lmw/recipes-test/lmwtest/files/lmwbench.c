@@ -382,7 +382,7 @@ static int cross_once(int in, long crossing, long notify_kb, long total_kb,
 	if (p == MAP_FAILED) {
 		err = errno;
 		fprintf(stderr, "lmwbench: signal: crossing %ld: mmap of %zu kB: %s\n",
-			crossing, len / KB, strerror(err));
+			crossing, len / (size_t)KB, strerror(err));
 		return -err;
 	}
 	err = wait_report(in, "notify", &woke);
