@@ -23,6 +23,7 @@ SHELL_SCRIPTS := scripts/install-deps .ci/run scripts/lmwtools/bed/initfiles/ini
                  meta-lmw/recipes-support/lmw-terminator/files/lmw-terminator.init \
                  meta-lmw/recipes-support/lmw-sysctl/files/lmw-sysctl \
                  meta-lmw/recipes-support/lmw-sysctl/files/lmw-sysctl.init \
+                 meta-lmw/recipes-kernel/linux/linux-yocto/lmw-kconfig \
                  $(wildcard scripts/lmwtools/bench/workloads/*.sh)
 # The releases in meta-lmw/conf/layer.conf's LAYERSERIES_COMPAT_lmw.
 YOCTO_RELEASES := $(shell sed -n 's/^LAYERSERIES_COMPAT_lmw = "\(.*\)"/\1/p' meta-lmw/conf/layer.conf)

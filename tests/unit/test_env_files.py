@@ -60,6 +60,8 @@ def test_board_env_files_are_not_bed_guests(tmp_path: Path) -> None:
 @pytest.mark.parametrize(("machine", "qemu", "kernel"), [
     ("qemux86-64", "qemu-system-x86_64", "bzImage"),
     ("qemuarm64", "qemu-system-aarch64", "Image"),
+    ("qemuarm", "qemu-system-arm", "zImage"),
+    ("qemuriscv64", "qemu-system-riscv64", "Image"),
 ])
 def test_yocto_env_files_boot_the_deployed_image(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                  machine: str, qemu: str, kernel: str) -> None:
@@ -79,6 +81,8 @@ def test_yocto_env_files_boot_the_deployed_image(tmp_path: Path, monkeypatch: py
         f"if=virtio,format=raw,file={rootfs},snapshot=on"]
     if machine == "qemux86-64":
         assert argv[argv.index("-accel") + 1] == "tcg,thread=single"
+    if machine == "qemuriscv64":   # through the OpenSBI that OE built
+        assert argv[argv.index("-bios") + 1] == str(tmp_path / "fw_jump.elf")
 
 
 BOARD_VARS = {"LG_SERIAL_ID": "A10K7Q2R", "LG_SDMUX_ID": "000000001234",

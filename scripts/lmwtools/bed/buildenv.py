@@ -17,6 +17,7 @@ are the host's.
 
 from __future__ import annotations
 
+import functools
 import os
 import shutil
 from collections.abc import Sequence
@@ -30,10 +31,12 @@ from .mirrors import debian_mirrors
 
 # The native and cross compilers of every arch we claim, the C libraries
 # the static test helpers link, pahole (BTF for modules), libelf (objtool,
-# resolve_btfids), python3 (the terminator's install byte-compiles) and
-# the module compressors (modules_install compresses as the kernel does).
+# resolve_btfids), python3 (the terminator's install byte-compiles; 7.x's
+# kernel-doc), perl (6.x's kernel-doc, which W=1 runs) and the module
+# compressors (modules_install compresses as the kernel does).
 PACKAGES = (
-    "make", "gcc-14", "libc6-dev", "dwarves", "libelf1t64", "python3-minimal", "xz-utils", "zstd",
+    "make", "gcc-14", "libc6-dev", "dwarves", "libelf1t64", "python3-minimal", "perl",
+    "xz-utils", "zstd",
     "gcc-14-aarch64-linux-gnu", "libc6-dev-arm64-cross",
     "gcc-14-arm-linux-gnueabihf", "libc6-dev-armhf-cross",
     "gcc-14-riscv64-linux-gnu", "libc6-dev-riscv64-cross",
@@ -55,8 +58,9 @@ def _sources(suite: str) -> list[str]:
     return [f"deb {mirrors.main} {suite} main"]
 
 
+@functools.cache
 def root(suite: str) -> Path:
-    """The build root of ``suite`` (made once, then cached)."""
+    """The build root of ``suite`` (made once, then cached; looked up once per run)."""
     if os.geteuid() != 0:
         raise UserError(f"building modules for a Debian {suite} kernel needs root "
                         "(a chroot of that suite with its compilers)",

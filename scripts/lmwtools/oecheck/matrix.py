@@ -18,7 +18,7 @@ IMAGE_CONTENT = ("lmw-module", "lmw-sysctl", "lmw-terminator", "packagegroup-lmw
 # check run offline (kas/opt/offline.yml drops their patch-tool dependency).
 # lmwtest goes into test images only (kas/opt/test.yml).
 LOCAL_RECIPES = (*IMAGE_CONTENT, "lmwtest")
-MACHINES = ("qemux86-64", "qemuarm64")
+MACHINES = ("qemux86-64", "qemuarm64", "qemuarm", "qemuriscv64")
 INIT_MANAGERS = ("systemd", "sysvinit")
 # Machines whose BSP layer is optional: the dump check always covers them,
 # bitbake only when asked (--machine), and only with a snapshot of the BSP.

@@ -70,8 +70,9 @@
  * NMI, and an NMI may take no lock (lockdep calls it an inconsistent lock
  * state; the debug kernel's tests found it). On arm it runs in the
  * undefined-instruction trap, which is no better a place to wait. The
- * cost is O(nr_cpus), about a hundred instructions on a small SoC. A CPU that folds its share into the count
- * while lmw sums can make the sum off by that share, less than one batch
+ * cost is O(nr_cpus), about a hundred instructions on a small SoC. A CPU
+ * that folds its share into the count while lmw sums can make the sum off
+ * by that share, less than one batch
  * (vm_committed_as_batch, a fraction of a percent of R), and a concurrent
  * request on another CPU that is not yet accounted makes the decision off
  * by that request's size. A test proves the bound of 1% of R or 4 MiB,
