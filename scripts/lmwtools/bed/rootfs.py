@@ -54,6 +54,8 @@ def preflight(arch: Arch, userland: Userland) -> None:
         return
     _require_root("building the Debian rootfs")
     require_tool("mmdebstrap")
+    if arch.deb != "amd64":
+        require_tool("arch-test")   # mmdebstrap checks a foreign arch with it
     if arch.deb != "amd64" and not Path(f"/proc/sys/fs/binfmt_misc/qemu-{arch.name}").exists():
         raise UserError(f"a {arch.key} rootfs needs qemu-user binfmt support on the host",
                         hint="apt-get install qemu-user-static binfmt-support && "

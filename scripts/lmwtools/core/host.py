@@ -34,6 +34,7 @@ TOOL_PACKAGES: dict[str, str] = {
     "tar": "tar",
     "mke2fs": "e2fsprogs",
     "mmdebstrap": "mmdebstrap",
+    "arch-test": "arch-test",
     "qemu-system-x86_64": "qemu-system-x86",
     "qemu-system-aarch64": "qemu-system-arm",
     "qemu-system-arm": "qemu-system-arm",

@@ -12,7 +12,8 @@ one session per guest of the matrix (each claimed kernel and arch, with
 the initramfs userland, and on x86_64 the Debian systemd and sysvinit
 userlands too); the loopback farm; the bench's smoke run. They run two
 at a time (--jobs), longest first, each one's output printed whole when
-it ends; the bench runs last, alone, as it measures. A failed session
+it ends; the terminator's sessions and the bench run last, one at a
+time. A failed session
 does not stop the others. The last line is the sum
 over all of them: ``total: N passed, N failed, N skipped``. JUnit files
 and guest console logs go to build/test-results/.

@@ -6,7 +6,8 @@ arch, userland) is its own session. ``sessions()`` is the plan;
 matrix here, a farm place in farm/); ``count()`` reads a session's JUnit.
 Sessions run side by side (``run_plan``, two at a time by default: each
 x86 guest is one TCG thread), longest first; a session marked ``alone``
-(the bench, which measures) runs after the others with nothing beside it.
+(the terminator's, whose tests race processes against the daemon; the
+bench, which measures) runs after the others with nothing beside it.
 """
 
 from __future__ import annotations
@@ -24,14 +25,16 @@ from ..bed.catalog import BUILT_KERNELS, MATRIX
 from ..core.paths import ENV_DIR, REPO, TEST_RESULTS
 
 # The Debian userlands are booted on the x86_64 kernels of Debian's
-# releases (each takes ~30 s), and systemd on the newest; the other
-# arches' Debian rootfs builds run under qemu-user and take minutes, and
-# the rt flavour changes the kernel only: they are proven with the
-# initramfs userland, which carries every module test.
+# releases (each takes ~30 s), systemd on the newest, and systemd on one
+# guest of another arch (arm64: its Debian root is built under qemu-user,
+# minutes, once); the rt flavour changes the kernel only, and the other
+# arches are proven with the initramfs userland, which carries every
+# module test.
 DEBIAN_USERLANDS = ("systemd", "sysvinit")
-USERLANDS_ON_X86_64: dict[str, tuple[str, ...]] = {
-    "5.10": DEBIAN_USERLANDS, "6.1": DEBIAN_USERLANDS, "6.12": DEBIAN_USERLANDS,
-    "newest": ("systemd",),
+USERLANDS_BEYOND_INITRAMFS: dict[tuple[str, str], tuple[str, ...]] = {
+    ("5.10", "x86_64"): DEBIAN_USERLANDS, ("6.1", "x86_64"): DEBIAN_USERLANDS,
+    ("6.12", "x86_64"): DEBIAN_USERLANDS, ("newest", "x86_64"): ("systemd",),
+    ("6.12", "arm64"): ("systemd",),
 }
 # The module's tests need no userland beyond busybox and the static helper,
 # so they run once per kernel/arch, in its initramfs session. The
@@ -73,18 +76,22 @@ class Outcome:
 def sessions(quick: bool) -> list[Session]:
     plan = [Session("host", ("tests/unit", "tests/yocto"))]
     for kernel, arch in MATRIX:
-        userlands = ("initramfs",
-                     *(USERLANDS_ON_X86_64.get(kernel, ()) if arch == "x86_64" else ()))
+        userlands = ("initramfs", *USERLANDS_BEYOND_INITRAMFS.get((kernel, arch), ()))
         for userland in userlands:
             tests = GUEST_TESTS[userland]
             minutes = 2.0 if arch == "x86_64" else 4.0   # other arches: TCG is slower
+            if userland != "initramfs" and arch != "x86_64":
+                minutes = 8.0    # the root's first build runs under qemu-user
+            alone = False
             if userland != "initramfs" and kernel == TERMINATOR_KERNEL:
                 tests = (*tests, "tests/terminator")
-                minutes = 9.0
+                # the terminator's tests race real processes against the
+                # daemon: a second guest beside them only adds noise
+                minutes, alone = 9.0, True
             plan.append(Session(
                 f"{kernel}/{arch}/{userland}",
                 ("--lg-env", str(ENV_DIR / f"qemu-{userland}.yaml"),
-                 "--lmw-kernel", kernel, "--lmw-arch", arch, *tests), minutes))
+                 "--lmw-kernel", kernel, "--lmw-arch", arch, *tests), minutes, alone))
     # The module's tests again on each kernel the bed builds (the debug one:
     # KFENCE, lockdep, UBSAN, kmemleak, fault injection; kprobes by int3),
     # where any report of the kernel's checkers fails the test.
