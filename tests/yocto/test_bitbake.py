@@ -85,6 +85,16 @@ def test_parse_resolve_and_license_check(settings: kas.Settings, checked_out: se
     assert not not_run, f"no do_populate_lic log for {not_run}"
 
 
+@pytest.mark.parametrize("recipe", ["linux-yocto", "linux-yocto-rt", "linux-yocto-tiny"])
+@pytest.mark.parametrize("release", RELEASES)
+def test_every_oe_core_kernel_gets_the_fragment(settings: kas.Settings, checked_out: set[str],
+                                                release: str, recipe: str) -> None:
+    """The distro feature (on in kas/base.yml) reaches each of oe-core's kernels."""
+    _checkout(settings, checked_out, release)
+    config = matrix.Config(release, "qemuarm", matrix.INIT_MANAGERS[0])
+    assert "file://lmw.cfg" in checks.kernel_src_uri(settings, config, recipe)
+
+
 @pytest.mark.parametrize("release", RELEASES)
 def test_yocto_check_layer(settings: kas.Settings, checked_out: set[str],
                            release: str) -> None:

@@ -138,3 +138,25 @@ def checked_out_commit(settings: Settings, release: str, name: str) -> str | Non
     proc = subprocess.run(settings.user.argv(argv, {}), text=True, capture_output=True,
                           check=False)
     return proc.stdout.strip() if proc.returncode == 0 else None
+
+
+def kernel_src_uri(settings: Settings, config: Config, recipe: str) -> list[str]:
+    """SRC_URI of the kernel ``recipe`` as the build would use it: made the
+    virtual/kernel provider for the query (linux-yocto-rt and -tiny are
+    skipped otherwise), in a copy of local.conf that kas rewrites anyway."""
+    script = "\n".join([
+        "set -e",
+        "cp conf/local.conf conf/local.conf.lmw-keep",
+        f"echo 'PREFERRED_PROVIDER_virtual/kernel = \"{recipe}\"' >> conf/local.conf",
+        f"status=0; bitbake-getvar -r {recipe} --value SRC_URI || status=$?",
+        "mv conf/local.conf.lmw-keep conf/local.conf",
+        "exit $status",
+    ])
+    argv = [str(settings.kas), "shell", config.kas_arg("offline"), "-c", script]
+    log_name = f"{config.name.replace('/', '-')}-{recipe}-src-uri.log"
+    returncode, output, _ = run_logged(settings, argv, kas_env(settings, config.release),
+                                       log_name)
+    if returncode != 0:
+        raise UserError(f"bitbake-getvar -r {recipe} SRC_URI failed (exit {returncode}):\n"
+                        f"{tail(output, FAILURE_TAIL_LINES)}")
+    return output.split()

@@ -154,8 +154,8 @@
 #endif
 
 /* Set by Kbuild's feature tests: see there. */
-#ifndef LMW_CTL_CONST
-#error "build lmw through its Kbuild file (it sets LMW_CTL_CONST)"
+#if !defined(LMW_CTL_CONST) || !defined(LMW_WQ)
+#error "build lmw through its Kbuild file (it sets LMW_CTL_CONST and LMW_WQ)"
 #endif
 
 /* Watermarks above 1000% of RAM mean nothing on a swapless device. */
@@ -233,7 +233,7 @@ static DECLARE_WORK(lmw_signal_work, lmw_signal_fn);
 static void lmw_kick_fn(struct irq_work *work)
 {
 	if (!READ_ONCE(lmw_stopping))
-		queue_work(system_wq, &lmw_signal_work);
+		queue_work(LMW_WQ, &lmw_signal_work);
 }
 
 static struct irq_work lmw_kick;	/* init_irq_work() in lmw_init: 5.10 has no IRQ_WORK_INIT */
@@ -594,7 +594,7 @@ static void lmw_signal_fn(struct work_struct *work)
 			    lmw_kb(committed));
 
 	if (state != LMW_NORMAL && !READ_ONCE(lmw_stopping))
-		mod_delayed_work(system_wq, &lmw_recheck_work, msecs_to_jiffies(recheck_ms));
+		mod_delayed_work(LMW_WQ, &lmw_recheck_work, msecs_to_jiffies(recheck_ms));
 }
 
 static void lmw_recheck_fn(struct work_struct *work)
@@ -602,7 +602,7 @@ static void lmw_recheck_fn(struct work_struct *work)
 	if (lmw_update_state(vm_memory_committed()))
 		return;	/* the signal work re-arms the recheck */
 	if (atomic_read(&lmw_state) != LMW_NORMAL && !READ_ONCE(lmw_stopping))
-		mod_delayed_work(system_wq, &lmw_recheck_work, msecs_to_jiffies(recheck_ms));
+		mod_delayed_work(LMW_WQ, &lmw_recheck_work, msecs_to_jiffies(recheck_ms));
 }
 
 /* ---- sysctl: the two knobs -------------------------------------------- */
