@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import functools
 import os
-import shutil
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -77,7 +76,7 @@ def root(suite: str) -> Path:
              "--format=directory", suite, str(dest), *_sources(suite)], quiet=False)
 
     return build_once(out, key, debootstrap,
-                      f"mmdebstrap a Debian {suite} build root (under a minute)")
+                      f"mmdebstrap a Debian {suite} build root (a minute or two)")
 
 
 def command(suite: str | None, argv: Sequence[str | Path]) -> list[str]:
@@ -88,9 +87,7 @@ def command(suite: str | None, argv: Sequence[str | Path]) -> list[str]:
             "buildenv", str(root(suite)), str(cache_root().absolute()), *map(str, argv)]
 
 
-def which(suite: str | None, program: str) -> bool:
-    """Whether ``program`` is on the PATH of the build root (or the host)."""
-    if suite is None:
-        return shutil.which(program) is not None
+def has_program(suite: str, program: str) -> bool:
+    """Whether ``program`` is in the build root's /usr/bin."""
     base = root(suite)
     return any((base / d.lstrip("/") / program).exists() for d in ("usr/bin", "bin"))

@@ -33,7 +33,7 @@ def compiler(tree: KernelTree) -> str:
     match = re.search(r"^CC = .*?\)?(gcc-\d+)\s*$", variables, re.MULTILINE)
     wanted = tree.arch.cross_compile + (match.group(1) if match else FALLBACK_GCC)
     if tree.build_env is not None:
-        if not buildenv.which(tree.build_env, wanted):
+        if not buildenv.has_program(tree.build_env, wanted):
             raise UserError(f"{tree.release} is built by {wanted}, which the Debian "
                             f"{tree.build_env} build root lacks",
                             hint="add its package to PACKAGES in bed/buildenv.py")
