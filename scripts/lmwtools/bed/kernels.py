@@ -28,6 +28,15 @@ from .catalog import ARCHES, Arch, KernelSeries, Origin, check_claimed
 from .mirrors import debian_mirrors
 
 
+def modules_dir(root: Path, release: str) -> Path | None:
+    """<root>/lib/modules/<release>, or under usr/ (trixie and later are usr-merged)."""
+    for base in ("lib", "usr/lib"):
+        path = root / base / "modules" / release
+        if path.is_dir():
+            return path
+    return None
+
+
 @dataclass(frozen=True, slots=True)
 class KernelTree:
     """An unpacked Debian kernel: boots from ``vmlinuz``, builds modules from ``headers``."""
@@ -41,13 +50,10 @@ class KernelTree:
     def _boot_file(self, name: str) -> Path:
         """boot/<name>-<release> (up to 6.x), or <modules>/<name> (Debian 7.x)."""
         classic = self.root / "boot" / f"{name}-{self.release}"
-        if classic.exists():
+        modules = modules_dir(self.root, self.release)
+        if classic.exists() or modules is None or not (modules / name).exists():
             return classic
-        for base in ("usr/lib", "lib"):
-            split = self.root / base / "modules" / self.release / name
-            if split.exists():
-                return split
-        return classic
+        return modules / name
 
     @property
     def vmlinuz(self) -> Path:
@@ -57,12 +63,10 @@ class KernelTree:
 
     @property
     def modules(self) -> Path:
-        # trixie and later are usr-merged
-        for base in ("lib", "usr/lib"):
-            path = self.root / base / "modules" / self.release
-            if path.is_dir():
-                return path
-        raise UserError(f"no modules directory for {self.release} in {self.root}")
+        path = modules_dir(self.root, self.release)
+        if path is None:
+            raise UserError(f"no modules directory for {self.release} in {self.root}")
+        return path
 
     @property
     def headers(self) -> Path:
@@ -161,9 +165,10 @@ def fetch(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> KernelT
         extract(debs, dest)
         _fix_headers(dest / "usr" / "src" / f"linux-headers-{release}", final=root)
         # The package's postinst would have indexed the modules; do it here.
-        # (trixie and later are usr-merged: the modules are under usr/)
-        merged = (dest / "usr" / "lib" / "modules" / release).is_dir()
-        run(["depmod", "-b", dest / "usr" if merged else dest, release])
+        modules = modules_dir(dest, release)
+        if modules is None:
+            raise UserError(f"{packages[0]} holds no modules directory for {release}")
+        run(["depmod", "-b", modules.parents[2], release])   # <base>/lib/modules/<release>
 
     key = fingerprint([Path(__file__), *[d.name for d in debs]])
     build_once(root, key, unpack, f"unpacking kernel {release}")

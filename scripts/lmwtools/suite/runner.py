@@ -61,7 +61,7 @@ class Session:
     args: tuple[str, ...]
     # a rough cold-run length, for the order only (longest first)
     minutes: float = 2.0
-    alone: bool = False   # nothing runs beside it (it measures)
+    alone: bool = False   # nothing runs beside it (see run_plan)
 
 
 @dataclass
