@@ -11,6 +11,8 @@
 #               (coordinator: $LG_COORDINATOR; docs/boards-and-farms.md)
 #   make oe-check  bitbake -p/-g, license checks, yocto-check-layer, offline
 #               (needs snapshots of the upstream layers: docs/yocto.md)
+#   make br-check  br2-external/ under the real Buildroot, offline: check-package,
+#               defconfigs, show-info, kernel fixups (docs/buildroot.md)
 # Everything lands in build/ (git-ignored); LMW_CACHE moves the guest cache.
 
 VENV   := build/venv
@@ -24,12 +26,14 @@ SHELL_SCRIPTS := scripts/install-deps .ci/run scripts/lmwtools/bed/initfiles/ini
                  meta-lmw/recipes-support/lmw-sysctl/files/lmw-sysctl \
                  meta-lmw/recipes-support/lmw-sysctl/files/lmw-sysctl.init \
                  meta-lmw/recipes-kernel/linux/linux-yocto/lmw-kconfig \
+                 meta-lmw/scripts/lmw-check-swapless \
+                 br2-external/board/lmw/post-image-bmap.sh \
                  $(wildcard scripts/lmwtools/bench/workloads/*.sh)
 # The releases in meta-lmw/conf/layer.conf's LAYERSERIES_COMPAT_lmw.
 YOCTO_RELEASES := $(shell sed -n 's/^LAYERSERIES_COMPAT_lmw = "\(.*\)"/\1/p' meta-lmw/conf/layer.conf)
 LAYER_METADATA := $(shell find meta-lmw -name '*.bb' -o -name '*.bbappend' -o -name '*.bbclass' | sort)
 
-.PHONY: all deps demo test test-quick test-place bench lint oe-check clean
+.PHONY: all deps demo test test-quick test-place bench lint oe-check br-check clean
 
 all: test
 
@@ -64,6 +68,7 @@ lint: $(DEPS)
 	$(VENV)/bin/mypy
 	shellcheck $(SHELL_SCRIPTS)
 	$(PYTHON) scripts/lint-kernel
+	$(PYTHON) scripts/lint-versions
 	@# settings and justified suppressions: .oelint.cfg
 	test -n "$(YOCTO_RELEASES)" || { echo "no LAYERSERIES_COMPAT_lmw in layer.conf" >&2; exit 1; }
 	set -e; for release in $(YOCTO_RELEASES); do \
@@ -72,9 +77,14 @@ lint: $(DEPS)
 
 # The layer through the real bitbake, offline: every claimed release,
 # machine and init manager, then yocto-check-layer (30 to 35 minutes).
-# Needs upstream snapshots in $LMW_OE_MIRRORS (docs/yocto.md, Checks).
+# Needs upstream snapshots in $LMW_UPSTREAM (docs/yocto.md, Checks).
 oe-check: $(DEPS)
 	$(PYTHON) scripts/oe-check --check-layer
+
+# The Buildroot tree through the real Buildroot, offline (about a minute).
+# Needs the Buildroot snapshot in $LMW_UPSTREAM (docs/buildroot.md).
+br-check: $(DEPS)
+	$(PYTHON) scripts/br-check
 
 clean:
 	rm -rf build

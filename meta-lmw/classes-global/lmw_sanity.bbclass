@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 # Warn once per build when meta-lmw is in bblayers.conf but the distro has
 # not turned it on: the layer then only offers its recipes, the kernel keeps
 # swap and no sysctl defaults apply. Set LMW_SKIP_FEATURE_CHECK = "1" to

@@ -279,18 +279,29 @@ def test_low_memory_signal_on_each_change_up_and_down(shell: ShellDriver, listen
 
 def test_no_flapping_under_a_steady_load_at_the_line(shell: ShellDriver) -> None:
     with lmw(shell):
-        below = figure(shell, "notify_kb") - figure(shell, "committed_kb") - 1024
+        # 2 MiB below the line, less what start()'s own helpers commit
+        below = figure(shell, "notify_kb") - figure(shell, "committed_kb") - 2048
         start(shell, "hold", f"lmwtest hold {below} 60")
         wait_until(shell, "grep -q hold=ok /tmp/hold.out")
+        gap = figure(shell, "notify_kb") - figure(shell, "committed_kb")
+        hysteresis = figure(shell, "totalram_kb") * int(
+            shell.run_check("cat /sys/module/lmw/parameters/hysteresis_permille")[0]) // 1000
+        assert 0 < gap < hysteresis - 1024, (gap, hysteresis)
         before = figure(shell, "state_changes")
         # each round crosses the notify line up by 1 MiB and back
-        churn = kv(shell.run_check("lmwtest churn 2048 3", timeout=60))
+        churn = kv(shell.run_check(f"lmwtest churn {gap + 1024} 3", timeout=60))
         # an observation window of five rechecks (recheck_ms=100): the
         # state must stay, as committed memory is within the hysteresis
         shell.run_check("sleep 0.5")
         assert int(churn["rounds"]) > 100
         assert figure(shell, "state_changes") - before == 1
         assert shell.run_check(f"cat {SYSFS}/state") == ["notify"]
+
+
+# What a guest's kernel says when the host, not the guest, stalled it: under
+# TCG a busy host can hold a vCPU for tens of milliseconds, and the
+# kernel reports the slow timer interrupt once. Nothing of lmw.ko's.
+HOST_STALL = re.compile(r"hrtimer: interrupt took \d+ ns$")
 
 
 def test_load_and_unload_under_allocation_churn(shell: ShellDriver) -> None:
@@ -306,6 +317,6 @@ def test_load_and_unload_under_allocation_churn(shell: ShellDriver) -> None:
         wait_until(shell, "! pidof lmwtest > /dev/null")
     log = shell.run_check("dmesg")
     assert not [line for line in log if re.search(r"WARNING|Oops|BUG|Call Trace", line)], log
-    foreign = [line for line in log if "lmw" not in line]
+    foreign = [line for line in log if "lmw" not in line and not HOST_STALL.search(line)]
     assert foreign == [], foreign
     assert len([line for line in log if "lmw: unloaded" in line]) == 50

@@ -80,3 +80,21 @@ def test_template_runs_the_suite_with_a_command_line_scripts_farm_accepts(path: 
         assert (REPO / args.env).is_file()
     reserve = [line for line in commands(template) if "labgrid-client reserve" in line]
     assert reserve and all("--wait --shell" in line for line in reserve)
+
+
+def test_the_buildroot_job_builds_a_defconfig_of_the_tree_at_its_release() -> None:
+    """contrib/ci/buildroot/: the Buildroot release the tree pins, one of its
+    defconfigs, an env file that exists, and the test helper enabled."""
+    path = REPO / "contrib" / "ci" / "buildroot" / "gitlab-ci.yml"
+    template = yaml.safe_load(path.read_text())
+    names = variables(template)
+    pinned = (REPO / "br2-external" / "buildroot.version").read_text().strip()
+    assert names["BUILDROOT_VERSION"] == pinned
+    assert (REPO / "br2-external" / "configs" / names["DEFCONFIG"]).is_file()
+    assert (REPO / names["BOARD_ENV"]).is_file()
+    lines = commands(template)
+    assert any("BR2_PACKAGE_LMWTEST=y" in line for line in lines)
+    assert any("--lg-env" in line and "tests/image" in line for line in lines)
+    for named in set(re.findall(r"\b(?:requirements-[\w-]+\.txt|scripts/[\w-]+)",
+                                path.read_text())):
+        assert (REPO / named).exists(), named

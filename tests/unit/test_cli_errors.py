@@ -69,3 +69,24 @@ def test_missing_mmdebstrap_is_reported_before_any_download(tmp_path: Path) -> N
     assert "host tool 'mmdebstrap' not found" in result.stderr
     assert "apt-get install mmdebstrap" in result.stderr
     assert not (cache / "debs").exists()
+
+
+def test_a_tool_run_without_the_venv_says_to_run_make_deps(tmp_path: Path) -> None:
+    """scripts/flash --place under Debian's own python3 (no labgrid): exit 2 and what to run,
+    not a traceback. The wrapper would switch to build/venv; the CLI is called directly."""
+    system_python = "/usr/bin/python3"
+    probe = subprocess.run([system_python, "-c", "import labgrid"], capture_output=True,
+                           check=False)
+    if probe.returncode == 0:
+        pytest.skip("this host's own python3 has labgrid")
+    image = tmp_path / "card.img"
+    image.write_bytes(b"\0" * 4096)
+    env_file = TESTBED.parents[1] / "tests" / "env" / "rpi4-64-remote.yaml"
+    code = ("import sys; sys.path.insert(0, sys.argv[1]); from lmwtools.flash import cli; "
+            "sys.exit(cli.main(sys.argv[2:]))")
+    proc = subprocess.run([system_python, "-c", code, str(TESTBED.parent), str(image),
+                           "--place", "rpi4-1", "--env", str(env_file)],
+                          text=True, capture_output=True, check=False, timeout=60)
+    assert proc.returncode == 2, proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert "'labgrid'" in proc.stderr and "make deps" in proc.stderr

@@ -57,6 +57,20 @@ def test_board_env_files_are_not_bed_guests(tmp_path: Path) -> None:
     assert boot.userland_of(board) is None
 
 
+def image_qemu_argv(name: str) -> list[str]:
+    """The QEMU command line of tests/env/<name>, an image built elsewhere (Yocto,
+    Buildroot): left to labgrid, no bed guest to build."""
+    env_file = boot.env_file("initramfs").with_name(name)
+    assert boot.userland_of(env_file) is None
+    env = Environment(config_file=str(env_file))
+    try:
+        argv: list[str] = env.get_target("main").get_driver(
+            "QEMUDriver", activate=False).get_qemu_base_args()
+    finally:
+        env.cleanup()
+    return argv
+
+
 @pytest.mark.parametrize(("machine", "qemu", "kernel"), [
     ("qemux86-64", "qemu-system-x86_64", "bzImage"),
     ("qemuarm64", "qemu-system-aarch64", "Image"),
@@ -67,13 +81,7 @@ def test_yocto_env_files_boot_the_deployed_image(tmp_path: Path, monkeypatch: py
                                                  machine: str, qemu: str, kernel: str) -> None:
     """tests/env/yocto-<machine>.yaml boots what kas deployed, as the bed boots its guests."""
     monkeypatch.setenv("LG_YOCTO_DEPLOY", str(tmp_path))
-    env_file = boot.env_file("initramfs").with_name(f"yocto-{machine}.yaml")
-    assert boot.userland_of(env_file) is None      # left to labgrid: no bed guest to build
-    env = Environment(config_file=str(env_file))
-    try:
-        argv = env.get_target("main").get_driver("QEMUDriver", activate=False).get_qemu_base_args()
-    finally:
-        env.cleanup()
+    argv = image_qemu_argv(f"yocto-{machine}.yaml")
     assert argv[0].endswith(qemu)
     assert argv[argv.index("-kernel") + 1] == str(tmp_path / kernel)
     rootfs = tmp_path / f"lmw-image-{machine}.rootfs.ext4"
@@ -126,3 +134,45 @@ def test_board_env_file_names_a_missing_variable(monkeypatch: pytest.MonkeyPatch
 
     with pytest.raises(InvalidConfigError, match="unknown variable 'LG_"):
         Environment(config_file=str(boot.env_file("initramfs").with_name("rpi4-64.yaml")))
+
+
+@pytest.mark.parametrize(("board", "qemu", "kernel", "root"), [
+    ("x86_64", "qemu-system-x86_64", "bzImage", "/dev/vda"),
+    ("aarch64-virt", "qemu-system-aarch64", "Image", "/dev/vda"),
+    ("arm-vexpress", "qemu-system-arm", "zImage", "/dev/mmcblk0"),
+])
+def test_buildroot_env_files_boot_the_built_image(  # noqa: PLR0917 - parametrized
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, board: str, qemu: str, kernel: str,
+        root: str) -> None:
+    """tests/env/buildroot-qemu-<board>.yaml boots what Buildroot wrote to images/."""
+    monkeypatch.setenv("LG_BUILDROOT_IMAGES", str(tmp_path))
+    argv = image_qemu_argv(f"buildroot-qemu-{board}.yaml")
+    assert argv[0].endswith(qemu)
+    assert argv[argv.index("-kernel") + 1] == str(tmp_path / kernel)
+    drives = [argv[i + 1] for i, a in enumerate(argv) if a == "-drive"]
+    assert len(drives) == 1 and f"file={tmp_path / 'rootfs.ext2'}" in drives[0]
+    assert f"root={root}" in argv[argv.index("-append") + 1]
+
+
+# (USBSDWire3Driver binds too; its resource also needs the control serial
+# number, which labgrid reads from the device when it is plugged in.)
+@pytest.mark.parametrize(("resource", "driver"), [("USBSDWireDevice", "USBSDWireDriver")])
+def test_an_sdwire_takes_the_place_of_the_usb_sd_mux(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch, resource: str, driver: str) -> None:
+    """The Pi's env file with an SDWire instead: the strategy switches the card with it."""
+    for name, value in BOARD_VARS.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("LG_YOCTO_DEPLOY", str(tmp_path))
+    original = boot.env_file("initramfs").with_name("rpi4-64.yaml")
+    text = original.read_text().replace("USBSDMuxDevice:", f"{resource}:")
+    text = text.replace("USBSDMuxDriver: {}", f"{driver}: {{}}")
+    text = text.replace("../../scripts/", f"{original.parents[2]}/scripts/")
+    env_file = tmp_path / "rpi4-64-sdwire.yaml"
+    env_file.write_text(text)
+    env = Environment(config_file=str(env_file))
+    try:
+        strategy = env.get_target("main").get_driver("Strategy", activate=False)
+        assert type(strategy.sdmux).__name__ == driver
+        assert type(strategy.storage.storage).__name__ == resource
+    finally:
+        env.cleanup()

@@ -76,10 +76,12 @@ def test_layer_conf_changes_no_global_build_setting() -> None:
     allowed = re.compile(r"^(BBPATH|BBFILES|BBFILES_DYNAMIC|BBFILE_COLLECTIONS|"
                          r"BBFILE_PATTERN_lmw|BBFILE_PRIORITY_lmw|LAYERVERSION_lmw|"
                          r"LAYERDEPENDS_lmw|LAYERSERIES_COMPAT_lmw|LMW_LAYERDIR|"
-                         r"USER_CLASSES:append)\s")
+                         r"INHERIT)\s")
     for line in logical_lines(LAYER / "conf/layer.conf"):
         assert allowed.match(line), f"layer.conf sets a global: {line}"
-    for name in variable(LAYER / "conf/layer.conf", "USER_CLASSES:append").split():
+    inherited = variable(LAYER / "conf/layer.conf", "INHERIT").split()
+    assert inherited, "layer.conf inherits no sanity class"
+    for name in inherited:
         body = logical_lines(LAYER / "classes-global" / f"{name}.bbclass")
         assert any(line.startswith("addhandler ") for line in body)
         assert not [line for line in body if line.startswith(("addtask", "do_", "INHERIT"))]

@@ -17,14 +17,15 @@ from lmwtools.core.paths import SCRIPTS
 
 PACKAGE = SCRIPTS / "lmwtools"
 FOUNDATIONS = {"core": set(), "bed": {"core"}, "lab": {"core"}}
-TOOLS = ("suite", "lint", "oecheck", "flash", "farm", "bench")
+TOOLS = ("suite", "lint", "versions", "oecheck", "brcheck", "flash", "farm", "bench")
 # what each part may import, besides itself
 ALLOWED = {**FOUNDATIONS, **{tool: {"core", "bed", "lab"} for tool in TOOLS}}
 ALLOWED["farm"] = ALLOWED["farm"] | {"suite"}
 # wrapper name -> the module whose main() it runs
 WRAPPERS = {"testbed": "bed.cli", "run-tests": "suite.cli", "demo": "suite.demo",
             "bench": "bench.cli", "oe-check": "oecheck.cli", "flash": "flash.cli",
-            "farm": "farm.cli", "lint-kernel": "lint.cli"}
+            "farm": "farm.cli", "lint-kernel": "lint.cli", "br-check": "brcheck.cli",
+            "lint-versions": "versions.cli"}
 
 
 def part_of(module: str) -> str:

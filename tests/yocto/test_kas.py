@@ -106,9 +106,13 @@ def test_config_puts_the_release_file_first() -> None:
                                          "kas/opt/offline.yml")
 
 
-def test_missing_bitbake_host_tools_are_named_with_their_packages(
+def test_missing_bitbake_host_tools_and_locale_are_named_at_once(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("PATH", str(tmp_path))      # nothing on it
+    monkeypatch.setenv("PATH", str(tmp_path))      # nothing on it, not even locale(1)
     with pytest.raises(UserError) as caught:
         cli.preflight_host()
-    assert "chrpath" in str(caught.value) and "apt-get install" in str(caught.value)
+    text = str(caught.value)
+    for package in ("chrpath", "diffstat", "gawk", "g++", "git"):
+        assert package in text
+    assert "en_US.UTF-8 locale" in text and "locale-gen" in text
+    assert "make deps" in text

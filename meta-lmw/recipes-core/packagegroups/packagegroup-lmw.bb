@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 SUMMARY = "The Low Memory Watermark stack"
 DESCRIPTION = "lmw.ko (autoloaded), its sysctl defaults and lmw-terminator: \
                what an image needs to refuse commitments past the deny watermark and free \

@@ -217,6 +217,14 @@ USERLANDS: dict[str, Userland] = {
         hooks=(*_LOGIN_HOOKS, 'ln -sf /bin/busybox "$1/sbin/init"'),
         summary="Debian 12 minbase, python3, busybox init (sysvinit-style rc scripts)",
     ),
+    # What br2-external's packages install, started by Buildroot's own
+    # busybox-init files (bed/buildrootway.py); needs $LMW_UPSTREAM.
+    "buildroot": Userland(
+        name="buildroot", packages=(*COMMON_PACKAGES, "busybox"),
+        hooks=(*_LOGIN_HOOKS, 'ln -sf /bin/busybox "$1/sbin/init"'),
+        summary="Debian 12 minbase, python3, Buildroot's busybox init and numbered "
+                "S??* scripts, our packages installed as br2-external's install them",
+    ),
 }
 
 

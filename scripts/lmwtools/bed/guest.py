@@ -17,7 +17,7 @@ from pathlib import Path
 from ..core.errors import UserError
 from ..core.host import require_tool
 from ..core.paths import cache_root
-from . import initramfs, kernels, payload, rootfs
+from . import buildrootway, initramfs, kernels, payload, rootfs
 from .catalog import arch as arch_named
 from .catalog import check_claimed, kernel_series
 from .catalog import userland as userland_named
@@ -84,7 +84,12 @@ def build(spec: GuestSpec, *, refresh: bool = False) -> Guest:
         rootfs.preflight(arch, userland)
     tree = kernels.fetch(kernel_series(spec.kernel), arch, refresh=refresh)
     where = cache_root() / "guests" / f"{arch.key}-{tree.release}"
-    staged = payload.stage(tree, where / "payload", payload.components())
+    if userland.name == "buildroot":
+        # the components installed as br2-external's packages install them
+        staged = payload.stage(tree, where / "payload-buildroot", payload.components(),
+                               buildrootway.install_options())
+    else:
+        staged = payload.stage(tree, where / "payload", payload.components())
     if not userland.is_debian:
         initrd = initramfs.build(tree, staged, where / "initramfs.cpio.gz")
         return Guest(spec=spec, tree=tree, initrd=initrd, rootfs=None)

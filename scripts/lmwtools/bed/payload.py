@@ -65,10 +65,16 @@ def components(*, with_test_modules: bool = True) -> list[Component]:
     return found
 
 
-def stage(tree: KernelTree, stage_root: Path, parts: list[Component]) -> Path:
-    """Install every component for ``tree`` into one DESTDIR; cached by sources."""
+def stage(tree: KernelTree, stage_root: Path, parts: list[Component],
+          options: dict[str, list[str]] | None = None) -> Path:
+    """Install every component for ``tree`` into one DESTDIR; cached by sources.
+
+    ``options``: component name -> more make options for its ``make install``
+    (the Buildroot userland's: what Buildroot's packages pass)."""
+    extra = options or {}
     key = fingerprint([Path(__file__), Path(kbuild.__file__), tree.release, tree.version,
-                       *[p for c in parts for p in (c.name, c.source)]])
+                       *[p for c in parts for p in (c.name, c.source)],
+                       *[f"{name}:{' '.join(opts)}" for name, opts in sorted(extra.items())]])
 
     def install_all(destdir: Path) -> None:
         destdir.mkdir(parents=True)
@@ -82,6 +88,7 @@ def stage(tree: KernelTree, stage_root: Path, parts: list[Component]) -> Path:
                 build_dir = work / component.name
                 fresh_copy(component.source, build_dir)
                 run(kbuild.make(tree, ["-C", build_dir, f"CC={kbuild.user_compiler(tree)}",
+                                       *extra.get(component.name, []),
                                        f"DESTDIR={destdir}", "install"]))
 
     names = ", ".join(c.name for c in parts) or "nothing yet"

@@ -13,13 +13,14 @@ import shutil
 import tarfile
 from pathlib import Path
 
+from ..core import buildroot
 from ..core.artifact import build_once, fingerprint
 from ..core.errors import UserError
 from ..core.host import require_tool, run
 from ..core.layer import recipes
 from ..core.paths import LAYER, cache_root
-from . import modstage, packaging
-from .catalog import ROOTFS_SUITE, Arch, Userland
+from . import buildrootway, modstage, packaging
+from .catalog import HOSTNAME, ROOTFS_SUITE, Arch, Userland
 from .initramfs import INITFILES, write_base_files
 from .kernels import KernelTree
 from .mirrors import debian_mirrors
@@ -107,8 +108,10 @@ def enable_services(root: Path, userland: Userland) -> list[str]:
     systemd: link each unit into the targets its [Install] WantedBy names
     (systemctl enable). busybox init: link each recipe's init script as
     update-rc.d does with its INITSCRIPT_PARAMS (rcS.d runs first, then
-    rc5.d), with OE's modutils.sh at S06. Both: modules-load.d entries for
-    KERNEL_MODULE_AUTOLOAD."""
+    rc5.d), with OE's modutils.sh at S06. Buildroot's busybox init: nothing,
+    its rcS runs the numbered scripts the packages installed. All:
+    modules-load.d entries for KERNEL_MODULE_AUTOLOAD (Buildroot's
+    lmw-module writes the same /etc/modules-load.d/lmw.conf)."""
     enabled: list[str] = []
     if userland.name == "systemd":
         for unit in sorted((root / "usr/lib/systemd/system").glob("lmw*.service")):
@@ -120,6 +123,9 @@ def enable_services(root: Path, userland: Userland) -> list[str]:
                 (wants / unit.name).unlink(missing_ok=True)
                 (wants / unit.name).symlink_to(f"/usr/lib/systemd/system/{unit.name}")
                 enabled.append(unit.name)
+    elif userland.name == "buildroot":
+        # Buildroot's rcS runs /etc/init.d/S??* as installed: nothing to link
+        pass
     else:
         shutil.copy2(INITFILES / "modutils.sh", root / "etc/init.d/modutils.sh")
         scripts = [packaging.InitScript("modutils.sh", (("S", 6),)),
@@ -149,8 +155,9 @@ def build_image(tree: KernelTree, userland: Userland, payload: Path, out: Path) 
     base = base_tarball(tree.arch, userland)
     base_key = base.with_name(base.name + ".key").read_text()
     key = fingerprint([Path(__file__), Path(modstage.__file__), Path(packaging.__file__),
-                       INITFILES, *recipes(LAYER), base.name, base_key,
-                       tree.release, tree.version, payload])
+                       Path(buildrootway.__file__), INITFILES, *recipes(LAYER), base.name,
+                       base_key, tree.release, tree.version, payload,
+                       buildroot.release() if userland.name == "buildroot" else ""])
 
     def compose(dest: Path) -> None:
         _require_root("composing the rootfs image")
@@ -172,6 +179,8 @@ def build_image(tree: KernelTree, userland: Userland, payload: Path, out: Path) 
         modstage.install(tree, payload, staging / "lib" / "modules" / tree.release)
         if userland.name == "sysvinit":
             write_base_files(staging, tree.arch.console)
+        elif userland.name == "buildroot":
+            buildrootway.write_init_files(staging, tree.arch.console, HOSTNAME)
         _overlay(staging, work)
         _overlay(payload, work)
         enable_services(work, userland)

@@ -48,6 +48,16 @@ def run_command(program: str, body: Callable[[], int]) -> int:
     except UserError as error:
         print(f"{program}: error: {error}", file=sys.stderr)
         return EXIT_USER
+    except ModuleNotFoundError as error:
+        # A Python package of build/venv (labgrid, yaml, ...) imported by a
+        # step that needs it, with another interpreter and no venv yet.
+        if (error.name or "").startswith("lmwtools"):
+            raise
+        print(f"{program}: error: this step needs the Python package '{error.name}', "
+              f"which {sys.executable} lacks\n  hint: make deps (it installs every tool "
+              "into build/venv, which the scripts/ commands then use by themselves)",
+              file=sys.stderr)
+        return EXIT_USER
     except KeyboardInterrupt:
         print(f"{program}: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED

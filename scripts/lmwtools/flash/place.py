@@ -44,7 +44,7 @@ def flash_place(image: Path, place: Place, env_file: Path, verify: bool) -> None
                 raise UserError(f"cannot flash place {place.name} with {env_file}: "
                                 f"{error.__cause__ or error}",
                                 hint="the env file must have a USBStorageDriver and a "
-                                    "USBSDMuxDriver or UBootDriver") from None
+                                    "USBSDMuxDriver, USBSDWireDriver or UBootDriver") from None
             result = "skipped (--no-verify)"
             if verify:
                 strategy.transition("shell")

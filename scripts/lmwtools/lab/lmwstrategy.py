@@ -8,7 +8,8 @@ States, each reached from any other::
 
     off      console detached, power off
     flashed  off, then the image written to the board's boot medium:
-               USB-SD-Mux bound: mux to host, write, mux to the board;
+               USB-SD-Mux or SDWire bound: switch the card to the host,
+                 write, switch it to the board;
                U-Boot bound (eMMC over UMS): power on, stop U-Boot, run
                  ``ums`` so the eMMC shows up as USB storage, write,
                  Ctrl-C, power off;
@@ -69,7 +70,8 @@ class LmwStrategy(Strategy):  # type: ignore[misc]
         "console": "ConsoleProtocol",
         "shell": "ShellDriver",
         "storage": {"USBStorageDriver", None},
-        "sdmux": {"USBSDMuxDriver", None},
+        # the SD card's switch: a USB-SD-Mux, or an SDWire (either generation)
+        "sdmux": {"USBSDMuxDriver", "USBSDWireDriver", "USBSDWire3Driver", None},
         "uboot": {"UBootDriver", None},
     }
 
@@ -149,8 +151,8 @@ class LmwStrategy(Strategy):  # type: ignore[misc]
         elif self.uboot is not None:
             self._write_over_ums(filename)
         else:
-            raise StrategyError("a storage driver needs a USBSDMuxDriver or a UBootDriver "
-                                "to reach the board's medium")
+            raise StrategyError("a storage driver needs a USBSDMuxDriver, USBSDWireDriver or "
+                                "UBootDriver to reach the board's medium")
         self.written = True
 
     def _write_over_ums(self, filename: str | None) -> None:

@@ -36,11 +36,19 @@ def wait_until(shell: ShellDriver, condition: str, seconds: int = 60,
 
 
 def start(shell: ShellDriver, name: str, command: str) -> int:
-    """Run ``command`` in the background (output in /tmp/NAME.out); return its pid."""
+    """Run ``command`` in the background (output in /tmp/NAME.out); return its pid.
+
+    The command writes into a FIFO that a root ``cat`` copies to the file:
+    /tmp is tmpfs, whose pages are commitments, so past the deny line an
+    unprivileged process's own write to it is refused like any other
+    (its output would be lost exactly when a test reads it). The status
+    is written once the copy is complete."""
+    out, fifo = f"/tmp/{name}.out", f"/tmp/{name}.fifo"
     shell.run_check(
-        f"rm -f /tmp/{name}.pid /tmp/{name}.status; "
-        f"({command} > /tmp/{name}.out 2>&1 & echo $! > /tmp/{name}.pid; wait $!; "
-        f"echo $? > /tmp/{name}.status) > /dev/null 2>&1 &")
+        f"rm -f /tmp/{name}.pid /tmp/{name}.status {fifo} && mkfifo {fifo}; "
+        f"(cat {fifo} > {out} & {command} > {fifo} 2>&1 & echo $! > /tmp/{name}.pid; "
+        f"wait $!; status=$?; wait; rm -f {fifo}; echo $status > /tmp/{name}.status) "
+        "> /dev/null 2>&1 &")
     wait_until(shell, f"test -s /tmp/{name}.pid", seconds=10)
     return int(shell.run_check(f"cat /tmp/{name}.pid")[0])
 

@@ -21,7 +21,7 @@ dir. ``--dump-only`` just runs ``kas dump`` and the kas JSON schema on
 every combination of kas files (no sources, no network, no bitbake).
 
 Where the upstream sources come from: nothing here may use the network,
-so ``$LMW_OE_MIRRORS`` names a directory of git snapshots laid out as
+so ``$LMW_UPSTREAM`` names a directory of git snapshots laid out as
 ``<owner>+<name>/repo`` (a bare git dir; ``<owner>+<name>.git`` works
 too), for every GitHub URL in ``kas/``.
 A private gitconfig (kas's ``GITCONFIG_FILE``) rewrites those URLs to the
@@ -161,26 +161,38 @@ def _selected_releases(args: argparse.Namespace) -> list[str]:
     return chosen
 
 
-# Host tools that bitbake's sanity check demands (HOSTTOOLS) and that a
-# plain Debian or Ubuntu lacks, with their packages; the rest come with
-# build-essential, git and python3.
+# Host tools that bitbake's sanity check demands (oe-core's HOSTTOOLS) and
+# that a plain Debian or Ubuntu may lack, with their packages. make deps
+# (scripts/install-deps) installs all of them.
 BITBAKE_HOST_TOOLS = {"chrpath": "chrpath", "diffstat": "diffstat", "gawk": "gawk",
                       "lz4c": "lz4", "pzstd": "zstd", "rpcgen": "rpcsvc-proto",
-                      "cpio": "cpio", "file": "file", "wget": "wget"}
+                      "cpio": "cpio", "file": "file", "wget": "wget", "git": "git",
+                      "g++": "g++", "gcc": "gcc", "make": "make", "patch": "patch",
+                      "diff": "diffutils", "bzip2": "bzip2", "xz": "xz-utils",
+                      "perl": "perl", "python3": "python3", "unzip": "unzip",
+                      "runuser": "util-linux"}
+LOCALE_COMMANDS = ("sed -i 's/^# *en_US.UTF-8 UTF-8/en_US.UTF-8 UTF-8/' /etc/locale.gen "
+                   "&& locale-gen")
 
 
 def preflight_host() -> None:
     """Everything bitbake's sanity check wants, said at once, before any clone."""
     missing = sorted({package for tool, package in BITBAKE_HOST_TOOLS.items()
                       if not shutil.which(tool)})
-    if missing:
-        raise UserError(f"bitbake needs host packages: {' '.join(missing)}",
-                        hint=f"apt-get install {' '.join(missing)}")
-    locales = subprocess.run(["locale", "-a"], capture_output=True, text=True, check=False)
-    if not re.search(r"^en_US\.utf-?8$", locales.stdout, re.IGNORECASE | re.MULTILINE):
-        raise UserError("bitbake needs the en_US.UTF-8 locale",
-                        hint="apt-get install locales && sed -i 's/^# *en_US.UTF-8 UTF-8/"
-                            "en_US.UTF-8 UTF-8/' /etc/locale.gen && locale-gen")
+    locale = shutil.which("locale")
+    listed = (subprocess.run([locale, "-a"], capture_output=True, text=True, check=False).stdout
+              if locale else "")
+    no_locale = not re.search(r"^en_US\.utf-?8$", listed, re.IGNORECASE | re.MULTILINE)
+    if no_locale and "locales" not in missing and not Path("/etc/locale.gen").exists():
+        missing.append("locales")
+    if not missing and not no_locale:
+        return
+    wants = [f"host packages {' '.join(missing)}"] if missing else []
+    wants += ["the en_US.UTF-8 locale"] if no_locale else []
+    commands = [f"apt-get install {' '.join(missing)}"] if missing else []
+    commands += [LOCALE_COMMANDS] if no_locale else []
+    raise UserError(f"bitbake needs {' and '.join(wants)}",
+                    hint=f"make deps (scripts/install-deps), or: {' && '.join(commands)}")
 
 
 def check(args: argparse.Namespace) -> int:

@@ -80,8 +80,23 @@ def prepare(work: Path, kas: Path, user_name: str, *, repo: Path = REPO,
     # logs/ is written by us (root); the build user only needs to read it.
     gitconfig = [settings.gitconfig] if settings.gitconfig.exists() else []
     settings.user.give([*directories, *gitconfig])
+    _check_readable(settings, [repo / "meta-lmw" / "conf" / "layer.conf",
+                               *([snapshots] if snapshots is not None else [])])
     _check_kas_runs(settings)
     return settings
+
+
+def _check_readable(settings: Settings, paths: Sequence[Path]) -> None:
+    # bitbake runs as the build user: a checkout under a directory that
+    # others cannot enter (root's home) fails deep inside kas otherwise.
+    if settings.user.name is None:
+        return
+    for path in paths:
+        argv = settings.user.argv(["test", "-r", str(path)], {})
+        if subprocess.run(argv, check=False).returncode != 0:
+            raise UserError(f"the build user {settings.user.name} cannot read {path}",
+                            hint="a parent directory is closed to other users: chmod o+x it, "
+                                 "or work in a directory that others may enter")
 
 
 def _check_kas_runs(settings: Settings) -> None:

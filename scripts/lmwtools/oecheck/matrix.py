@@ -66,3 +66,14 @@ def claimed_releases(repo: Path = REPO) -> list[str]:
 def matrix(releases: Sequence[str], machines: Sequence[str],
            inits: Sequence[str]) -> list[Config]:
     return [Config(r, m, i) for r, m, i in itertools.product(releases, machines, inits)]
+
+
+def diagonal(releases: Sequence[str], machines: Sequence[str],
+             inits: Sequence[str]) -> list[Config]:
+    """One configuration per release, each with the next machine and init manager.
+
+    What make test runs (tests/yocto): every release parsed, and across
+    releases as many machines and init managers as there are releases.
+    """
+    return [Config(release, machines[i % len(machines)], inits[i % len(inits)])
+            for i, release in enumerate(releases)]

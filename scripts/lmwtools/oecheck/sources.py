@@ -2,16 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Sequence
 from pathlib import Path
 
+from ..core import upstream
 from ..core.errors import UserError
 from ..core.paths import REPO
 
-# A directory of git snapshots laid out as <owner>+<name>/repo.
-SNAPSHOTS_ENV = "LMW_OE_MIRRORS"
+# The directory of git snapshots ($LMW_UPSTREAM): core.upstream.
+SNAPSHOTS_ENV = upstream.SNAPSHOTS_ENV
+snapshot_dir = upstream.snapshot_dir
 
 
 _GITHUB_URL = re.compile(r"^https://github\.com/([^/]+)/([^/]+?)(?:\.git)?/?$")
@@ -31,31 +32,13 @@ def snapshot_for(snapshots: Path, url: str) -> Path | None:
     match = _GITHUB_URL.match(url)
     if not match:
         return None
-    stem = f"{match.group(1)}+{match.group(2)}"
-    for candidate in (snapshots / stem / "repo", snapshots / f"{stem}.git", snapshots / stem):
-        if (candidate / "objects").is_dir():
-            return candidate
-    return None
+    return upstream.find(snapshots, f"{match.group(1)}/{match.group(2)}")
 
 
 def release_urls(repo: Path, release: str) -> list[str]:
     """URLs a release cannot do without (its release file's repos)."""
     text = (repo / "kas" / "release" / f"{release}.yml").read_text()
     return sorted(set(_KAS_URL.findall(text)))
-
-
-def snapshot_dir() -> Path:
-    """The directory of upstream snapshots that $LMW_OE_MIRRORS names."""
-    value = os.environ.get(SNAPSHOTS_ENV, "")
-    if not value:
-        raise UserError(
-            f"${SNAPSHOTS_ENV} is not set: no upstream sources (bitbake, openembedded-core)",
-            hint=f"export {SNAPSHOTS_ENV}=DIR, a directory of git snapshots laid out as "
-                 "<owner>+<name>/repo (bare git dirs)")
-    snapshots = Path(value)
-    if not snapshots.is_dir():
-        raise UserError(f"${SNAPSHOTS_ENV}={value} is not a directory")
-    return snapshots
 
 
 def gitconfig_text(repo: Path, snapshots: Path, releases: Sequence[str]) -> str:

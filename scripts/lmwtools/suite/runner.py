@@ -7,7 +7,10 @@ matrix here, a farm place in farm/); ``count()`` reads a session's JUnit.
 Sessions run side by side (``run_plan``, two at a time by default: each
 x86 guest is one TCG thread), longest first; a session marked ``alone``
 (the terminator's, whose tests race processes against the daemon; the
-bench, which measures) runs after the others with nothing beside it.
+bench, which measures) runs after the others with no other guest beside
+it. A ``background`` session (the real bitbake: host work, long, needed
+by no guest) runs from the start beside all of them, outside the slots,
+at a lower CPU priority.
 """
 
 from __future__ import annotations
@@ -22,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from ..bed.catalog import BUILT_KERNELS, MATRIX
+from ..core import upstream
 from ..core.paths import ENV_DIR, REPO, TEST_RESULTS
 
 # The Debian userlands are booted on the x86_64 kernels of Debian's
@@ -36,6 +40,9 @@ USERLANDS_BEYOND_INITRAMFS: dict[tuple[str, str], tuple[str, ...]] = {
     ("6.12", "x86_64"): DEBIAN_USERLANDS, ("newest", "x86_64"): ("systemd",),
     ("6.12", "arm64"): ("systemd",),
 }
+# Buildroot's way of booting our packages (bed/buildrootway.py), on the
+# default board's kernel; it reads Buildroot's files from $LMW_UPSTREAM.
+BUILDROOT_USERLAND_ON = ("6.1", "x86_64")
 # The module's tests need no userland beyond busybox and the static helper,
 # so they run once per kernel/arch, in its initramfs session. The
 # terminator's need python3 and an init system: both Debian userlands, on
@@ -47,6 +54,7 @@ GUEST_TESTS: dict[str, tuple[str, ...]] = {
     "initramfs": ("tests/bed", "tests/lmw"),
     "systemd": ("tests/bed", "tests/image"),
     "sysvinit": ("tests/bed", "tests/image"),
+    "buildroot": ("tests/bed", "tests/image"),
 }
 TERMINATOR_KERNEL = "6.1"
 # tests/mm (the kernel's own mm selftests three ways, a balloon moving the
@@ -62,6 +70,10 @@ class Session:
     # a rough cold-run length, for the order only (longest first)
     minutes: float = 2.0
     alone: bool = False   # nothing runs beside it (see run_plan)
+    # Runs beside the others from the start, outside the --jobs slots, at a
+    # lower CPU priority (see run_plan): host work that takes long and that
+    # no guest waits for (the real bitbake).
+    background: bool = False
 
 
 @dataclass
@@ -74,16 +86,26 @@ class Outcome:
 
 
 def sessions(quick: bool) -> list[Session]:
-    plan = [Session("host", ("tests/unit", "tests/yocto"))]
+    plan = [Session("host", ("tests/unit", "tests/yocto/test_kas.py",
+                             "tests/yocto/test_vendor_kernel.py"))]
+    # The real bitbake and Buildroot on our layer and tree: they skip
+    # (seconds) without $LMW_UPSTREAM's snapshots; with them, bitbake's cut
+    # of oe-check is the longest session of all (yocto-check-layer).
+    snapshots = upstream.configured()
+    plan.append(Session("bitbake", ("tests/yocto/test_bitbake.py",),
+                        minutes=15.0 if snapshots else 0.1, background=snapshots))
+    plan.append(Session("buildroot", ("tests/buildroot",), minutes=2.0 if snapshots else 0.1))
     for kernel, arch in MATRIX:
         userlands = ("initramfs", *USERLANDS_BEYOND_INITRAMFS.get((kernel, arch), ()))
+        if snapshots and (kernel, arch) == BUILDROOT_USERLAND_ON:
+            userlands = (*userlands, "buildroot")
         for userland in userlands:
             tests = GUEST_TESTS[userland]
             minutes = 2.0 if arch == "x86_64" else 4.0   # other arches: TCG is slower
             if userland != "initramfs" and arch != "x86_64":
                 minutes = 8.0    # the root's first build runs under qemu-user
             alone = False
-            if userland != "initramfs" and kernel == TERMINATOR_KERNEL:
+            if userland in DEBIAN_USERLANDS and kernel == TERMINATOR_KERNEL:
                 tests = (*tests, "tests/terminator")
                 # the terminator's tests race real processes against the
                 # daemon: a second guest beside them only adds noise
@@ -139,10 +161,19 @@ def pytest_command(slug: str) -> tuple[list[str], Path]:
              "--lg-log", str(TEST_RESULTS / f"{slug}-console")], junit)
 
 
+# A background session's niceness: its processes (bitbake's parser and
+# server among them) get the CPU the guests leave, which is plenty while
+# the alone sessions run, and are never starved for long (nice 19 or
+# SCHED_IDLE would be, and bitbake's client gives up on a silent server).
+BACKGROUND_NICE = 10
+
+
 def run(session: Session, extra: list[str], *, log: Path | None = None) -> Outcome:
     """Run one session; its output goes to ``log`` when given, else to ours."""
     slug = session.name.replace("/", "-")
     argv, junit = pytest_command(slug)
+    if session.background:
+        argv = ["nice", "-n", str(BACKGROUND_NICE), *argv]
     start = time.monotonic()
     if log is None:
         print(f"\n===== {session.name} =====", flush=True)
@@ -161,8 +192,10 @@ def run(session: Session, extra: list[str], *, log: Path | None = None) -> Outco
 
 def run_plan(plan: list[Session], extra: list[str], jobs: int) -> dict[str, Outcome]:
     """Run ``plan``, ``jobs`` sessions at a time, longest first, the ``alone``
-    ones last and by themselves. Each session's output is printed whole
-    when it ends, so that side-by-side sessions do not interleave."""
+    ones last and by themselves (but for the background ones, which start
+    first, run beside everything at a lower priority and take no slot).
+    Each session's output is printed whole when it ends, so that
+    side-by-side sessions do not interleave."""
     if jobs <= 1:
         return {s.name: run(s, extra) for s in plan}
     lock = threading.Lock()
@@ -177,8 +210,15 @@ def run_plan(plan: list[Session], extra: list[str], jobs: int) -> dict[str, Outc
             print(log.read_text(errors="replace"), end="", flush=True)
         return outcome
 
-    side_by_side = sorted((s for s in plan if not s.alone), key=lambda s: -s.minutes)
-    with ThreadPoolExecutor(max_workers=jobs) as pool:
-        done = dict(zip((s.name for s in side_by_side), pool.map(one, side_by_side), strict=True))
-    done.update({s.name: one(s) for s in plan if s.alone})
+    background = [s for s in plan if s.background]
+    side_by_side = sorted((s for s in plan if not s.alone and not s.background),
+                          key=lambda s: -s.minutes)
+    with ThreadPoolExecutor(max_workers=max(1, len(background))) as behind:
+        behind_runs = [behind.submit(one, s) for s in background]
+        with ThreadPoolExecutor(max_workers=jobs) as pool:
+            done = dict(zip((s.name for s in side_by_side), pool.map(one, side_by_side),
+                            strict=True))
+        done.update({s.name: one(s) for s in plan if s.alone})
+        done.update({s.name: future.result()
+                     for s, future in zip(background, behind_runs, strict=True)})
     return {s.name: done[s.name] for s in plan}

@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
+ * Copyright (c) 2026 The meta-lmw authors
+ *
  * lmw - Low Memory Watermark: refuse commitments before a swapless system
  * runs out of memory, and tell user space early.
  *

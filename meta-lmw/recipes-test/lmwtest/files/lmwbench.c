@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
+ * Copyright (c) 2026 The meta-lmw authors
+ *
  * lmwbench - guest-side half of "make bench" (static, like lmwtest): the
  * cost of the hook, the latency of the low-memory signal, and what memory
  * stress does to other tasks. Every subcommand prints key=value lines, one

@@ -1,5 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
+ * Copyright (c) 2026 The meta-lmw authors
+ *
  * What lmwtest and lmwbench, the guest-side helpers of the tests and of
  * "make bench", have in common: the start of main() (usage, the -u UID
  * privilege drop), committing and touching memory, the leak that grows

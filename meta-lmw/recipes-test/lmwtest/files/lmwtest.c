@@ -1,5 +1,7 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
+ * Copyright (c) 2026 The meta-lmw authors
+ *
  * lmwtest - guest-side helper for the lmw tests (static: runs in the busybox
  * initramfs, which has no python3). Every subcommand prints key=value lines
  * for the test to parse.

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 """lmw-terminator: frees memory before the Low Memory Watermark's deny line is hit.
 
 Standard library only. One concern per module:

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 """Configuration: /etc/lmw/terminator.toml, validated into read-only objects.
 
 Every key of [source], [warn] and [kill] has a default that works without

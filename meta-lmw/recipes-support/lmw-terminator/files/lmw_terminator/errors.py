@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 """The one user-facing error: a bad config or argument. main() maps it to exit 2."""
 
 from __future__ import annotations

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 """Warn, then terminate one victim: SIGTERM, a grace period, SIGKILL; all through a pidfd.
 
 A victim is a snapshot (pid, start time). The pidfd is opened first. Then

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 """lmwctl: look at and set the Low Memory Watermark from the shell.
 
     lmwctl status                  module state, knobs, figures, terminator

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 """Logging without the logging package (the daemon's RSS budget is 12 MiB).
 
 Under systemd (JOURNAL_STREAM or INVOCATION_ID set) lines go to stderr

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 """The warning opt-in, /run/lmw/warn.d/<pid>: read as the hostile input it is.
 
 The directory is world-writable (sticky), so every name and every file in

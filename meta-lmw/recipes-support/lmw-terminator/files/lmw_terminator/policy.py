@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 """Victim policy: which processes may be chosen, and which one is (pure functions).
 
 The base score matches what raised the signal:

@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 """The process table, read from /proc (or a fake tree in tests).
 
 A process is identified by (pid, start time): a PID alone can be reused

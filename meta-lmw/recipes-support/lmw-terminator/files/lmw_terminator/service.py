@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 """The daemon: wait for the low-memory signal, warn, then terminate one victim at a time.
 
 States of one low-memory episode (an explicit machine, as labgrid's

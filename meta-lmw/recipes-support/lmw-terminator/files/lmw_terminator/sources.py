@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 """Where the low-memory signal comes from: lmw.ko, else a PSI trigger, else MemAvailable.
 
 Each source blocks in poll() until memory is low or the timeout passes,

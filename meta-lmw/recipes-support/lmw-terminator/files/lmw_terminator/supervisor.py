@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 """--respawn: keep the daemon running where the init system restarts nothing.
 
 systemd restarts the daemon itself (Restart=always). sysvinit and busybox

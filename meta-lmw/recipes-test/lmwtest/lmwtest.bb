@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 SUMMARY = "Test helper of meta-lmw's test suite (test images only)"
 DESCRIPTION = "lmwtest commits, touches and holds memory in the ways the \
                tests of lmw.ko and lmw-terminator need (mmap, brk, mremap, \
@@ -9,7 +11,9 @@ DESCRIPTION = "lmwtest commits, touches and holds memory in the ways the \
                so that the repository's tests/ run on them as on the QEMU bed."
 SECTION = "devel"
 LICENSE = "GPL-2.0-only"
-LIC_FILES_CHKSUM = "file://lmwtest.c;beginline=1;endline=1;md5=50d2ba0afecd20f74c12a4bdbcfcfe61"
+LIC_FILES_CHKSUM = "file://lmwtest.c;beginline=1;endline=3;md5=0ebbe1a020973339f534145e26d97a26 \
+                    file://${COMMON_LICENSE_DIR}/GPL-2.0-only;md5=801f80980d171dd6425610833a22dbe6 \
+"
 
 SRC_URI = "file://Makefile \
            file://lmwtest.c \

@@ -1,10 +1,14 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 SUMMARY = "Sysctl defaults for the Low Memory Watermark module"
 DESCRIPTION = "The vm.lowmem_notify_watermark and vm.lowmem_deny_watermark \
                defaults (sysctl.d), applied whenever lmw.ko arrives: by systemd-sysctl and \
                a udev rule, or by an early init script on sysvinit, which reads no sysctl.d."
 SECTION = "admin"
 LICENSE = "MIT"
-LIC_FILES_CHKSUM = "file://Makefile;beginline=1;endline=1;md5=b2dccaa94b3629a08bfb4f983cad6f89"
+LIC_FILES_CHKSUM = "file://Makefile;beginline=1;endline=2;md5=69e54ab81d316a8c79cdaa06dc85fd62 \
+                    file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda2f7b4f302 \
+"
 
 SRC_URI = "file://90-lmw-sysctl.rules \
            file://90-lmw.conf \

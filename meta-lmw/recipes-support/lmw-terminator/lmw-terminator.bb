@@ -1,3 +1,5 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
 SUMMARY = "LMW process terminator: frees memory before the deny watermark"
 DESCRIPTION = "A daemon (Python, standard library only) that waits for the \
                low-memory signal of lmw.ko (or PSI without it), warns the processes that \
@@ -6,13 +8,16 @@ DESCRIPTION = "A daemon (Python, standard library only) that waits for the \
                the watermarks."
 SECTION = "admin"
 LICENSE = "MIT"
-LIC_FILES_CHKSUM = "file://Makefile;beginline=1;endline=1;md5=b2dccaa94b3629a08bfb4f983cad6f89"
+LIC_FILES_CHKSUM = "file://Makefile;beginline=1;endline=2;md5=69e54ab81d316a8c79cdaa06dc85fd62 \
+                    file://${COMMON_LICENSE_DIR}/MIT;md5=0835ade698e0bcf8506ecda2f7b4f302 \
+"
 
 SRC_URI = "file://Makefile \
            file://launcher.in \
            file://lmw-terminator.init \
            file://lmw-terminator.service \
            file://lmw_terminator \
+           file://man \
            file://terminator.toml \
 "
 
@@ -28,6 +33,7 @@ do_install() {
         SBINDIR=${sbindir} \
         BINDIR=${bindir} \
         SYSCONFDIR=${sysconfdir} \
+        MANDIR=${mandir} \
         SYSTEMD_UNITDIR=${systemd_system_unitdir} \
         INITDIR=${INIT_D_DIR} \
         PYTHON=${bindir}/python3 \

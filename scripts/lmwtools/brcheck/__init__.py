@@ -1,0 +1,1 @@
+"""scripts/br-check: the Buildroot tree through the real Buildroot, offline (the manual: cli.py)."""

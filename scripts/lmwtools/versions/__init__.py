@@ -1,0 +1,1 @@
+"""scripts/lint-versions: no source change under the same version (the manual: cli.py)."""
