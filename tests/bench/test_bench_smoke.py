@@ -35,12 +35,22 @@ def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> 
 
     latency = results["latency"]
     assert len(latency["poll_ms"]) == 10
-    assert latency["terminator_ms"] and latency["terminator_timeouts"] == 0
-    assert all(v > 0 for v in latency["poll_ms"] + latency["terminator_ms"])
+    for killer in ("terminator", "earlyoom"):
+        assert latency[killer]["ms"] and latency[killer]["timeouts"] == 0, latency[killer]
+        assert all(v > 0 for v in latency[killer]["ms"]), latency[killer]
+    assert all(v > 0 for v in latency["poll_ms"])
+    # the daemon's own account: one per victim it stopped, inside the whole chain
+    profile = latency["profile"]
+    assert len(profile["term_ms"]) == len(latency["terminator"]["ms"])
+    assert all(0 <= choice <= own for choice, own in
+               zip(profile["choice_ms"], profile["term_ms"], strict=True))
+    reaction = results["reaction"]
+    assert reaction["terminator_reaction_ms"]["n"] == len(latency["terminator"]["ms"])
+    assert reaction["earlyoom_reaction_ms"]["p99"] == max(latency["earlyoom"]["ms"])
 
     (outcome,) = results["stress"]
     assert outcome["scenario"] == "lmw"
-    assert outcome["hog_end"] in ("SIGTERM", "SIGKILL"), outcome["hog_end"]
+    assert outcome["culprit_end"] in ("SIGTERM", "SIGKILL"), outcome["culprit_end"]
     assert outcome["wrong_victims"] == []
     assert outcome["oom_kills"] == 0
     assert outcome["beat_samples"] > 0 and outcome["committed_series"]
@@ -52,6 +62,6 @@ def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> 
         assert (tmp_path / plot).read_bytes().startswith(PNG_MAGIC)
     assert set(results["plots"]) == {"latency.png", "stress.png"}
     report = (tmp_path / "report.md").read_text()
-    for heading in ("## Hook cost", "## Signal latency", "## Outcome under the standard stress",
-                    "## Footprint at rest"):
+    for heading in ("## Hook cost", "## Signal latency and reaction",
+                    "## Outcome under the standard stress", "## Footprint at rest"):
         assert heading in report

@@ -212,6 +212,17 @@ def test_sigterm_ignorer_is_sigkilled_and_the_daemon_stays_small(shell: ShellDri
         assert rss < RSS_LIMIT_KB, f"terminator RSS {rss} kB"
 
 
+def test_the_daemon_gets_the_cpu_before_what_it_stops(shell: ShellDriver,
+                                                     service: Service) -> None:
+    """Nice -20 from either init system: when it wakes, the process it is
+    about to stop is usually busy, and a daemon that waits for its share of
+    the CPU reacts late. Stat field 19 is the nice value."""
+    # the status file names the running daemon once it has written it anew
+    wait_until(shell, f"kill -0 $(sed -n 's/^pid=//p' {STATUS})")
+    nice = int(shell.run_check(f"sed 's/^.*) //' /proc/{service.pid()}/stat | cut -d' ' -f17")[0])
+    assert nice == -20, f"the terminator runs at nice {nice}"
+
+
 def test_opted_in_app_is_warned_before_any_kill(shell: ShellDriver, service: Service) -> None:
     conf = "[warn]\ngrace_ms = 800\n[kill]\nterm_grace_ms = 1500\n" + PROTECT_TRIGGER
     with armed(shell, service, conf) as offset:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from lmwtools.bench import cli, stress
+from lmwtools.bench import cli, latency, report, stress
 from lmwtools.bench.records import records
 from lmwtools.bench.stats import Spread, Tail, percentile, ratio_spread
 from lmwtools.core.errors import UserError
@@ -48,9 +48,12 @@ STRESS_LINES = [
     "process name=svc2 status=137",
     "process name=beat status=running",
     "process name=burst status=0 forkburst count=200 failed=0 killed=0 seconds=3",
-    "stress scenario=earlyoom total_kb=466136 notify_kb=419522 oom_kills=1 pressure_ms=5200 "
-    "back_ms=7600 burst_ms=2100 end_ms=7700",
+    "stress scenario=earlyoom workload=standard total_kb=466136 notify_kb=419522 oom_kills=1 "
+    "pressure_ms=5200 action_ms=7000 back_ms=7600 burst_ms=2100 end_ms=90000",
     "beatstats samples=700 p50_us=90 p99_us=4100 max_us=35000",
+    "beatphase phase=acting samples=60 max_us=35000",
+    "beatphase phase=before samples=700 max_us=800",
+    "beatphase phase=after samples=0 max_us=0",
     "beat t_ms=0 late_us=80",
     "beat t_ms=100 late_us=35000",
     "monitor t_ms=0 committed_kb=46613 available_kb=400000",
@@ -61,9 +64,12 @@ def test_stress_records_tell_the_outcome() -> None:
     outcome = stress.parse(STRESS_LINES)
     assert outcome.scenario == "earlyoom"
     assert outcome.oom_kills == 1
-    assert outcome.hog_end == "SIGTERM"
+    assert outcome.culprit_end == "SIGTERM"
     assert outcome.wrong_victims == ["svc2 (SIGKILL)"]        # the services run to the end
     assert outcome.recovery_s == pytest.approx(2.4)
+    assert outcome.action_ms == 7000
+    # a phase without a sample is left out, not reported as 0 ms late
+    assert outcome.beat_phase_max_us == {"before": 800, "acting": 35000}
     assert (outcome.beat_p99_us, outcome.beat_max_us) == (4100, 35000)
     assert outcome.beat_series == [(0.0, 0.08), (0.1, 35.0)]
     ((t, committed),) = outcome.committed_series
@@ -74,8 +80,61 @@ def test_a_hog_refused_and_still_running_is_told_apart() -> None:
     lines = [line.replace("status=143 hog terminated", "status=running hog refused errno=12")
              if line.startswith("process name=hog") else line for line in STRESS_LINES]
     outcome = stress.parse(lines)
-    assert outcome.hog_end == "still running at the end (176 MiB)"
+    assert outcome.culprit_end == "still running at the end (176 MiB)"
     assert records(["hog refused errno=12 size_kb=1"], "hog")[0]["errno"] == "12"
+
+
+def test_many_culprits_are_counted_by_how_they_ended() -> None:
+    culprits = [f"process name=small{i} status=143 hog terminated size_kb={i * 1024}"
+                for i in range(1, 4)]
+    culprits += ["process name=small4 status=running hog refused errno=12 size_kb=9000",
+                 "process name=small5 status=137"]
+    bystanders = [line for line in STRESS_LINES if not line.startswith("process name=hog")]
+    outcome = stress.parse(culprits + [line.replace("workload=standard", "workload=committers")
+                                       for line in bystanders])
+    assert outcome.workload == "committers"
+    assert outcome.culprit_end == "3 SIGTERM, 1 SIGKILL, 1 still running at the end"
+    assert outcome.wrong_victims == ["svc2 (SIGKILL)"]        # the burst is nobody's victim
+
+
+def test_reaction_leaves_out_sigterms_before_the_line() -> None:
+    victims = records(["victim pid=1 cross_ns=1000000 term_ns=3000000",
+                       "victim pid=2 cross_ns=0 term_ns=5000000",      # before its mark
+                       "victim pid=3 cross_ns=1000000 refused errno=ENOMEM"], "victim")
+    measured = latency.reaction(victims, timeouts=1)
+    assert measured.ms == [2.0] and measured.early == 1 and measured.timeouts == 1
+
+
+def test_what_else_a_peer_signalled_is_reported() -> None:
+    lines = ["victim pid=1 cross_ns=1000000 term_ns=3000000",
+             "stray killer=earlyoom pid=77 name=sh", "stray killer=earlyoom pid=78 name=sh"]
+    measured = latency.reaction(records(lines, "victim"), 0, records(lines, "stray"))
+    assert measured.strays == ["sh", "sh"]
+    table = "\n".join(report.latency_table(latency.Latency(
+        poll_ms=[0.5], terminator=latency.Reaction(ms=[30.0], timeouts=0), earlyoom=measured)))
+    assert "earlyoom also signalled 2 other process(es): sh." in table
+
+
+def test_stage_names_may_hold_spaces() -> None:
+    (stage,) = latency.stage_records(["noise", "stage name=scan+choice, 3 rules p50_ms=1.5 "
+                                      "p99_ms=2.5 max_ms=3.0"])
+    assert stage == {"name": "scan+choice, 3 rules", "p50_ms": "1.5", "p99_ms": "2.5",
+                     "max_ms": "3.0"}
+
+
+def test_the_profile_pairs_each_reaction_with_its_crossing() -> None:
+    measured = latency.Latency(
+        poll_ms=[0.5], terminator=latency.Reaction(ms=[30.0, 50.0], timeouts=0),
+        earlyoom=latency.Reaction(ms=[300.0, 500.0], timeouts=0),
+        profile=latency.Profile(term_ms=[20.0, 45.0], choice_ms=[15.0, 40.0],
+                                processes=[90, 92]))
+    table = "\n".join(report.profile_table(measured))
+    # what is left of each crossing's total once the daemon's own part is
+    # taken out is the signal reaching it: 10 and 5 ms
+    assert "| crossing to the daemon awake | 2 | 5.00 | 10.00 | 10.00 |" in table
+    figures = report.reaction_json(measured)
+    assert figures["earlyoom_over_terminator_p99"] == pytest.approx(10.0)
+    assert figures["terminator_reaction_ms"] == {"n": 2, "p50": 30.0, "p99": 50.0, "max": 50.0}
 
 
 def test_readme_block_is_replaced_and_nothing_else(tmp_path: Path,

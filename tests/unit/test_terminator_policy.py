@@ -14,12 +14,16 @@ SELF = 4242
 def fake_proc(root: Path, pid: int, comm: str, *, cmdline: str = "", uid: int = 1000,
               oom_score: int = 100, adj: int = 0, rss_kb: int = 1000,
               cgroup: str = "/user.slice", kthread: bool = False, start: int = 500,
-              exe: str | None = None, committed_kb: int = 0) -> None:
+              exe: str | None = None, committed_kb: int = 0,
+              vsize_kb: int | None = None) -> None:
     base = root / str(pid)
     base.mkdir(parents=True)
     flags = 0x00200000 if kthread else 0x00400000
     fields = ["S", "1", str(pid), str(pid), "0", "-1", str(flags)] + ["0"] * 12 + [str(start)]
-    (base / "stat").write_text(f"{pid} ({comm}) {' '.join(fields)} 0 0\n")
+    # what the kernel guarantees: everything committed is in the virtual size
+    vsize_kb = committed_kb + 4096 if vsize_kb is None else vsize_kb
+    (base / "stat").write_text(f"{pid} ({comm}) {' '.join(fields)} {vsize_kb * 1024} "
+                               f"{rss_kb // 4}\n")
     (base / "status").write_text(f"Name:\t{comm}\nUid:\t{uid}\t{uid}\t{uid}\t{uid}\n"
                                  f"VmRSS:\t{rss_kb} kB\nVmData:\t{committed_kb} kB\n"
                                  "VmStk:\t0 kB\n")
@@ -159,3 +163,90 @@ def test_the_process_refused_last_weighs_more(tmp_path: Path) -> None:
     choice = committed_choice(tmp_path, (11, "asking"))
     assert choice is not None and choice.proc.comm == "asking"
     assert f"{policy.LAST_DENIED_WEIGHT:+d}" in choice.why
+
+
+def test_a_kernel_thread_is_known_from_stat_alone(tmp_path: Path) -> None:
+    fake_proc(tmp_path, 2, "kthreadd", kthread=True, uid=0)
+    for name in ("status", "oom_score_adj", "cmdline", "cgroup"):
+        (tmp_path / "2" / name).unlink()
+    (proc,) = procs.read_all(str(tmp_path))
+    assert proc.kernel_thread and proc.comm == "kthreadd"
+
+
+def test_what_only_rules_need_is_read_on_demand_and_empty_once_gone(tmp_path: Path) -> None:
+    fake_proc(tmp_path, 400, "hog", cmdline="/usr/bin/hog --eat", cgroup="/user.slice/x",
+              exe="/usr/bin/hog", oom_score=600)
+    (proc,) = procs.read_all(str(tmp_path))
+    assert proc.cmdline == "/usr/bin/hog --eat"     # read now, kept
+    for name in ("cmdline", "cgroup", "oom_score", "exe"):
+        (tmp_path / "400" / name).unlink()
+    assert proc.cmdline == "/usr/bin/hog --eat"
+    # the process went before these were asked for: they read empty, and a
+    # rule on them matches nothing rather than failing the choice
+    assert (proc.cgroup, proc.exe, proc.oom_score) == ("", "", 0)
+    rule = config.parse("[[avoid]]\ncgroup = '/user\\.slice/.*'\nadjust = -900").avoid[0]
+    assert not policy.matches(rule, proc)
+
+
+def test_a_choice_says_why_and_how_many_it_looked_at(table: Path) -> None:
+    chosen = policy.choose(procs.read_all(str(table)),
+                           config.parse('[[prefer]]\ncomm = "hog"\nadjust = 100'), SELF)
+    assert chosen is not None and chosen.proc.comm == "hog"
+    assert chosen.score == 700 and chosen.why == "oom_score 600, prefer[0](comm~'hog') +100"
+    assert chosen.seen == 8
+
+
+def test_with_lmw_only_the_processes_that_could_win_are_read(tmp_path: Path) -> None:
+    fake_proc(tmp_path, 10, "big", committed_kb=300_000)
+    fake_proc(tmp_path, 11, "reserver", committed_kb=1_000, vsize_kb=900_000)
+    for pid in range(20, 60):
+        fake_proc(tmp_path, pid, f"small{pid}", committed_kb=2_000)
+    table = procs.read_all(str(tmp_path))
+    ranking = policy.Ranking(total_kb=1_000_000)
+    choice = policy.choose(table, config.Config(), SELF, ranking)
+    assert choice is not None and choice.proc.comm == "big" and choice.seen == 42
+    # the reservation's ceiling made it be read; no small process was
+    read = {p.comm for p in table if p._uid is not None}
+    assert read == {"big", "reserver"}
+
+
+def test_a_comm_rule_raises_the_ceiling_of_its_match_only(tmp_path: Path) -> None:
+    fake_proc(tmp_path, 10, "big", committed_kb=300_000)
+    fake_proc(tmp_path, 11, "favourite", committed_kb=1_000)
+    fake_proc(tmp_path, 12, "other", committed_kb=1_000)
+    table = procs.read_all(str(tmp_path))
+    rules = config.parse('[[prefer]]\ncomm = "favourite"\nadjust = 500')
+    choice = policy.choose(table, rules, SELF, policy.Ranking(total_kb=1_000_000))
+    assert choice is not None and choice.proc.comm == "favourite"
+    # its score is above every other ceiling: no one else is read
+    assert {p.comm for p in table if p._uid is not None} == {"favourite"}
+
+
+def _brute_force(table: list[procs.Proc], cfg: config.Config,
+                 ranking: policy.Ranking) -> tuple[int, int] | None:
+    keys = [(policy.score(p, cfg, ranking)[0], p.rss_kb) for p in table
+            if not policy.protected(p, cfg, SELF)]
+    return max(keys) if keys else None
+
+
+@pytest.mark.parametrize("seed", range(40))
+def test_reading_by_ceiling_chooses_what_reading_everyone_would(tmp_path: Path,
+                                                               seed: int) -> None:
+    import random
+    rng = random.Random(seed)
+    for pid in range(10, 10 + rng.randint(1, 30)):
+        committed = rng.choice([0, 500, 5_000, 50_000, 300_000, rng.randint(0, 900_000)])
+        fake_proc(tmp_path, pid, rng.choice(["app", "db", "web", "svc"]),
+                  uid=rng.choice([0, 1000, 1001]), adj=rng.choice([-1000, -500, 0, 0, 300, 1000]),
+                  rss_kb=rng.randint(0, 400_000), committed_kb=committed,
+                  vsize_kb=committed + rng.choice([0, 1, 4096, 2_000_000]),
+                  cmdline=rng.choice(["x --batch", "x", ""]))
+    cfg = config.parse('[[prefer]]\ncomm = "web"\nadjust = 300\n'
+                       '[[prefer]]\ncmdline = "--batch"\nadjust = 200\n'
+                       '[[avoid]]\ncomm = "db"\nuid = 0\nadjust = -400\n'
+                       '[[protect]]\ncomm = "svc"\nuid = 0\n')
+    ranking = policy.Ranking(total_kb=1_000_000, last_denied=(10, "app"))
+    expected = _brute_force(procs.read_all(str(tmp_path)), cfg, ranking)
+    choice = policy.choose(procs.read_all(str(tmp_path)), cfg, SELF, ranking)
+    got = None if choice is None else (choice.score, choice.proc.rss_kb)
+    assert got == expected

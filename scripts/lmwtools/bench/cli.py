@@ -3,6 +3,7 @@
     scripts/bench                    everything (about 25 minutes under TCG)
     scripts/bench --smoke            a short run of every part (CI: it cannot rot)
     scripts/bench --only hook,latency
+    scripts/bench --only stress --workloads forkstorm --scenarios lmw,earlyoom
     scripts/bench --only hook --kernel 6.12 --arch riscv64 --userland initramfs
     scripts/bench --update-readme    also put the tables into docs/benchmarks.md
     make bench BENCH_ARGS=--smoke    the same through make
@@ -10,9 +11,10 @@
 One QEMU guest (the bed's systemd userland, 6.1 x86_64 unless --kernel /
 --arch say otherwise) runs every part in turn: ``hook`` (what lmw.ko adds
 to each commit decision, on QEMU's instruction counter), ``latency``
-(from the crossing allocation to a poll() waiter and to the terminator's
-SIGTERM), ``stress`` (the standard stress under each protection, each on
-a fresh boot) and ``footprint`` (the daemons at rest, side by side). The
+(from the crossing to a poll() waiter, to the terminator's SIGTERM and to
+earlyoom's, with the terminator's own profile), ``stress`` (each workload,
+the standard one and the harder set, under each protection, each on a
+fresh boot) and ``footprint`` (the daemons at rest, side by side). The
 package map is in __init__.py.
 
 The report, results.json and the plots go to
@@ -55,14 +57,17 @@ class Profile:
     hook_count: int
     crossings: int
     scenarios: tuple[str, ...]
+    workloads: tuple[str, ...]
     stress_seconds: int
     footprint_seconds: int
 
 
 FULL = Profile(hook_repetitions=7, hook_count=10000, crossings=200,
-               scenarios=stress.SCENARIOS, stress_seconds=90, footprint_seconds=120)
+               scenarios=stress.SCENARIOS, workloads=stress.WORKLOADS, stress_seconds=90,
+               footprint_seconds=120)
 SMOKE = Profile(hook_repetitions=2, hook_count=2000, crossings=10,
-                scenarios=("lmw",), stress_seconds=40, footprint_seconds=5)
+                scenarios=("lmw",), workloads=("standard",), stress_seconds=40,
+                footprint_seconds=5)
 
 
 def update_tables(report_file: Path, doc: Path) -> None:
@@ -104,6 +109,19 @@ def _shared_boots(guest: Guest, parts: set[str], profile: Profile) -> tuple[
     return hook, lat, prints
 
 
+def _chosen(what: str, given: str | None, default: tuple[str, ...],
+            known: tuple[str, ...]) -> tuple[str, ...]:
+    """A comma-separated --scenarios/--workloads value, checked; else the profile's."""
+    if given is None:
+        return default
+    chosen = tuple(given.split(","))
+    unknown = sorted(set(chosen) - set(known))
+    if unknown:
+        raise UserError(f"unknown {what}(s) {', '.join(unknown)}",
+                        hint=f"--{what}s takes {','.join(known)}")
+    return chosen
+
+
 def bench(args: argparse.Namespace) -> int:
     profile = SMOKE if args.smoke else FULL
     parts = set(args.only.split(",")) if args.only else set(PARTS)
@@ -114,6 +132,8 @@ def bench(args: argparse.Namespace) -> int:
         raise UserError(f"the {args.userland} userland serves the hook cost only: the other "
                         "parts run the terminator and the peers (python3, systemd)",
                         hint=f"--only hook --userland {args.userland}, or --userland systemd")
+    scenarios = _chosen("scenario", args.scenarios, profile.scenarios, stress.SCENARIOS)
+    workloads = _chosen("workload", args.workloads, profile.workloads, stress.WORKLOADS)
     guest = build(GuestSpec(kernel=args.kernel, arch=args.arch, userland=args.userland))
     stamp = time.strftime("%Y%m%d-%H%M")
     out = args.out or BENCH_RESULTS / f"{guest.release}-{args.arch}-{stamp}"
@@ -124,9 +144,11 @@ def bench(args: argparse.Namespace) -> int:
         progress.say(f"booting {guest.release} ({args.arch}, {args.userland}) for the bench")
         hook, lat, prints = _shared_boots(guest, parts, profile)
     if "stress" in parts:
-        for scenario in profile.scenarios:
-            progress.say(f"stress, on a fresh boot: {stress.SCENARIO_TITLES[scenario]}")
-            outcomes += stress.measure(guest, (scenario,), profile.stress_seconds)
+        for workload in workloads:
+            for scenario in scenarios:
+                progress.say(f"stress, on a fresh boot: {stress.WORKLOAD_TITLES[workload]}, "
+                             f"{stress.SCENARIO_TITLES[scenario]}")
+                outcomes += stress.measure(guest, (scenario,), profile.stress_seconds, workload)
     title = (f"meta-lmw bench: {guest.release} {args.arch}, QEMU TCG, 2 vCPUs, 512 MiB, "
              f"{time.strftime('%Y-%m-%d')}" + (" (smoke)" if args.smoke else ""))
     written = report.write(out, title, hook=hook, latency=lat, outcomes=outcomes,
@@ -143,6 +165,12 @@ def make_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="bench", description=__doc__.splitlines()[0])
     parser.add_argument("--smoke", action="store_true", help="a short run of every part")
     parser.add_argument("--only", metavar="PARTS", help=f"comma-separated: {','.join(PARTS)}")
+    parser.add_argument("--scenarios", metavar="LIST",
+                        help=f"stress: comma-separated protections (default: all; smoke: lmw): "
+                             f"{','.join(stress.SCENARIOS)}")
+    parser.add_argument("--workloads", metavar="LIST",
+                        help=f"stress: comma-separated workloads (default: all; smoke: "
+                             f"standard): {','.join(stress.WORKLOADS)}")
     parser.add_argument("--kernel", default="6.1", help="Debian kernel series (default 6.1)")
     parser.add_argument("--arch", default="x86_64", help="guest architecture (default x86_64)")
     parser.add_argument("--userland", default="systemd",

@@ -1,46 +1,134 @@
-"""Signal latency: from the allocation that crosses notify to who reacts.
+"""Signal latency and reaction time: from the memory that crosses a line to who reacts.
 
 (a) a process sleeping in poll() on /sys/kernel/lmw/watermark/state
-    (lmwbench signal: the module's own path, probe -> work item ->
-    sysfs_notify -> wake-up);
+    (lmwbench signal: the module's own path, probe -> irq_work -> wake-up;
+    the terminator stopped meanwhile);
 (b) lmw-terminator's SIGTERM arriving at its victim (the whole chain,
-    workloads/terminator-latency.sh).
-Both as distributions over many crossings: p50, p99, max.
+    workloads/reaction.sh), with the daemon's own account of each
+    reaction (from its wake-up: the choice, then the signal);
+(c) earlyoom's SIGTERM arriving at the same victim, its line placed at the
+    same growth (workloads/reaction.sh earlyoom), in the same boot.
+Each as a distribution over many crossings: p50, p99, max.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ..core.errors import UserError
-from .records import records, run, workload
+from .records import GUEST_DIR, Record, records, run, workload
 from .stats import Tail
 
 NS_PER_MS = 1e6
 
 
 @dataclass(frozen=True, slots=True)
+class Reaction:
+    """One killer's SIGTERMs: ms from each crossing, and the victims it did not
+    stop in 20 s; ``early``: SIGTERMs that came before the victim reached the
+    line (earlyoom reading MemAvailable off by a little), left out of ms;
+    ``strays``: the other processes it signalled (name, as its log says)."""
+
+    ms: list[float]
+    timeouts: int
+    early: int = 0
+    strays: list[str] = field(default_factory=list)
+
+    def tail(self) -> Tail:
+        return Tail.of(self.ms)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    """lmw-terminator's account of its reactions (its "reaction:" log lines):
+    ms from its wake-up to the SIGTERM, of which the choice (the /proc scan
+    and the rules), and how many processes it looked at."""
+
+    term_ms: list[float]
+    choice_ms: list[float]
+    processes: list[int]
+    # each stage timed alone in the guest (workloads/reaction-profile.py):
+    # name -> (p50, p99, max) ms, in the order measured
+    stages: dict[str, tuple[float, float, float]] = field(default_factory=dict)
+    table_size: int = 0         # processes in the guest when the stages were timed
+
+
+@dataclass(frozen=True, slots=True)
 class Latency:
     poll_ms: list[float]          # one per crossing
-    terminator_ms: list[float]
-    terminator_timeouts: int
+    terminator: Reaction
+    earlyoom: Reaction | None
+    profile: Profile = field(default_factory=lambda: Profile([], [], []))
 
     def poll(self) -> Tail:
         return Tail.of(self.poll_ms)
 
-    def terminator(self) -> Tail:
-        return Tail.of(self.terminator_ms)
+
+def reaction(victims: list[Record], timeouts: int,
+             strays: list[Record] | None = None) -> Reaction:
+    crossed = [r for r in victims if "term_ns" in r and int(r["cross_ns"]) > 0]
+    return Reaction(ms=[(int(r["term_ns"]) - int(r["cross_ns"])) / NS_PER_MS for r in crossed],
+                    timeouts=timeouts, early=len([r for r in victims if "term_ns" in r])
+                    - len(crossed), strays=[r.get("name", "?") for r in strays or []])
 
 
-def measure(shell: object, crossings: int) -> Latency:
-    lines = run(shell, f"modprobe lmw && lmwbench signal {crossings}",
-                timeout=60 + crossings * 15)
+def measure_killer(shell: object, killer: str, crossings: int) -> tuple[Reaction, list[Record]]:
+    lines = run(shell, workload("reaction.sh", killer, crossings),
+                timeout=120 + crossings * 25)
+    measured = reaction(records(lines, "victim"), len(records(lines, "timeout")),
+                        records(lines, "stray"))
+    if not measured.ms:
+        raise UserError(f"{killer}'s reaction measured nothing:\n" + "\n".join(lines[-15:]))
+    return measured, records(lines, "profile")
+
+
+# Under systemd-cat, so that its log lines go to a journal stream as the
+# daemon's do; its records go to a file.
+PROFILE_COMMAND = (
+    "lib=$(sed -n 's/^sys.path.insert(0, \"\\(.*\\)\")$/\\1/p' "
+    "\"$(command -v lmw-terminator)\") && "
+    "systemd-cat -t lmw-profile python3 {dir}/reaction-profile.py \"$lib\" {repetitions} "
+    "/tmp/lmw-profile.out && cat /tmp/lmw-profile.out")
+
+
+def stages(shell: object, repetitions: int) -> tuple[dict[str, tuple[float, float, float]], int]:
+    lines = run(shell, PROFILE_COMMAND.format(dir=GUEST_DIR, repetitions=repetitions),
+                timeout=120 + repetitions * 10)
+    timed = {r["name"]: (float(r["p50_ms"]), float(r["p99_ms"]), float(r["max_ms"]))
+             for r in stage_records(lines)}
+    size = records(lines, "scan")
+    if not timed or not size:
+        raise UserError("the reaction's stages measured nothing:\n" + "\n".join(lines[-15:]))
+    return timed, int(size[0]["processes"])
+
+
+def stage_records(lines: list[str]) -> list[Record]:
+    """``stage name=scan+choice, 3 rules p50_ms=…``: a name may hold spaces."""
+    found = []
+    for line in lines:
+        if line.startswith("stage name="):
+            name, _, rest = line[len("stage name="):].partition(" p50_ms=")
+            record = dict(w.split("=", 1) for w in f"p50_ms={rest}".split() if "=" in w)
+            record["name"] = name
+            found.append(record)
+    return found
+
+
+def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
+    # the terminator stopped meanwhile: 200 crossings in a row, each freed
+    # as soon as it is seen, are 200 low-memory episodes to it
+    lines = run(shell, f"modprobe lmw && systemctl stop lmw-terminator && "
+                f"{{ lmwbench signal {crossings}; rc=$?; systemctl start lmw-terminator; "
+                "[ $rc = 0 ]; }", timeout=60 + crossings * 15)
     poll_ms = [float(r["latency_ns"]) / NS_PER_MS for r in records(lines, "signal")
                if "latency_ns" in r]
-    lines = run(shell, workload("terminator-latency.sh", crossings),
-                timeout=120 + crossings * 25)
-    victims = [r for r in records(lines, "victim") if "term_ns" in r]
-    terminator_ms = [(int(r["term_ns"]) - int(r["cross_ns"])) / NS_PER_MS for r in victims]
-    if not poll_ms or not terminator_ms:
-        raise UserError("the latency runs measured nothing:\n" + "\n".join(lines[-15:]))
-    return Latency(poll_ms, terminator_ms, len(records(lines, "timeout")))
+    if not poll_ms:
+        raise UserError("the poll() waiter measured nothing:\n" + "\n".join(lines[-15:]))
+    terminator, accounts = measure_killer(shell, "lmw-terminator", crossings)
+    timed, table_size = stages(shell, max(10, crossings // 4))
+    profile = Profile(term_ms=[float(r["term_ms"]) for r in accounts],
+                      choice_ms=[float(r["choice_ms"]) for r in accounts],
+                      processes=[int(r["processes"]) for r in accounts],
+                      stages=timed, table_size=table_size)
+    peer = measure_killer(shell, "earlyoom", crossings)[0] if earlyoom else None
+    return Latency(poll_ms, terminator, peer, profile)

@@ -44,9 +44,9 @@ def run(shell: Any, command: str, timeout: float = 600) -> list[str]:
 
 
 def install_workloads(shell: Any) -> None:
-    """Copy workloads/*.sh to GUEST_DIR in the guest."""
+    """Copy workloads/*.sh and *.py to GUEST_DIR in the guest."""
     run(shell, f"mkdir -p {GUEST_DIR}")
-    for script in sorted(WORKLOADS.glob("*.sh")):
+    for script in sorted((*WORKLOADS.glob("*.sh"), *WORKLOADS.glob("*.py"))):
         encoded = base64.b64encode(script.read_bytes()).decode()
         run(shell, f"echo {encoded} | base64 -d > {GUEST_DIR}/{script.name}")
 

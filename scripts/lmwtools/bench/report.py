@@ -15,7 +15,8 @@ from pathlib import Path
 from .footprint import Footprint
 from .hookcost import BASELINE, KINDS, SETTINGS, HookCost
 from .latency import Latency
-from .stress import SCENARIO_TITLES, Outcome
+from .stats import Tail
+from .stress import PHASES, SCENARIO_TITLES, WORKLOAD_TITLES, WORKLOADS, Outcome
 
 HOOK_TITLES = {
     "unloaded": "not loaded (baseline)",
@@ -42,24 +43,88 @@ def hook_table(hook: HookCost) -> list[str]:
 
 def latency_table(latency: Latency) -> list[str]:
     rows = [("poll() waiter on the state file", latency.poll()),
-            ("lmw-terminator's SIGTERM at the victim", latency.terminator())]
-    lines = ["| from the crossing allocation to | n | p50 ms | p99 ms | max ms |",
+            ("lmw-terminator's SIGTERM at the victim", latency.terminator.tail())]
+    if latency.earlyoom is not None:
+        rows.append(("earlyoom's SIGTERM at the same victim", latency.earlyoom.tail()))
+    lines = ["| from the crossing to | n | p50 ms | p99 ms | max ms |",
              "| --- | ---: | ---: | ---: | ---: |"]
     lines += [f"| {name} | {t.n} | {t.p50:.2f} | {t.p99:.2f} | {t.max:.2f} |"
               for name, t in rows]
-    if latency.terminator_timeouts:
-        lines.append(f"\n{latency.terminator_timeouts} victims were not stopped within 20 s.")
+    if latency.earlyoom is not None:
+        ours, theirs = latency.terminator.tail(), latency.earlyoom.tail()
+        lines.append(f"\nearlyoom / lmw-terminator, same run: {theirs.p50 / ours.p50:.1f}x at "
+                     f"p50, {theirs.p99 / ours.p99:.1f}x at p99.")
+    for name, measured in (("lmw-terminator", latency.terminator),
+                           ("earlyoom", latency.earlyoom)):
+        if measured is not None and measured.timeouts:
+            lines.append(f"\n{name}: {measured.timeouts} victims not stopped within 20 s.")
+        if measured is not None and measured.strays:
+            lines.append(f"\n{name} also signalled {len(measured.strays)} other process(es): "
+                         f"{', '.join(sorted(set(measured.strays)))}.")
+        if measured is not None and measured.early:
+            lines.append(f"\n{name}: {measured.early} SIGTERMs before the line (not counted).")
     return lines
 
 
+def profile_table(latency: Latency) -> list[str]:
+    """lmw-terminator's own account: where the time from the crossing goes."""
+    profile = latency.profile
+    if not profile.term_ms:
+        return []
+    rows = [("wake-up to SIGTERM", Tail.of(profile.term_ms)),
+            ("of which the choice (/proc scan, rules)", Tail.of(profile.choice_ms))]
+    if len(profile.term_ms) == len(latency.terminator.ms):
+        # paired per crossing: what is left is the signal reaching the daemon
+        rows.insert(0, ("crossing to the daemon awake",
+                        Tail.of([max(0.0, total - own) for total, own in
+                                 zip(latency.terminator.ms, profile.term_ms, strict=True)])))
+    processes = sorted(profile.processes)
+    lines = [f"lmw-terminator's account of each reaction (its log), over "
+             f"{processes[len(processes) // 2]} processes (median):", "",
+             "| part | n | p50 ms | p99 ms | max ms |", "| --- | ---: | ---: | ---: | ---: |"]
+    lines += [f"| {name} | {t.n} | {t.p50:.2f} | {t.p99:.2f} | {t.max:.2f} |"
+              for name, t in rows]
+    if profile.stages:
+        lines += ["", f"Each stage of the reaction timed alone in the guest, with the installed "
+                      f"code ({profile.table_size} processes):", "",
+                  "| stage | p50 ms | p99 ms | max ms |", "| --- | ---: | ---: | ---: |"]
+        lines += [f"| {name} | {p50:.2f} | {p99:.2f} | {top:.2f} |"
+                  for name, (p50, p99, top) in profile.stages.items()]
+    return lines
+
+
+def tail_json(tail: Tail) -> dict[str, float]:
+    return {"n": tail.n, "p50": tail.p50, "p99": tail.p99, "max": tail.max}
+
+
+def reaction_json(latency: Latency) -> dict[str, object]:
+    """The figures the issue tracker and CI dashboards read, named for what they are."""
+    figures: dict[str, object] = {
+        "poll_waiter_ms": tail_json(latency.poll()),
+        "terminator_reaction_ms": tail_json(latency.terminator.tail()),
+    }
+    if latency.earlyoom is not None:
+        figures["earlyoom_reaction_ms"] = tail_json(latency.earlyoom.tail())
+        figures["earlyoom_over_terminator_p99"] = (latency.earlyoom.tail().p99
+                                                   / latency.terminator.tail().p99)
+    if latency.profile.term_ms:
+        figures["terminator_wake_to_sigterm_ms"] = tail_json(Tail.of(latency.profile.term_ms))
+        figures["terminator_choice_ms"] = tail_json(Tail.of(latency.profile.choice_ms))
+    return figures
+
+
 def stress_table(outcomes: list[Outcome]) -> list[str]:
-    lines = ["| scenario | kernel OOM kills | wrong victims | heartbeat p99 / max ms | "
-             "pressure to back under notify | the hog |",
-             "| --- | ---: | --- | ---: | --- | --- |"]
+    lines = ["Every scenario over the same window. Heartbeat max per phase: before the "
+             "protection's first action / from it until memory is back / after "
+             "(\u2013: the phase never came).", "",
+             "| scenario | kernel OOM kills | wrong victims | first action s | heartbeat max ms "
+             "before / acting / after | heartbeat p99 / max ms | pressure to back under "
+             "notify | the culprits |",
+             "| --- | ---: | --- | ---: | ---: | ---: | --- | --- |"]
     for o in outcomes:
         if o.unresponsive_s is not None:
-            lines.append(f"| {SCENARIO_TITLES[o.scenario]} | ? | ? | guest unresponsive | "
-                         f"no answer for {o.unresponsive_s} s: power-cycled | ? |")
+            lines.append(f"| {SCENARIO_TITLES[o.scenario]} | ? | ? | ? | ? | guest unresponsive "
+                         f"| no answer for {o.unresponsive_s} s: power-cycled | ? |")
             continue
         if o.pressure_ms is None:
             recovery = "no pressure"
@@ -68,9 +133,12 @@ def stress_table(outcomes: list[Outcome]) -> list[str]:
         else:
             recovery = f"{o.recovery_s:.1f} s"
         wrong = ", ".join(o.wrong_victims) or "none"
-        lines.append(f"| {SCENARIO_TITLES[o.scenario]} | {o.oom_kills} | {wrong} | "
-                     f"{o.beat_p99_us / 1000:.1f} / {o.beat_max_us / 1000:.1f} | {recovery} | "
-                     f"{o.hog_end} |")
+        action = "none" if o.action_ms is None else f"{o.action_ms / 1000:.1f}"
+        phases = " / ".join(f"{o.beat_phase_max_us[p] / 1000:.1f}"
+                            if p in o.beat_phase_max_us else "\u2013" for p in PHASES)
+        lines.append(f"| {SCENARIO_TITLES[o.scenario]} | {o.oom_kills} | {wrong} | {action} | "
+                     f"{phases} | {o.beat_p99_us / 1000:.1f} / {o.beat_max_us / 1000:.1f} | "
+                     f"{recovery} | {o.culprit_end} |")
     return lines
 
 
@@ -82,6 +150,39 @@ def footprint_table(footprint: list[Footprint], seconds: int) -> list[str]:
     return lines
 
 
+def stress_plot(out: Path, name: str, group: list[Outcome]) -> str:
+    """One workload's scenarios, one panel each: the heartbeat and committed memory."""
+    import matplotlib.pyplot as plt
+
+    plot = "stress.png" if name == "standard" else f"stress-{name}.png"
+    fig, axes = plt.subplots(len(group), 1, figsize=(10, 2.2 * len(group)),
+                             sharex=True, squeeze=False)
+    for ax, o in zip(axes[:, 0], group, strict=True):
+        if o.unresponsive_s is not None:
+            ax.text(0.5, 0.5, f"guest unresponsive: no answer for {o.unresponsive_s} s",
+                    transform=ax.transAxes, ha="center", va="center")
+        if o.beat_series:
+            ax.plot(*zip(*o.beat_series, strict=True), color="tab:red", lw=0.8)
+        ax.set_yscale("symlog", linthresh=1)
+        ax.set_ylabel("late ms")
+        ax.set_title(SCENARIO_TITLES[o.scenario], fontsize=9)
+        for moment, style in ((o.action_ms, "--"), (o.back_ms, ":")):
+            if moment is not None:
+                ax.axvline(moment / 1000, color="black", ls=style, lw=0.6)
+        other = ax.twinx()
+        if o.committed_series:
+            other.plot(*zip(*o.committed_series, strict=True), color="tab:blue", lw=0.8)
+        other.axhline(90, color="tab:blue", ls=":", lw=0.8)
+        other.set_ylabel("committed % RAM", fontsize=8)
+    axes[-1, 0].set_xlabel("s since the workload started (red: heartbeat lateness, "
+                           "worst per 100 ms; blue: committed memory, dotted: notify; "
+                           "black: first action, memory back)")
+    fig.tight_layout()
+    fig.savefig(out / plot, dpi=100)
+    plt.close(fig)
+    return plot
+
+
 def plots(out: Path, latency: Latency | None, outcomes: list[Outcome]) -> list[str]:
     import matplotlib
 
@@ -90,14 +191,16 @@ def plots(out: Path, latency: Latency | None, outcomes: list[Outcome]) -> list[s
 
     made = []
     if latency is not None:
-        fig, axes = plt.subplots(1, 2, figsize=(10, 3.5))
-        for ax, (name, values) in zip(axes, (("poll() waiter", latency.poll_ms),
-                                             ("lmw-terminator SIGTERM", latency.terminator_ms)),
-                                      strict=True):
+        panels = [("poll() waiter", latency.poll_ms),
+                  ("lmw-terminator SIGTERM", latency.terminator.ms)]
+        if latency.earlyoom is not None:
+            panels.append(("earlyoom SIGTERM", latency.earlyoom.ms))
+        fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5))
+        for ax, (name, values) in zip(axes, panels, strict=True):
             ordered = sorted(values)
             ax.step(ordered, [(i + 1) / len(ordered) for i in range(len(ordered))], where="post")
             ax.set_xscale("log")
-            ax.set_xlabel("ms after the crossing allocation")
+            ax.set_xlabel("ms after the crossing")
             ax.set_ylabel("fraction of crossings")
             ax.set_title(f"{name} (n={len(values)})")
             ax.grid(True, which="both", alpha=0.3)
@@ -105,29 +208,10 @@ def plots(out: Path, latency: Latency | None, outcomes: list[Outcome]) -> list[s
         fig.savefig(out / "latency.png", dpi=100)
         plt.close(fig)
         made.append("latency.png")
-    if outcomes:
-        fig, axes = plt.subplots(len(outcomes), 1, figsize=(10, 2.2 * len(outcomes)),
-                                 sharex=True, squeeze=False)
-        for ax, o in zip(axes[:, 0], outcomes, strict=True):
-            if o.unresponsive_s is not None:
-                ax.text(0.5, 0.5, f"guest unresponsive: no answer for {o.unresponsive_s} s",
-                        transform=ax.transAxes, ha="center", va="center")
-            if o.beat_series:
-                ax.plot(*zip(*o.beat_series, strict=True), color="tab:red", lw=0.8)
-            ax.set_yscale("symlog", linthresh=1)
-            ax.set_ylabel("late ms")
-            ax.set_title(SCENARIO_TITLES[o.scenario], fontsize=9)
-            other = ax.twinx()
-            if o.committed_series:
-                other.plot(*zip(*o.committed_series, strict=True), color="tab:blue", lw=0.8)
-            other.axhline(90, color="tab:blue", ls=":", lw=0.8)
-            other.set_ylabel("committed % RAM", fontsize=8)
-        axes[-1, 0].set_xlabel("s since the workload started (red: heartbeat lateness, "
-                               "worst per 100 ms; blue: committed memory, dotted: notify)")
-        fig.tight_layout()
-        fig.savefig(out / "stress.png", dpi=100)
-        plt.close(fig)
-        made.append("stress.png")
+    for name in WORKLOADS:
+        group = [o for o in outcomes if o.workload == name]
+        if group:
+            made.append(stress_plot(out, name, group))
     return made
 
 
@@ -139,11 +223,15 @@ def write(out: Path, title: str, *, hook: HookCost | None, latency: Latency | No
     if hook is not None:
         text += ["## Hook cost", "", *hook_table(hook), ""]
     if latency is not None:
-        text += ["## Signal latency", "", *latency_table(latency), "",
-                 "![latency](latency.png)", ""]
-    if outcomes:
-        text += ["## Outcome under the standard stress", "", *stress_table(outcomes), "",
-                 "![stress](stress.png)", ""]
+        text += ["## Signal latency and reaction", "", *latency_table(latency), "",
+                 *profile_table(latency), "", "![latency](latency.png)", ""]
+    for name in WORKLOADS:
+        group = [o for o in outcomes if o.workload == name]
+        if group:
+            heading = ("## Outcome under the standard stress" if name == "standard"
+                       else f"## Outcome under the harder stress: {WORKLOAD_TITLES[name]}")
+            plot = "stress.png" if name == "standard" else f"stress-{name}.png"
+            text += [heading, "", *stress_table(group), "", f"![stress]({plot})", ""]
     if footprint:
         text += ["## Footprint at rest", "", *footprint_table(footprint, footprint_s), ""]
     report = out / "report.md"
@@ -152,6 +240,7 @@ def write(out: Path, title: str, *, hook: HookCost | None, latency: Latency | No
         "title": title,
         "hook_cost": asdict(hook) if hook else None,
         "latency": asdict(latency) if latency else None,
+        "reaction": reaction_json(latency) if latency else None,
         "stress": [asdict(o) for o in outcomes],
         "footprint": [asdict(f) for f in footprint],
         "plots": images,

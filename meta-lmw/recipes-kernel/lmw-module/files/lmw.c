@@ -111,8 +111,12 @@
  * preemption off (swapoff calls it with swap_lock held), and where the
  * kprobe is a breakpoint, as an NMI. It uses atomics, a trylock for the
  * record of the last refusal, and irq_work_queue(), the one way out of an
- * NMI: the irq_work queues the work item, where sysfs_notify() and the
- * uevent run.
+ * NMI. The irq_work, in interrupt context on the probe's CPU at once,
+ * wakes the pollers itself with kernfs_notify(), which may be called from
+ * any context, on the files' nodes held from load to unload; then it
+ * queues the work item, where the uevent (which allocates) and the log
+ * run. A poller so wakes within the interrupt, not when a kworker next
+ * gets the CPU from whatever is running there.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -231,11 +235,23 @@ static void lmw_signal_fn(struct work_struct *work);
 static void lmw_recheck_fn(struct work_struct *work);
 static DECLARE_WORK(lmw_signal_work, lmw_signal_fn);
 
-/* From the probe (maybe an NMI) to the work item: irq_work, then queue_work */
+/*
+ * The files poll() sleeps on for the LMS: ours, then Maemo's two in
+ * /sys/kernel. lmw_sysfs_init() takes a reference on each node.
+ */
+static const char *const lmw_poll_names[] = { "state", "low_watermark", "high_watermark" };
+static struct kernfs_node *lmw_poll_nodes[ARRAY_SIZE(lmw_poll_names)];
+
+/* From the probe (maybe an NMI): wake the pollers, then queue the uevent */
 static void lmw_kick_fn(struct irq_work *work)
 {
-	if (!READ_ONCE(lmw_stopping))
-		queue_work(LMW_WQ, &lmw_signal_work);
+	int i;
+
+	if (READ_ONCE(lmw_stopping))
+		return;
+	for (i = 0; i < ARRAY_SIZE(lmw_poll_nodes); i++)
+		kernfs_notify(lmw_poll_nodes[i]);
+	queue_work(LMW_WQ, &lmw_signal_work);
 }
 
 static struct irq_work lmw_kick;	/* init_irq_work() in lmw_init: 5.10 has no IRQ_WORK_INIT */
@@ -588,9 +604,6 @@ static void lmw_signal_fn(struct work_struct *work)
 	envp[3] = env_deny;
 	envp[4] = NULL;
 
-	sysfs_notify(lmw_kobj, NULL, "state");
-	sysfs_notify(kernel_kobj, NULL, "low_watermark");
-	sysfs_notify(kernel_kobj, NULL, "high_watermark");
 	kobject_uevent_env(lmw_kobj, KOBJ_CHANGE, envp);
 	pr_info_ratelimited("state %s, committed %lu kB\n", lmw_state_names[state],
 			    lmw_kb(committed));
@@ -802,9 +815,19 @@ static const struct kobj_type lmw_ktype = {
  * /sys/kernel/lmw is a kset so that its member "watermark" can send
  * uevents (a kobject outside any kset, like kernel_kobj, cannot).
  */
+static void lmw_put_poll_nodes(void)
+{
+	int i;
+
+	for (i = 0; i < ARRAY_SIZE(lmw_poll_nodes); i++) {
+		sysfs_put(lmw_poll_nodes[i]);	/* NULL-safe */
+		lmw_poll_nodes[i] = NULL;
+	}
+}
+
 static int lmw_sysfs_init(void)
 {
-	int ret;
+	int ret, i;
 
 	lmw_kset = kset_create_and_add("lmw", NULL, kernel_kobj);
 	if (!lmw_kset)
@@ -827,8 +850,20 @@ static int lmw_sysfs_init(void)
 	ret = sysfs_create_group(kernel_kobj, &lmw_maemo_group);
 	if (ret)
 		goto err_kobj;
+
+	for (i = 0; i < ARRAY_SIZE(lmw_poll_nodes); i++) {
+		lmw_poll_nodes[i] = sysfs_get_dirent(i ? kernel_kobj->sd : lmw_kobj->sd,
+						     lmw_poll_names[i]);
+		if (!lmw_poll_nodes[i]) {
+			ret = -ENOENT;
+			goto err_nodes;
+		}
+	}
 	return 0;
 
+err_nodes:
+	lmw_put_poll_nodes();
+	sysfs_remove_group(kernel_kobj, &lmw_maemo_group);
 err_kobj:
 	kobject_put(lmw_kobj);	/* frees it, added or not */
 err_kset:
@@ -838,6 +873,7 @@ err_kset:
 
 static void lmw_sysfs_exit(void)
 {
+	lmw_put_poll_nodes();	/* the irq_work is stopped: nothing notifies them now */
 	sysfs_remove_group(kernel_kobj, &lmw_maemo_group);
 	kobject_put(lmw_kobj);
 	kset_unregister(lmw_kset);

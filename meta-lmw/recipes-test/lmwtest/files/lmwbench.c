@@ -18,11 +18,13 @@
  *	an untouched mmap and time how soon a poll(POLLPRI) waiter wakes up;
  *	print "signal n= latency_ns=" per crossing, then "signal crossings=
  *	p50_ns= p99_ns= max_ns="; the saved watermarks are always restored
- *   lmwbench [-u UID] victim KB LOG
+ *   lmwbench [-u UID] victim KB LOG [MARK_KB]
  *	oom_score_adj 1000, then commit KB (cross_ns: just before the mmap),
  *	touch each page and wait; append "victim pid= cross_ns= term_ns=" to
  *	LOG on SIGTERM (and exit 0), or "victim pid= cross_ns= refused errno="
- *	if the mmap fails (exit 1)
+ *	if the mmap fails (exit 1). With MARK_KB, cross_ns is when MARK_KB
+ *	have been touched (a line on resident memory, as earlyoom's); a
+ *	SIGTERM before that logs "cross_ns=0"
  *   lmwbench [-u UID] heartbeat INTERVAL_MS SECONDS OUT
  *	wake up every INTERVAL_MS (absolute targets) for SECONDS or until
  *	SIGTERM (exit 143) or SIGINT (exit 130); append "t_ms= late_us=" per
@@ -31,11 +33,17 @@
  *   lmwbench [-u UID] service KB SECONDS
  *	use KB, write a byte to each of its pages every 100 ms for SECONDS
  *	or until SIGTERM (exit 143); print "service kb= rounds="
- *   lmwbench [-u UID] hog STEP_KB INTERVAL_MS
+ *   lmwbench [-u UID] hog STEP_KB INTERVAL_MS [untouched]
  *	use STEP_KB more every INTERVAL_MS until stopped; print "hog size_kb="
  *	every 16 MiB, "hog refused errno= size_kb=" when refused (once per run
  *	of refusals; it keeps trying), "hog terminated size_kb=" on SIGTERM
- *	(exit 143)
+ *	(exit 143); "untouched": commit only, never write a page
+ *   lmwbench [-u UID] storm KB PARALLEL
+ *	a fork storm: keep forking, each child using KB and then sleeping,
+ *	up to PARALLEL alive, a fork every 5 ms; print "storm alive=" every
+ *	64 children, "storm refused errno= alive=" at the first failed fork
+ *	or child of a run of them (it keeps trying); SIGTERM ends it (exit
+ *	143), and its children with it
  *   lmwbench [-u UID] forkburst COUNT PARALLEL KB
  *	fork COUNT children, at most PARALLEL at once, each using KB; print
  *	"forkburst count= failed= killed= refused= seconds=" (failed: forks
@@ -513,7 +521,7 @@ static int cmd_signal(long crossings)
 
 static int victim_log = -1;
 static pid_t victim_pid;
-static long long victim_cross_ns;	/* set while SIGTERM is blocked */
+static long long victim_cross_ns;	/* set while SIGTERM is blocked; 0 before */
 
 /* Async-signal-safe: clock_gettime and write only. */
 static void victim_on_term(int sig)
@@ -529,10 +537,22 @@ static void victim_on_term(int sig)
 	end_line(victim_log, line, n, 0);
 }
 
-static int cmd_victim(long kb, const char *log_path)
+/* cross_ns = now, with SIGTERM held back so that the handler sees it whole */
+static void victim_mark_crossing(void)
+{
+	sigset_t term, old;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, &old);
+	victim_cross_ns = now_ns();
+	sigprocmask(SIG_SETMASK, &old, NULL);
+}
+
+static int cmd_victim(long kb, const char *log_path, long mark_kb)
 {
 	struct sigaction sa = { .sa_handler = victim_on_term };
-	sigset_t term, old;
+	sigset_t term;
 	char line[128];
 	char *p;
 	int n, err;
@@ -548,14 +568,12 @@ static int cmd_victim(long kb, const char *log_path)
 		fprintf(stderr, "lmwbench: victim: oom_score_adj: %s\n", strerror(-err));
 		return 1;
 	}
-	/* no SIGTERM before cross_ns is set: the handler reports it */
 	sigemptyset(&term);
 	sigaddset(&term, SIGTERM);
-	sigprocmask(SIG_BLOCK, &term, &old);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
-	victim_cross_ns = now_ns();
-	sigprocmask(SIG_SETMASK, &old, NULL);
+	if (mark_kb < 0)
+		victim_mark_crossing();
 	p = map_anon((size_t)kb * KB, 0);	/* the commitment: the crossing */
 	if (p == MAP_FAILED) {
 		err = errno;
@@ -571,7 +589,14 @@ static int cmd_victim(long kb, const char *log_path)
 	 * mmap holds a SIGTERM back until it is done, and term_ns would then
 	 * tell how long the populating took, not when the terminator struck.
 	 */
-	touch_pages(p, (size_t)kb * KB, 0x5a);
+	if (mark_kb >= 0) {
+		mark_kb = mark_kb < kb ? mark_kb : kb;
+		touch_pages(p, (size_t)mark_kb * KB, 0x5a);
+		victim_mark_crossing();
+		touch_pages(p + (size_t)mark_kb * KB, (size_t)(kb - mark_kb) * KB, 0x5a);
+	} else {
+		touch_pages(p, (size_t)kb * KB, 0x5a);
+	}
 	for (;;)
 		pause();
 }
@@ -728,13 +753,71 @@ static void hog_refused(int err, long size_kb)
 	hog_refusing = true;
 }
 
-static void cmd_hog(long step_kb, long interval_ms)
+static void cmd_hog(long step_kb, long interval_ms, bool touch)
 {
 	struct sigaction sa = { .sa_handler = hog_on_term };
 
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
-	grow(step_kb, interval_ms, hog_granted, hog_refused);
+	grow(step_kb, interval_ms, touch, hog_granted, hog_refused);
+}
+
+/* ---- storm: a fork storm that keeps its children --------------------- */
+
+#define STORM_FORK_INTERVAL_MS 5
+
+/* Async-signal-safe; the children go with the storm (PR_SET_PDEATHSIG) */
+static void storm_on_term(int sig)
+{
+	(void)sig;
+	_exit(143);
+}
+
+static int cmd_storm(long kb, long parallel)
+{
+	struct sigaction sa = { .sa_handler = storm_on_term };
+	size_t len = (size_t)kb * KB;
+	long alive = 0, born = 0;
+	bool refusing = false;
+	struct timespec pause_ts = timespec_of(STORM_FORK_INTERVAL_MS * MS);
+	pid_t storm = getpid(), child;
+	int status;
+
+	sigemptyset(&sa.sa_mask);
+	sigaction(SIGTERM, &sa, NULL);
+	for (;;) {
+		/* reap what ended: refused children exit 1, killed ones by a signal */
+		while ((child = waitpid(-1, &status, WNOHANG)) > 0) {
+			alive--;
+			if (WIFEXITED(status) && WEXITSTATUS(status) && !refusing) {
+				say("storm refused errno=ENOMEM alive=%ld\n", alive);
+				refusing = true;
+			}
+		}
+		if (alive < parallel) {
+			child = fork();
+			if (child == 0) {
+				prctl(PR_SET_PDEATHSIG, SIGKILL);
+				if (getppid() != storm || use_anon(len) == MAP_FAILED)
+					_exit(1);
+				for (;;)
+					pause();
+			}
+			if (child < 0) {
+				if (!refusing)
+					say("storm refused errno=%s alive=%ld\n", errname(errno),
+					    alive);
+				refusing = true;
+			} else {
+				alive++;
+				if (++born % 64 == 0) {
+					say("storm alive=%ld\n", alive);
+					refusing = false;
+				}
+			}
+		}
+		nanosleep(&pause_ts, NULL);
+	}
 }
 
 /* ---- forkburst: many short-lived children ------------------------------ */
@@ -802,16 +885,18 @@ int main(int argc, char **argv)
 		return cmd_ops(argv[2], arg(argv[3], 1));
 	if (!strcmp(cmd, "signal") && argc == 3)
 		return cmd_signal(arg(argv[2], 1));
-	if (!strcmp(cmd, "victim") && argc == 4)
-		return cmd_victim(arg(argv[2], 1), argv[3]);
+	if (!strcmp(cmd, "victim") && (argc == 4 || argc == 5))
+		return cmd_victim(arg(argv[2], 1), argv[3], argc == 5 ? arg(argv[4], 0) : -1);
 	if (!strcmp(cmd, "heartbeat") && argc == 5)
 		return cmd_heartbeat(arg(argv[2], 1), arg(argv[3], 1), argv[4]);
 	if (!strcmp(cmd, "service") && argc == 4)
 		return cmd_service(arg(argv[2], 1), arg(argv[3], 1));
-	if (!strcmp(cmd, "hog") && argc == 4) {
-		cmd_hog(arg(argv[2], 1), arg(argv[3], 1));
+	if (!strcmp(cmd, "hog") && (argc == 4 || (argc == 5 && !strcmp(argv[4], "untouched")))) {
+		cmd_hog(arg(argv[2], 1), arg(argv[3], 1), argc == 4);
 		return 0;	/* not reached: it grows until stopped */
 	}
+	if (!strcmp(cmd, "storm") && argc == 4)
+		return cmd_storm(arg(argv[2], 1), arg(argv[3], 1));
 	if (!strcmp(cmd, "forkburst") && argc == 5)
 		return cmd_forkburst(arg(argv[2], 1), arg(argv[3], 1), arg(argv[4], 0));
 	return usage();

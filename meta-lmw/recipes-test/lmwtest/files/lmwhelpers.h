@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -250,18 +251,19 @@ static atomic_long grown_kb;
  * A leak that grows until stopped (lmwtest grow, lmwbench hog): commit and
  * touch @step_kb more every @interval_ms (absolute targets; when behind, no
  * burst to catch up), then call @granted with the size reached, or
- * @refused with the errno and the size so far (it keeps trying). Never
+ * @refused with the errno and the size so far (it keeps trying). With
+ * @touch false it only commits: memory promised, never resident. Never
  * returns: a signal ends it.
  */
-static inline void grow(long step_kb, long interval_ms, void (*granted)(long size_kb),
-			void (*refused)(int err, long size_kb))
+static inline void grow(long step_kb, long interval_ms, bool touch,
+			void (*granted)(long size_kb), void (*refused)(int err, long size_kb))
 {
 	size_t len = (size_t)step_kb * KB;
 	long long target = now_ns();
 	struct timespec ts;
 
 	for (;;) {
-		if (use_anon(len) == MAP_FAILED) {
+		if ((touch ? use_anon(len) : map_anon(len, 0)) == MAP_FAILED) {
 			refused(errno, grown_kb);
 		} else {
 			grown_kb += step_kb;

@@ -692,7 +692,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	if (!strcmp(cmd, "grow") && argc == 4) {
-		grow(atol(argv[2]), atol(argv[3]), grow_granted, grow_refused);
+		grow(atol(argv[2]), atol(argv[3]), true, grow_granted, grow_refused);
 		return 0;	/* not reached: it grows until stopped */
 	}
 	if (!strcmp(cmd, "stubborn") && argc == 3) {

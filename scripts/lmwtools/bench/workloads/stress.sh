@@ -1,33 +1,53 @@
 #!/bin/sh
-# The standard stress of `make bench`, in the guest, one scenario per run:
+# The stress of `make bench`, in the guest, one scenario and workload per run:
 #
-#   stress.sh SCENARIO SECONDS
+#   stress.sh SCENARIO SECONDS [WORKLOAD]
 #
 # SCENARIO is how the guest is protected: none, strict (vm.overcommit_memory=2,
 # commit limit = RAM), earlyoom, earlyoom-tuned, nohang, lmw (lmw.ko with the
 # layer's sysctl defaults + lmw-terminator, default config), lmw-tuned (the
-# same, told what earlyoom-tuned is told: no warning grace, prefer the hog,
-# protect the services). The workload is the same in each:
+# same, told what earlyoom-tuned is told: no warning grace, prefer the
+# culprits, protect the services). Every workload has the same bystanders:
 #   lmwbeat   a heartbeat: wakes every 10 ms and logs how late it woke
 #   lmwsvc    two services of 32 MiB each that keep touching their memory
-#   lmwhog    an unprivileged leak: 8 MiB every 100 ms until something stops it
-#   forks     a fork-heavy burst (200 children, 8 at a time) once the hog is at 128 MiB
-# A monitor samples Committed_AS and MemAvailable every 100 ms. The run ends
-# when the hog has gone and committed memory is back under the notify line
-# (90% of RAM, the layer's default, the same yardstick for every scenario),
-# or after SECONDS. Output: key=value lines for the host (bench/stress.py).
-# Runs as root; the workload runs as nobody.
+# and its own culprits, all unprivileged, growing until something stops them.
+# WORKLOAD is standard (the default) or one of the harder set:
+#   standard    lmwhog, a leak of 8 MiB every 100 ms, and lmwfork, a fork-heavy
+#               burst (200 children, 8 at a time) once the hog is at 128 MiB
+#   forkstorm   lmwstorm, a fork every 5 ms, each child using 2 MiB and
+#               staying, up to 400 at once
+#   committers  16 lmwsmall at once, each a leak of 1 MiB every 100 ms
+#   untouched   lmwbig, 16 MiB every 100 ms committed and never touched (the
+#               trigger is commitment, not residency)
+# A monitor samples Committed_AS and MemAvailable every 100 ms, and notes
+# three moments: pressure (committed memory past the notify line, 90% of
+# RAM, the layer's default and the same yardstick for every scenario), the
+# first action (the first refusal the hog meets, or the first workload
+# process or kernel OOM kill gone), and memory back (the hog gone and
+# committed memory under the notify line). Every scenario runs the whole
+# SECONDS, whenever its protection acts, so that each is measured over
+# the same window; the heartbeat is reported for the whole window and per
+# phase: before the first action, from it until memory is back, after.
+# Output: key=value lines for the host (bench/stress.py). Runs as root;
+# the workload runs as nobody.
 set -u
 
 scenario=$1
 seconds=$2
+workload=${3:-standard}
+case $workload in
+standard | forkstorm | committers | untouched) ;;
+*) echo "stress.sh: unknown workload $workload" >&2; exit 2 ;;
+esac
 work=/tmp/lmwbench
 nobody=65534
 rm -rf "$work" && mkdir -p "$work" && chmod 777 "$work"
 # one name per role, so that a killer's log and a --prefer/--avoid regex see it
-for name in lmwbeat lmwsvc lmwhog lmwfork; do
+for name in lmwbeat lmwsvc lmwhog lmwfork lmwstorm lmwsmall lmwbig; do
 	ln -s /usr/bin/lmwbench "$work/$name"
 done
+culprits='^(lmwhog|lmwstorm|lmwsmall|lmwbig)$'
+bystanders='^(lmwsvc|lmwbeat)$'
 
 meminfo() { awk -v key="$1:" '$1 == key { print $2 }' /proc/meminfo; }
 oom_kills() { awk '$1 == "oom_kill" { print $2 }' /proc/vmstat; }
@@ -55,20 +75,22 @@ none) ;;
 strict) sysctl -q vm.overcommit_ratio=100 vm.overcommit_memory=2 ;;
 earlyoom) earlyoom -r 0 >"$work/daemon.log" 2>&1 & ;;
 earlyoom-tuned)
-	earlyoom -r 0 -m 15,8 --prefer '^lmwhog$' --avoid '^(lmwsvc|lmwbeat)$' \
+	earlyoom -r 0 -m 15,8 --prefer "$culprits" --avoid "$bystanders" \
 		>"$work/daemon.log" 2>&1 & ;;
 nohang) /usr/sbin/nohang --monitor --config /etc/nohang/nohang.conf >"$work/daemon.log" 2>&1 & ;;
 lmw | lmw-tuned)
 	if [ "$scenario" = lmw-tuned ]; then
 		cp "$config" "$config.bench-saved"
-		cat >"$config" <<-'EOF'
+		# a comm alone is anyone's to take: the protection names the uid too
+		cat >"$config" <<-EOF
 		[warn]
 		grace_ms = 0
 		[[prefer]]
-		comm = "^lmwhog$"
+		comm = "$culprits"
 		adjust = 300
 		[[protect]]
-		comm = "^(lmwsvc|lmwbeat)$"
+		comm = "$bystanders"
+		uid = $nobody
 		EOF
 	fi
 	modprobe lmw
@@ -91,10 +113,37 @@ run beat "$work/lmwbeat" -u $nobody heartbeat 10 "$seconds" "$work/beat.samples"
 run svc1 "$work/lmwsvc" -u $nobody service 32768 "$seconds"
 run svc2 "$work/lmwsvc" -u $nobody service 32768 "$seconds"
 sleep 1
-run hog "$work/lmwhog" -u $nobody hog 8192 100
+# the culprits: each a process of its own, named as stress.py reads them
+case $workload in
+standard) culprit_names=hog ;;
+forkstorm) culprit_names=storm ;;
+committers) culprit_names=$(seq -f 'small%g' 1 16 | tr '\n' ' ') ;;
+untouched) culprit_names=big ;;
+esac
+for name in $culprit_names; do
+	case $name in
+	hog) run hog "$work/lmwhog" -u $nobody hog 8192 100 ;;
+	storm) run storm "$work/lmwstorm" -u $nobody storm 2048 400 ;;
+	small*) run "$name" "$work/lmwsmall" -u $nobody hog 1024 100 ;;
+	big) run big "$work/lmwbig" -u $nobody hog 16384 100 untouched ;;
+	esac
+done
+
+# the first action of whatever protects the guest: a refusal, a process of
+# the workload gone (the fork burst ends by itself), a kernel OOM kill
+acted() {
+	for name in $culprit_names; do
+		grep -q refused "$work/$name.out" 2>/dev/null && return 0
+	done
+	for name in $culprit_names svc1 svc2 beat; do
+		[ -f "$work/$name.status" ] && return 0
+	done
+	[ "$(oom_kills)" != "$oom_before" ]
+}
 
 burst_started=
 pressure_ms=
+action_ms=
 back_ms=
 : >"$work/monitor"
 while :; do
@@ -105,15 +154,17 @@ while :; do
 	if [ -z "$pressure_ms" ] && [ "$committed" -ge "$notify_kb" ]; then
 		pressure_ms=$t
 	fi
-	if [ -n "$pressure_ms" ] && [ -z "$back_ms" ] && [ -f "$work/hog.status" ] &&
-		[ "$committed" -lt "$notify_kb" ]; then
+	if [ -z "$action_ms" ] && acted; then
+		action_ms=$t
+	fi
+	if [ -n "$action_ms" ] && [ -z "$back_ms" ] && [ "$committed" -lt "$notify_kb" ]; then
 		back_ms=$t
 	fi
-	if [ -z "$burst_started" ] && grep -q 'size_kb=131072' "$work/hog.out" 2>/dev/null; then
+	if [ "$workload" = standard ] && [ -z "$burst_started" ] &&
+		grep -q 'size_kb=131072' "$work/hog.out" 2>/dev/null; then
 		run burst "$work/lmwfork" -u $nobody forkburst 200 8 1024
 		burst_started=$t
 	fi
-	[ -n "$back_ms" ] && break
 	[ "$t" -ge $((seconds * 1000)) ] && break
 	sleep 0.1
 done
@@ -123,7 +174,7 @@ done
 # file exists only for a process that ended during the run.
 oom_after=$(oom_kills)
 end_ms=$(($(now_ms) - start_ms))
-for name in hog svc1 svc2 beat burst; do
+for name in $culprit_names svc1 svc2 beat burst; do
 	status=$(cat "$work/$name.status" 2>/dev/null || echo running)
 	echo "process name=$name status=$status $(tail -n 1 "$work/$name.out" 2>/dev/null)"
 done
@@ -133,14 +184,25 @@ pkill -KILL -f "$work/lmw" 2>/dev/null
 reset_protection
 wait 2>/dev/null
 
-echo "stress scenario=$scenario total_kb=$total_kb notify_kb=$notify_kb" \
+echo "stress scenario=$scenario workload=$workload total_kb=$total_kb notify_kb=$notify_kb" \
 	"oom_kills=$((oom_after - oom_before)) pressure_ms=${pressure_ms:-none}" \
-	"back_ms=${back_ms:-none} burst_ms=${burst_started:-none} end_ms=$end_ms"
+	"action_ms=${action_ms:-none} back_ms=${back_ms:-none}" \
+	"burst_ms=${burst_started:-none} end_ms=$end_ms"
 # the heartbeat's lateness over every wake-up
 sort -n -t= -k3 "$work/beat.samples" | awk -F'late_us=' '{ v[NR] = $2 }
 	END { if (!NR) exit; p99 = int(NR * 0.99); if (p99 < NR * 0.99) p99++  # nearest rank
 	      printf "beatstats samples=%d p50_us=%d p99_us=%d max_us=%d\n",
 	             NR, v[int((NR + 1) / 2)], v[p99], v[NR] }'
+# the heartbeat per phase: before the first action, until memory is back, after
+awk -v action="${action_ms:-}" -v back="${back_ms:-}" '{
+	split($1, t, "="); split($2, l, "=")
+	phase = "before"
+	if (action != "" && t[2] >= action) phase = "acting"
+	if (back != "" && t[2] >= back) phase = "after"
+	n[phase]++; if (l[2] > m[phase]) m[phase] = l[2]
+	}
+	END { for (p in n) printf "beatphase phase=%s samples=%d max_us=%d\n", p, n[p], m[p] }' \
+	"$work/beat.samples"
 # the heartbeat's lateness: the worst wake-up of each 100 ms
 awk '{ split($1, t, "="); split($2, l, "=");
        b = int(t[2] / 100); if (l[2] > m[b]) m[b] = l[2]; if (b > top) top = b }

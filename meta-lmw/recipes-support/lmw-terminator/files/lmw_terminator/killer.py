@@ -37,10 +37,11 @@ class Ending(enum.Enum):
 
 
 class Outcome:
-    __slots__ = ("ending", "seconds")
+    __slots__ = ("ending", "seconds", "signalled_at")
 
-    def __init__(self, ending: Ending, seconds: float) -> None:
+    def __init__(self, ending: Ending, seconds: float, signalled_at: float | None = None) -> None:
         self.ending, self.seconds = ending, seconds
+        self.signalled_at = signalled_at    # time.monotonic() of the SIGTERM; None: none sent
 
 
 def _process_mrelease(pidfd: int) -> None:
@@ -62,9 +63,11 @@ def _wait_exit(pidfd: int, seconds: float) -> bool:
 def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
               proc_root: str = PROC) -> Outcome:
     start = time.monotonic()
+    signalled_at: float | None = None
 
     def done(ending: Ending) -> Outcome:
-        return Outcome(ending=ending, seconds=time.monotonic() - start)
+        return Outcome(ending=ending, seconds=time.monotonic() - start,
+                       signalled_at=signalled_at)
 
     if dry_run:
         return done(Ending.DRY_RUN)
@@ -86,6 +89,7 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
             signal.pidfd_send_signal(pidfd, signal.SIGTERM)
         except ProcessLookupError:
             return done(Ending.GONE_BEFORE)
+        signalled_at = time.monotonic()
         if _wait_exit(pidfd, config.term_grace_ms / 1000):
             return done(Ending.TERMINATED)
         try:

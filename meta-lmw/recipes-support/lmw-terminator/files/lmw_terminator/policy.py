@@ -19,6 +19,20 @@ that matches applies, and the highest total wins; ties go to the larger
 RSS. Some processes are never chosen: PID 1, kernel threads, the
 terminator itself, anything with oom_score_adj -1000 (the kernel's own
 "never kill"), and anything a protect rule matches.
+
+The choice is on the path from the signal to the kill, so it reads no
+more than it must. With committed memory, what a process has committed
+(VmData + VmStk) is part of its virtual size (stat's vsize: every mapping,
+reserved or not), so every process has a ceiling known from stat and
+oom_score_adj alone: its base score with vsize in place of what it has
+committed, plus every prefer rule that could match. The processes are
+taken in the order of their ceilings, and once the best score found is
+above the next ceiling, no process left can win: their status, rules and
+cmdlines are never read. A process cannot lower its ceiling below its
+score, so none escapes this way; a process with a large reservation
+(PROT_NONE address space) only costs one more read. With resident memory
+there is no such ceiling (page tables, which oom_score counts, can
+outgrow any figure in stat), and every process is read.
 """
 
 from __future__ import annotations
@@ -55,25 +69,26 @@ RESIDENT = Ranking()
 
 
 class Choice:
-    __slots__ = ("proc", "score", "why")
+    __slots__ = ("proc", "score", "seen", "why")
 
-    def __init__(self, proc: Proc, score: int, why: str) -> None:
+    def __init__(self, proc: Proc, score: int, why: str, seen: int = 0) -> None:
         self.proc, self.score, self.why = proc, score, why   # why: the rules, for the log
+        self.seen = seen    # how many processes were looked at
 
 
 def matches(rule: Rule, proc: Proc) -> bool:
     """Every field the rule names matches: exe and cgroup as a whole, comm and
-    cmdline anywhere (config.WHOLE_VALUE_FIELDS says why)."""
+    cmdline anywhere (config.WHOLE_VALUE_FIELDS says why). Only the fields
+    the rule names are read (Proc reads cmdline, exe and cgroup on demand)."""
     if rule.uid is not None and proc.uid != rule.uid:
         return False
-    fields = {"comm": proc.comm, "cmdline": proc.cmdline, "exe": proc.exe,
-              "cgroup": proc.cgroup}
-    return all((pattern.fullmatch if name in WHOLE_VALUE_FIELDS else pattern.search)(fields[name])
-               for name, pattern in rule.patterns)
+    return all((pattern.fullmatch if name in WHOLE_VALUE_FIELDS else pattern.search)(
+        getattr(proc, name)) for name, pattern in rule.patterns)
 
 
-def protected(proc: Proc, config: Config, self_pid: int) -> str | None:
-    """Why ``proc`` must never be chosen, or None."""
+def _never(proc: Proc, self_pid: int) -> str | None:
+    """Why ``proc`` is never chosen, known without reading more than stat
+    and oom_score_adj; or None."""
     if proc.pid == 1:
         return "PID 1"
     if proc.kernel_thread:
@@ -82,6 +97,14 @@ def protected(proc: Proc, config: Config, self_pid: int) -> str | None:
         return "the terminator itself"
     if proc.oom_score_adj <= OOM_SCORE_ADJ_MIN:
         return "oom_score_adj -1000"
+    return None
+
+
+def protected(proc: Proc, config: Config, self_pid: int) -> str | None:
+    """Why ``proc`` must never be chosen, or None."""
+    never = _never(proc, self_pid)
+    if never:
+        return never
     for rule in config.protect:
         if matches(rule, proc):
             return rule.describe()
@@ -94,31 +117,82 @@ def committed_score(proc: Proc, total_kb: int) -> int:
     return max(0, (1000 + per_mille + proc.oom_score_adj) * 2 // 3)
 
 
-def score(proc: Proc, config: Config, ranking: Ranking = RESIDENT) -> tuple[int, str]:
+# No ceiling known: every such process is read.
+UNBOUNDED = 1 << 62
+
+
+def _names_comm_alone(rule: Rule) -> bool:
+    """Whether ``matches`` can decide on what stat gave (the comm)."""
+    return rule.uid is None and all(name == "comm" for name, _ in rule.patterns)
+
+
+def _ceiling(proc: Proc, config: Config, ranking: Ranking) -> int:
+    """The highest total ``proc`` can have, from stat and oom_score_adj
+    alone (the module docstring says why it holds)."""
+    if ranking.total_kb is None or proc.vsize_kb is None:
+        return UNBOUNDED
+    per_mille = proc.vsize_kb * 1000 // max(ranking.total_kb, 1)
+    ceiling = max(0, (1000 + per_mille + proc.oom_score_adj) * 2 // 3)
+    if ranking.last_denied is not None and ranking.last_denied[0] == proc.pid:
+        ceiling += LAST_DENIED_WEIGHT
+    for rule in config.prefer:
+        if not _names_comm_alone(rule) or matches(rule, proc):
+            ceiling += rule.adjust
+    return ceiling
+
+
+def _total(proc: Proc, config: Config, ranking: Ranking) -> int:
+    """score()'s number alone: what choose() compares for every process."""
     if ranking.total_kb is None:
-        total, reasons = proc.oom_score, [f"oom_score {proc.oom_score}"]
+        total = proc.oom_score
     else:
         total = committed_score(proc, ranking.total_kb)
-        reasons = [f"committed {proc.committed_kb} kB: {total}"]
         if ranking.last_denied is not None and ranking.last_denied[0] == proc.pid:
             total += LAST_DENIED_WEIGHT
-            reasons.append(f"refused last by lmw.ko {LAST_DENIED_WEIGHT:+d}")
     for rule in (*config.prefer, *config.avoid):
         if matches(rule, proc):
             total += rule.adjust
-            reasons.append(f"{rule.describe()} {rule.adjust:+d}")
-    return total, ", ".join(reasons)
+    return total
+
+
+def score(proc: Proc, config: Config, ranking: Ranking = RESIDENT) -> tuple[int, str]:
+    """The score of ``proc`` and how it was made, for the log."""
+    if ranking.total_kb is None:
+        reasons = [f"oom_score {proc.oom_score}"]
+    else:
+        reasons = [f"committed {proc.committed_kb} kB: {committed_score(proc, ranking.total_kb)}"]
+        if ranking.last_denied is not None and ranking.last_denied[0] == proc.pid:
+            reasons.append(f"refused last by lmw.ko {LAST_DENIED_WEIGHT:+d}")
+    reasons += [f"{rule.describe()} {rule.adjust:+d}" for rule in (*config.prefer, *config.avoid)
+                if matches(rule, proc)]
+    return _total(proc, config, ranking), ", ".join(reasons)
 
 
 def choose(procs: Iterable[Proc], config: Config, self_pid: int,
            ranking: Ranking = RESIDENT) -> Choice | None:
-    """The process to terminate next, or None when nobody may be chosen."""
-    best: Choice | None = None
+    """The process to terminate next, or None when nobody may be chosen.
+
+    Processes are read in the order of their ceilings and no further than
+    one can still win (the module docstring); only numbers are compared
+    on the way, and the reasons are written for the winner alone."""
+    ceilings: list[tuple[int, Proc]] = []
+    seen = 0
     for proc in procs:
-        if protected(proc, config, self_pid):
+        seen += 1
+        if not _never(proc, self_pid):
+            ceilings.append((_ceiling(proc, config, ranking), proc))
+    ceilings.sort(key=lambda item: item[0], reverse=True)
+    best: Proc | None = None
+    best_key = (0, 0)
+    for ceiling, proc in ceilings:
+        if best is not None and ceiling < best_key[0]:
+            break       # nobody left can reach the best score
+        if proc.gone or protected(proc, config, self_pid):
             continue
-        total, why = score(proc, config, ranking)
-        candidate = Choice(proc=proc, score=total, why=why)
-        if best is None or (total, proc.rss_kb) > (best.score, best.proc.rss_kb):
-            best = candidate
-    return best
+        key = (_total(proc, config, ranking), proc.rss_kb)
+        if best is None or key > best_key:
+            best, best_key = proc, key
+    if best is None:
+        return None
+    total, why = score(best, config, ranking)
+    return Choice(proc=best, score=total, why=why, seen=seen)

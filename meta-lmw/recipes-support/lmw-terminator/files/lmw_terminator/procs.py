@@ -25,26 +25,147 @@ CMDLINE_MAX = 4096
 
 
 class Proc:
-    __slots__ = ("cgroup", "cmdline", "comm", "committed_kb", "exe", "kernel_thread",
-                 "oom_score", "oom_score_adj", "pid", "rss_kb", "start_time", "uid")
+    """One process as the policy sees it.
 
-    def __init__(self, *, pid: int, start_time: int, comm: str, cmdline: str, exe: str, uid: int,
-                 cgroup: str, oom_score: int, oom_score_adj: int, rss_kb: int,
-                 kernel_thread: bool, committed_kb: int = 0) -> None:
+    Every process is read from two small files: stat (comm, flags, start
+    time, virtual size) and oom_score_adj; a kernel thread is known from
+    stat alone. That is enough to rule a process out, or to bound its
+    committed score from above (what it has committed is part of its
+    virtual size), so that the choice reads more only of the processes
+    that could win. The rest is read the first time it is asked for:
+    status (uids, VmRSS, VmData, VmStk) in one read, and cmdline, exe,
+    cgroup and oom_score one file each. The choice is made right after the
+    signal, and under pressure each file read costs (a scan of every
+    process reading seven files each was most of the daemon's reaction
+    time). A field read late from a process that is gone reads empty (0
+    for numbers), and ``gone`` says so.
+    """
+
+    __slots__ = ("_cgroup", "_cmdline", "_committed_kb", "_exe", "_oom_score", "_rss_kb", "_uid",
+                 "comm", "kernel_thread", "oom_score_adj", "pid", "root", "start_time",
+                 "vsize_kb")
+
+    def __init__(self, *, pid: int, start_time: int, comm: str, oom_score_adj: int,
+                 kernel_thread: bool, uid: int | None = None, rss_kb: int | None = None,
+                 committed_kb: int | None = None, vsize_kb: int | None = None,
+                 cmdline: str | None = None, exe: str | None = None, cgroup: str | None = None,
+                 oom_score: int | None = None, root: str = PROC) -> None:
         self.pid = pid
         self.start_time = start_time    # clock ticks after boot: stat field 22
         self.comm = comm
-        self.cmdline = cmdline          # arguments joined by spaces; "" for kernel threads
-        self.exe = exe                  # "" when unreadable
-        self.uid = uid                  # real uid
-        self.cgroup = cgroup            # cgroup v2 path, e.g. /system.slice/foo.service
-        self.oom_score = oom_score      # includes oom_score_adj
         self.oom_score_adj = oom_score_adj
-        self.rss_kb = rss_kb
-        # private writable memory, touched or not (VmData + VmStk): what it
-        # has committed, but for shared memory, which outlives it
-        self.committed_kb = committed_kb
         self.kernel_thread = kernel_thread
+        self.root = root                # where the lazy fields are read from
+        self._uid, self._rss_kb, self._committed_kb = uid, rss_kb, committed_kb
+        # every mapping, reserved or not (stat field 23): never less than
+        # what is committed; unknown (None) counts as no bound at all
+        self.vsize_kb = vsize_kb
+        self._cmdline, self._exe, self._cgroup = cmdline, exe, cgroup
+        self._oom_score = oom_score
+
+    def _status(self) -> tuple[int, int, int]:
+        """(uid, rss_kb, committed_kb), from status the first time; what
+        was given to the constructor stays. A process gone reads -1, 0, 0."""
+        if self._uid is None or self._rss_kb is None or self._committed_kb is None:
+            status = _read_bytes(f"{self.root}/{self.pid}/status")
+            read = (-1, 0, 0)
+            if status is not None:
+                try:
+                    rss_kb, data_kb, stack_kb = (int((_status_words(status, key) or [b"0"])[0])
+                                                 for key in (b"VmRSS", b"VmData", b"VmStk"))
+                    read = (int(_status_words(status, b"Uid")[0]), rss_kb, data_kb + stack_kb)
+                except (ValueError, IndexError):
+                    pass
+            self._uid = read[0] if self._uid is None else self._uid
+            self._rss_kb = read[1] if self._rss_kb is None else self._rss_kb
+            self._committed_kb = read[2] if self._committed_kb is None else self._committed_kb
+        return self._uid, self._rss_kb, self._committed_kb
+
+    @property
+    def uid(self) -> int:
+        """The real uid; -1 when the process is gone."""
+        return self._status()[0]
+
+    @property
+    def gone(self) -> bool:
+        """True when the process ended before its status was read."""
+        return self.uid < 0
+
+    @property
+    def rss_kb(self) -> int:
+        return self._status()[1]
+
+    @property
+    def committed_kb(self) -> int:
+        """Private writable memory, touched or not (VmData + VmStk): what it
+        has committed, but for shared memory, which outlives it."""
+        return self._status()[2]
+
+    @property
+    def cmdline(self) -> str:
+        """Arguments joined by spaces, the first CMDLINE_MAX bytes; "" for kernel threads."""
+        if self._cmdline is None:
+            text = _read_bytes(f"{self.root}/{self.pid}/cmdline", CMDLINE_MAX)
+            self._cmdline = "" if text is None else \
+                text.replace(b"\0", b" ").decode(errors="replace").strip()
+        return self._cmdline
+
+    @property
+    def exe(self) -> str:
+        """The path of the file it runs; "" when unreadable."""
+        if self._exe is None:
+            try:
+                self._exe = os.readlink(f"{self.root}/{self.pid}/exe")
+            except OSError:
+                self._exe = ""
+        return self._exe
+
+    @property
+    def cgroup(self) -> str:
+        """The cgroup v2 path, e.g. /system.slice/foo.service."""
+        if self._cgroup is None:
+            text = _read_bytes(f"{self.root}/{self.pid}/cgroup") or b""
+            self._cgroup = next((line[3:].decode(errors="replace") for line in text.splitlines()
+                                 if line.startswith(b"0::")), "")
+        return self._cgroup
+
+    @property
+    def oom_score(self) -> int:
+        """The kernel's own badness, oom_score_adj included."""
+        if self._oom_score is None:
+            self._oom_score = _read_int(f"{self.root}/{self.pid}/oom_score") or 0
+        return self._oom_score
+
+
+# One read takes a whole stat, status or oom_score_adj file (status is about
+# 1.5 KiB, and the fields read here come in its first half).
+READ_MAX = 16384
+
+
+def _read_bytes(path: str, limit: int = READ_MAX) -> bytes | None:
+    """The first ``limit`` bytes of a /proc file, or None when the process is gone.
+
+    os.open and one os.read: three system calls, where open() and read()
+    of a text file take six and a decoder (under emulation, or with a
+    loaded CPU, each call counts)."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+    except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
+        return None
+    try:
+        return os.read(fd, limit)
+    except ProcessLookupError:
+        return None     # the process ended between the open and the read
+    finally:
+        os.close(fd)
+
+
+def _read_int(path: str) -> int | None:
+    text = _read_bytes(path)
+    try:
+        return None if text is None else int(text)
+    except ValueError:
+        return None
 
 
 def _read(path: str) -> str:
@@ -64,41 +185,46 @@ def _status_fields(text: str) -> dict[str, list[str]]:
             (line.partition(":") for line in text.splitlines())}
 
 
+def _status_words(status: bytes, key: bytes) -> list[bytes]:
+    """The words of one /proc/PID/status line ("Uid" -> real, effective, saved,
+    fs); [] when absent (VmRSS of a kernel thread or a zombie). Name: is the
+    first line, so every key read here follows a newline."""
+    at = status.find(b"\n" + key + b":")
+    if at < 0:
+        return []
+    end = status.find(b"\n", at + 1)
+    return status[at + len(key) + 2:end if end >= 0 else None].split()
+
+
 def read_proc(pid: int, root: str = PROC) -> Proc | None:
     """One process, or None if it is gone (or vanishes while being read)."""
     base = f"{root}/{pid}"
-    try:
-        comm, fields = _stat_fields(_read(f"{base}/stat"))
-        status = _read(f"{base}/status")
-        with open(f"{base}/cmdline", "rb") as stream:
-            cmdline = stream.read(CMDLINE_MAX).replace(b"\0", b" ").decode(
-                errors="replace").strip()
-        oom_score = int(_read(f"{base}/oom_score"))
-        oom_score_adj = int(_read(f"{base}/oom_score_adj"))
-        cgroup_text = _read(f"{base}/cgroup")
-    except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+    stat = _read_bytes(f"{base}/stat")
+    if stat is None:
         return None
     try:
-        exe = os.readlink(f"{base}/exe")
-    except OSError:
-        exe = ""
-    status_fields = _status_fields(status)
-    uid = int(status_fields.get("Uid", ["0"])[0])
-    rss_kb = int(status_fields.get("VmRSS", ["0"])[0])    # none for kernel threads
-    committed_kb = sum(int(status_fields.get(key, ["0"])[0]) for key in ("VmData", "VmStk"))
-    cgroup = ""
-    for line in cgroup_text.splitlines():
-        if line.startswith("0::"):
-            cgroup = line[3:]
-    # fields after comm start at stat field 3 (state): flags is field 9, starttime 22
-    flags, start_time = int(fields[6]), int(fields[19])
-    return Proc(pid=pid, start_time=start_time, comm=comm, cmdline=cmdline, exe=exe, uid=uid,
-                cgroup=cgroup, oom_score=oom_score, oom_score_adj=oom_score_adj, rss_kb=rss_kb,
-                kernel_thread=bool(flags & PF_KTHREAD), committed_kb=committed_kb)
+        comm_bytes = stat[stat.index(b"(") + 1:stat.rindex(b")")]
+        fields = stat[stat.rindex(b")") + 2:].split()
+        # fields after comm start at stat field 3 (state): flags is field 9,
+        # starttime 22, vsize (bytes) 23
+        flags, start_time, vsize = int(fields[6]), int(fields[19]), int(fields[20])
+    except (ValueError, IndexError):
+        return None
+    comm = comm_bytes.decode(errors="replace")
+    if flags & PF_KTHREAD:
+        # no memory, no user: nothing more to read (and never a victim)
+        return Proc(pid=pid, start_time=start_time, comm=comm, uid=0, oom_score_adj=0,
+                    rss_kb=0, committed_kb=0, vsize_kb=0, kernel_thread=True, cmdline="",
+                    exe="", cgroup="", oom_score=0, root=root)
+    oom_score_adj = _read_int(f"{base}/oom_score_adj")
+    if oom_score_adj is None:
+        return None
+    return Proc(pid=pid, start_time=start_time, comm=comm, oom_score_adj=oom_score_adj,
+                kernel_thread=False, vsize_kb=vsize // 1024, root=root)
 
 
 def each(root: str = PROC) -> Iterator[Proc]:
-    """Every process, one at a time: a choice among thousands keeps one in memory."""
+    """Every process, one at a time, as stat and oom_score_adj show it."""
     with os.scandir(root) as entries:
         for entry in entries:
             if entry.name.isascii() and entry.name.isdigit():
@@ -112,9 +238,11 @@ def read_all(root: str = PROC) -> list[Proc]:
 
 
 def start_time_of(pid: int, root: str = PROC) -> int | None:
+    """The start time of ``pid`` (stat field 22), or None if it is gone."""
+    stat = _read_bytes(f"{root}/{pid}/stat")
     try:
-        return int(_stat_fields(_read(f"{root}/{pid}/stat"))[1][19])
-    except (FileNotFoundError, ProcessLookupError, ValueError, IndexError):
+        return None if stat is None else int(stat[stat.rindex(b")") + 2:].split()[19])
+    except (ValueError, IndexError):
         return None
 
 

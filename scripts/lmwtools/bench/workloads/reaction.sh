@@ -1,0 +1,144 @@
+#!/bin/sh
+# Reaction time, in the guest: from the moment memory crosses the line a
+# killer watches to the SIGTERM it sends its victim.
+#
+#   reaction.sh KILLER CROSSINGS
+#
+# KILLER is lmw-terminator (the line: lmw.ko's notify watermark, crossed by
+# a commitment) or earlyoom (the line: its available-memory minimum, -M,
+# crossed by touched memory). Each crossing is one lmwbench victim
+# (oom_score_adj 1000, so it is either killer's choice) of the same size:
+# the commitment of 2% of RAM past where the notify line would be, all
+# touched. For lmw-terminator it logs its crossing just before the mmap;
+# for earlyoom, when it has touched as much as puts MemAvailable at -M. In its SIGTERM handler it logs when the signal came
+# (CLOCK_MONOTONIC, comparable across processes). lmw-terminator runs with
+# no warning grace and no pause between kills, earlyoom with its defaults
+# but the line: the figure is each one's reaction, not its configured
+# patience. For lmw-terminator, its own account of each reaction follows
+# (the "reaction:" lines of its log, as "profile" records). Everything is
+# restored after.
+set -u
+
+killer=$1
+crossings=$2
+lmw=/sys/kernel/lmw/watermark
+config=/etc/lmw/terminator.toml
+log=/tmp/lmwbench-victims.log
+earlyoom_pid=
+
+restore() {
+	[ -n "$earlyoom_pid" ] && kill "$earlyoom_pid" 2>/dev/null && wait "$earlyoom_pid"
+	[ -f "$config.bench-saved" ] && mv "$config.bench-saved" "$config"
+	sysctl -q -p /etc/sysctl.d/90-lmw.conf
+	systemctl restart lmw-terminator
+}
+trap restore EXIT
+
+available_kb() { awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo; }
+
+modprobe lmw
+case $killer in
+lmw-terminator)
+	cp "$config" "$config.bench-saved"
+	cat >"$config" <<-EOF2
+	[warn]
+	signal = ""
+	grace_ms = 0
+	[kill]
+	term_grace_ms = 1000
+	min_interval_ms = 0
+	EOF2
+	systemctl restart lmw-terminator ;;
+earlyoom)
+	systemctl stop lmw-terminator
+	sysctl -q vm.lowmem_notify_watermark=0 vm.lowmem_deny_watermark=0 ;;
+*)
+	echo "reaction.sh: unknown killer $killer" >&2; exit 2 ;;
+esac
+sleep 2
+started=$(date +%s)
+
+committed=$(cat $lmw/committed_kb)
+total=$(cat $lmw/totalram_kb)
+notify=$((committed * 100 / total + 4))
+if [ "$killer" = lmw-terminator ]; then
+	sysctl -q vm.lowmem_deny_watermark=1000 vm.lowmem_notify_watermark=$notify
+fi
+notify_kb=$((total * notify / 100))
+echo "setup killer=$killer committed_kb=$committed notify_pct=$notify notify_kb=$notify_kb"
+
+# earlyoom's line is set once, EARLYOOM_MARGIN_PCT of RAM below what is
+# available at rest; each victim then touches what puts MemAvailable at
+# that line and marks its crossing. The margin is wide because earlyoom
+# acts on whatever crosses: at a line near the resting figure, the drift
+# of MemAvailable between victims (an exiting victim, the journal) would
+# make it kill the shell that runs the bench.
+EARLYOOM_MARGIN_PCT=8
+victim_kb() {
+	# sized from what is committed now, not at setup: what the system
+	# holds moves (the terminator's restart, its config child, caches),
+	# and a victim sized for an old baseline may never cross the line
+	echo $((notify_kb - $(cat $lmw/committed_kb) + total * 2 / 100))
+}
+if [ "$killer" = earlyoom ]; then
+	line_kb=$(($(available_kb) - total * EARLYOOM_MARGIN_PCT / 100))
+	earlyoom -r 0 -M "$line_kb" >/tmp/lmwbench-earlyoom.log 2>&1 &
+	earlyoom_pid=$!
+	sleep 2
+	echo "setup earlyoom_line_kb=$line_kb"
+fi
+
+settle() {
+	n=0
+	if [ "$killer" = lmw-terminator ]; then
+		while [ "$(cat $lmw/state)" != normal ] && [ "$n" -lt 200 ]; do
+			sleep 0.05; n=$((n + 1))
+		done
+	else
+		while [ "$(available_kb)" -lt $((line_kb + total * (EARLYOOM_MARGIN_PCT - 2) / 100)) ] &&
+			[ "$n" -lt 200 ]; do
+			sleep 0.05; n=$((n + 1))
+		done
+	fi
+}
+
+: >"$log"
+i=0
+while [ "$i" -lt "$crossings" ]; do
+	settle    # each crossing starts from below the line, as a fresh episode
+	if [ "$killer" = lmw-terminator ]; then
+		lmwbench victim "$(victim_kb)" "$log" &
+	else
+		size=$(victim_kb)
+		mark=$(($(available_kb) - line_kb))
+		[ "$mark" -lt 0 ] && mark=0
+		[ "$mark" -gt "$size" ] && size=$((mark + total * 2 / 100))
+		lmwbench victim "$size" "$log" "$mark" &
+	fi
+	victim=$!
+	# a victim nobody stops within 20 s is a failure of the chain
+	n=0
+	while kill -0 "$victim" 2>/dev/null && [ "$n" -lt 400 ]; do
+		sleep 0.05; n=$((n + 1))
+	done
+	if kill -0 "$victim" 2>/dev/null; then
+		kill -KILL "$victim"
+		echo "timeout crossing=$i"
+	fi
+	wait "$victim" 2>/dev/null
+	i=$((i + 1))
+done
+cat "$log"
+if [ "$killer" = earlyoom ]; then
+	# anything but a victim that earlyoom signalled: the run is not clean
+	# ('sending SIGTERM to process 564 uid 0 "lmwbench": badness ...')
+	sed -n 's/^sending SIG[A-Z]* to process \([0-9]*\) uid [0-9]* "\(.*\)": badness.*/\1 \2/p' \
+		/tmp/lmwbench-earlyoom.log | while read -r pid name; do
+		[ "$name" = lmwbench ] || echo "stray killer=earlyoom pid=$pid name=$name"
+	done
+fi
+if [ "$killer" = lmw-terminator ]; then
+	# "reaction: SIGTERM 12.3 ms after the wake-up; choice 8.1 ms over 97 processes"
+	journalctl -q -u lmw-terminator -o cat --since "@$started" |
+		sed -n 's/^reaction: SIGTERM \([0-9.]*\) ms after the wake-up; choice \([0-9.]*\) ms over \([0-9]*\) processes.*/profile term_ms=\1 choice_ms=\2 processes=\3/p'
+fi
