@@ -173,12 +173,6 @@ def _read(path: str) -> str:
         return stream.read()
 
 
-def _stat_fields(text: str) -> tuple[str, list[str]]:
-    """(comm, fields after comm) of /proc/PID/stat; comm may hold spaces and ')'."""
-    open_paren, close_paren = text.index("("), text.rindex(")")
-    return text[open_paren + 1:close_paren], text[close_paren + 2:].split()
-
-
 def _status_fields(text: str) -> dict[str, list[str]]:
     """/proc/PID/status as key -> its words ("Uid" -> real, effective, saved, fs)."""
     return {key: value.split() for key, _, value in

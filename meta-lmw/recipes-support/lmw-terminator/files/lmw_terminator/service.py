@@ -16,15 +16,16 @@ strategies are):
             level is read again. The next victim waits at least
             min_interval_ms, so there is never a killing spree.
 
-The process stays under 10 MiB RSS: it imports no logging, argparse,
+The process stays near 10 MiB RSS: it imports no logging, argparse,
 dataclasses, pathlib, typing or socket.py (_socket does), re only when
 the config has rules and syslog only where it logs there, and parses its
 TOML in a child process.
 
 The reaction, from the signal to the victim's SIGTERM, is on the path of
 every kill: with no warning grace the first victim goes in the same turn
-as the signal; the choice reads three small /proc files a process
-(procs.Proc); the reasons and the log are written after the signal. The
+as the signal; the choice reads two small /proc files a process and
+more only of those that could win (policy.choose); the reasons and the
+log are written after the signal. The
 "reaction:" line of each kill says how long it took.
 
 Past the deny line anything may fail for a moment (a fork, a read of
