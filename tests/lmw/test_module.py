@@ -73,6 +73,20 @@ def test_unprivileged_commitments_are_refused_at_the_deny_line(shell: ShellDrive
         assert shell.run_check(f"stat -c '%a %u' {SYSFS}/last_denied") == ["400 0"]
 
 
+def test_the_process_that_crossed_a_line_is_named_to_root_only(shell: ShellDriver) -> None:
+    """last_crossed: whose commitment took committed memory over a line (the
+    terminator weighs it: a process flapping across the line is small
+    whenever it is looked at)."""
+    with lmw(shell):
+        assert shell.run_check(f"cat {SYSFS}/last_crossed") == ["none"]
+        need = figure(shell, "notify_kb") - figure(shell, "committed_kb") + 4096
+        start(shell, "crosser", f"lmwtest -u {NOBODY} hold {need} 60")
+        wait_until(shell, state_is("notify"))
+        pid, comm = shell.run_check(f"cat {SYSFS}/last_crossed")[0].split()
+        assert comm == "lmwtest"
+        assert shell.run_check(f"stat -c %u /proc/{pid}") == [str(NOBODY)]
+        assert shell.run_check(f"stat -c '%a %u' {SYSFS}/last_crossed") == ["400 0"]
+
 def test_concurrent_committers_are_refused_within_the_bound(shell: ShellDriver) -> None:
     """Two unprivileged hogs on the guest's two vCPUs race to the line."""
     with lmw(shell):

@@ -117,24 +117,59 @@ def test_it():
 """
 
 
-def test_side_by_side_sessions_run_longest_first_and_alone_ones_last(
+def test_sessions_run_longest_first_round_by_round(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "TEST_RESULTS", tmp_path / "results")
     events = tmp_path / "events"
     plan = []
-    for name, minutes, alone in (("short", 1.0, False), ("bench", 3.0, True),
-                                 ("long", 9.0, False), ("middle", 5.0, False)):
+    for name, minutes, placement in (("short", 1.0, runner.BUSY), ("bench", 3.0, runner.ALONE),
+                                     ("long", 9.0, runner.BUSY), ("middle", 5.0, runner.BUSY),
+                                     ("calm", 2.0, runner.QUIET),
+                                     ("calmer", 1.0, runner.QUIET),
+                                     ("smoke", 4.0, runner.ALONE)):
         test_file = tmp_path / f"test_{name}.py"
         test_file.write_text(_TIMED_TEST.format(log=str(events), name=name))
-        plan.append(runner.Session(name, (str(test_file),), minutes, alone))
+        plan.append(runner.Session(name, (str(test_file),), minutes, placement))
     outcomes = runner.run_plan(plan, [], jobs=2)
-    assert list(outcomes) == ["short", "bench", "long", "middle"]   # the plan's order
+    assert list(outcomes) == [s.name for s in plan]   # the plan's order
     assert all(o.passed == 1 and o.failed == 0 for o in outcomes.values())
     at = {f"{kind} {name}": float(t) for kind, name, t in
           (line.split() for line in events.read_text().splitlines())}
+    busy, quiet = ("long", "middle", "short"), ("calm", "calmer")
     # the two longest start first, the shortest when one of them has ended
     assert at["start short"] >= min(at["end long"], at["end middle"])
-    # the bench starts after every other session has ended
-    assert at["start bench"] >= max(at["end long"], at["end middle"], at["end short"])
+    # the quiet ones start after every busy one has ended, side by side
+    assert min(at[f"start {q}"] for q in quiet) >= max(at[f"end {b}"] for b in busy)
+    assert at["start calmer"] < at["end calm"]
+    # the alone ones after that, one at a time, longest first
+    assert at["start smoke"] >= max(at[f"end {q}"] for q in quiet)
+    assert at["start bench"] >= at["end smoke"]
     # and each session's output is kept whole in its own log
     assert "1 passed" in (tmp_path / "results" / "long.log").read_text()
+
+
+def test_the_second_init_runs_the_terminator_tests_of_the_init_system() -> None:
+    plan = {s.name: s for s in runner.sessions(quick=False)}
+    kernel = runner.TERMINATOR_KERNEL
+    full = plan[f"{kernel}/x86_64/{runner.TERMINATOR_USERLAND}"]
+    other = plan[f"{kernel}/x86_64/sysvinit"]
+    assert "tests/terminator" in full.args and "-m" not in full.args
+    assert other.args[other.args.index("-m") + 1] == "not terminator or every_init"
+    assert full.placement == other.placement == runner.QUIET
+
+
+def test_older_releases_of_a_flavour_newest_first() -> None:
+    # names as a trixie-backports index lists them, other flavours mixed in
+    names = ["linux-image-7.3.4+deb13-armmp", "linux-image-7.2.11+deb13-armmp",
+             "linux-image-7.2.9+deb13-armmp", "linux-image-7.2.12+deb13-armmp-lpae",
+             "linux-image-7.2.12+deb13-armmp-dbg", "linux-image-7.2.10+deb13-rt-armmp",
+             "linux-image-7.0.10+deb13-armmp", "linux-image-armmp",
+             "linux-image-7.2.10+deb13-amd64-unsigned"]
+    assert kernels.older_releases(names, "armmp", "7.3.4+deb13-armmp") == [
+        "7.2.11+deb13-armmp", "7.2.9+deb13-armmp", "7.0.10+deb13-armmp"]
+    assert kernels.older_releases(names, "armmp", "7.2.9+deb13-armmp") == [
+        "7.0.10+deb13-armmp"]
+    assert kernels.older_releases(names, "amd64", "7.3.4+deb13-amd64") == [
+        "7.2.10+deb13-amd64"]
+    assert kernels.older_releases(names, "rt-armmp", "7.3.4+deb13-rt-armmp") == [
+        "7.2.10+deb13-rt-armmp"]

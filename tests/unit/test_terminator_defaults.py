@@ -8,12 +8,11 @@ no other; the classes and validate() must take theirs from DEFAULTS.
 from __future__ import annotations
 
 import re
-import signal
 import textwrap
 import tomllib
 from pathlib import Path
 
-from lmw_terminator import config
+from lmw_terminator import config, sig
 
 ROOT = Path(__file__).resolve().parents[2]
 TOML = ROOT / "meta-lmw" / "recipes-support" / "lmw-terminator" / "files" / "terminator.toml"
@@ -27,25 +26,26 @@ COMMENTED_TABLE = re.compile(r"#\s*\[")             # # [[prefer]]: an example r
 COMMENTED_KEY = re.compile(r"#\s*(?=[A-Za-z0-9_-]+\s*=\s*\S)")   # # key = value
 
 
-def file_form(value: object) -> object:
+def file_form(value: object, key: str = "") -> object:
     """A default or a config attribute as a file spells it: signals by name, arrays as lists."""
-    if isinstance(value, signal.Signals):
-        return value.name
     if value is None:           # WarnConfig.signal: none
         return ""
+    if key == "signal" and isinstance(value, int):
+        return sig.name(value)
     if isinstance(value, tuple):
         return list(value)
     return value
 
 
 def expected() -> dict[str, dict[str, object]]:
-    return {section: {key: file_form(value) for key, value in table.items()}
+    return {section: {key: file_form(value, key) for key, value in table.items()}
             for section, table in config.DEFAULTS.items()}
 
 
 def built(cfg: config.Config) -> dict[str, dict[str, object]]:
     """Every attribute of the section objects, keyed like DEFAULTS."""
-    return {section: {key: file_form(getattr(getattr(cfg, section), key)) for key in slots}
+    return {section: {key: file_form(getattr(getattr(cfg, section), key), key)
+                      for key in slots}
             for section, slots in SLOTS.items()}
 
 
@@ -200,7 +200,7 @@ def test_the_module_docstring_example_states_no_default() -> None:
     data = tomllib.loads(example)
     same = [f"{section}.{key}" for section, table in config.DEFAULTS.items()
             for key, value in data.get(section, {}).items()
-            if key in table and value == file_form(table[key])]
+            if key in table and value == file_form(table[key], key)]
     same += [f"{kind}.adjust" for kind, sign in (("prefer", 1), ("avoid", -1))
              for rule in data.get(kind, []) if rule.get("adjust") == sign * config.RULE_ADJUST]
     assert not same, "the docstring's example repeats defaults: DEFAULTS is the one place"

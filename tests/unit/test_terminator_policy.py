@@ -222,6 +222,24 @@ def test_a_comm_rule_raises_the_ceiling_of_its_match_only(tmp_path: Path) -> Non
     assert {p.comm for p in table if p._uid is not None} == {"favourite"}
 
 
+def test_the_process_that_crossed_last_outweighs_one_a_little_larger(tmp_path: Path) -> None:
+    """A flapper maps and unmaps across the notify line: looked at, it is small."""
+    fake_proc(tmp_path, 10, "bystander", committed_kb=40_000)
+    fake_proc(tmp_path, 11, "flapper", committed_kb=2_000)
+    fake_proc(tmp_path, 12, "huge", committed_kb=200_000)
+    crossed = policy.Ranking(total_kb=1_000_000, last_crossed=(11, "flapper"))
+    table = procs.read_all(str(tmp_path))
+    choice = policy.choose(table, config.parse(""), SELF, crossed)
+    # one far larger still goes first: the crossing may be a bystander's
+    assert choice is not None and choice.proc.comm == "huge"
+    (tmp_path / "12").rename(tmp_path / "gone")
+    choice = policy.choose(procs.read_all(str(tmp_path)), config.parse(""), SELF, crossed)
+    assert choice is not None and choice.proc.comm == "flapper"
+    assert f"crossed a line last {policy.LAST_CROSSED_WEIGHT:+d}" in choice.why
+    plain = policy.choose(procs.read_all(str(tmp_path)), config.parse(""), SELF,
+                          policy.Ranking(total_kb=1_000_000))
+    assert plain is not None and plain.proc.comm == "bystander"
+
 def _brute_force(table: list[procs.Proc], cfg: config.Config,
                  ranking: policy.Ranking) -> tuple[int, int] | None:
     keys = [(policy.score(p, cfg, ranking)[0], p.rss_kb) for p in table
@@ -245,7 +263,8 @@ def test_reading_by_ceiling_chooses_what_reading_everyone_would(tmp_path: Path,
                        '[[prefer]]\ncmdline = "--batch"\nadjust = 200\n'
                        '[[avoid]]\ncomm = "db"\nuid = 0\nadjust = -400\n'
                        '[[protect]]\ncomm = "svc"\nuid = 0\n')
-    ranking = policy.Ranking(total_kb=1_000_000, last_denied=(10, "app"))
+    ranking = policy.Ranking(total_kb=1_000_000, last_denied=(10, "app"),
+                             last_crossed=(rng.randint(10, 14), "app"))
     expected = _brute_force(procs.read_all(str(tmp_path)), cfg, ranking)
     choice = policy.choose(procs.read_all(str(tmp_path)), cfg, SELF, ranking)
     got = None if choice is None else (choice.score, choice.proc.rss_kb)

@@ -35,14 +35,14 @@ def snapshot(pid: int) -> procs.Proc:
 def test_sigterm_ends_a_willing_victim() -> None:
     victim = child("")
     outcome = killer.terminate(snapshot(victim.pid), FAST)
-    assert outcome.ending is killer.Ending.TERMINATED
+    assert outcome.ending == killer.Ending.TERMINATED
     assert victim.wait(5) == -signal.SIGTERM
 
 
 def test_sigkill_after_the_grace_period() -> None:
     victim = child("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)")
     outcome = killer.terminate(snapshot(victim.pid), FAST)
-    assert outcome.ending is killer.Ending.KILLED
+    assert outcome.ending == killer.Ending.KILLED
     assert outcome.seconds >= FAST.term_grace_ms / 1000
     assert victim.wait(5) == -signal.SIGKILL
 
@@ -54,7 +54,7 @@ def test_a_different_start_time_means_another_process_and_nothing_is_sent() -> N
                        cmdline=real.cmdline, exe=real.exe, uid=real.uid, cgroup=real.cgroup,
                        oom_score=real.oom_score, oom_score_adj=real.oom_score_adj,
                        rss_kb=real.rss_kb, kernel_thread=False)
-    assert killer.terminate(stale, FAST).ending is killer.Ending.PID_REUSED
+    assert killer.terminate(stale, FAST).ending == killer.Ending.PID_REUSED
     assert bystander.poll() is None
     bystander.kill()
     bystander.wait()
@@ -63,7 +63,7 @@ def test_a_different_start_time_means_another_process_and_nothing_is_sent() -> N
 def test_dry_run_sends_nothing() -> None:
     victim = child("")
     assert killer.terminate(snapshot(victim.pid), FAST, dry_run=True).ending \
-        is killer.Ending.DRY_RUN
+        == killer.Ending.DRY_RUN
     assert victim.poll() is None
     victim.kill()
     victim.wait()
@@ -221,7 +221,7 @@ def test_a_pid_that_is_a_thread_now_is_never_signalled() -> None:
                             uid=0, cgroup="", oom_score=0, oom_score_adj=0, rss_kb=0,
                             kernel_thread=False)
         outcome = killer.terminate(victim, config.KillConfig(term_grace_ms=100))
-        assert outcome.ending is killer.Ending.PID_REUSED
+        assert outcome.ending == killer.Ending.PID_REUSED
     finally:
         done.set()
         worker.join()
@@ -282,3 +282,32 @@ def test_the_supervisor_gives_up_on_a_bad_config(tmp_path: Path) -> None:
     finally:
         supervisor.kill()
         supervisor.wait()
+
+
+# What the daemon's RSS is spared (the footprint in docs/benchmarks.md):
+# each of these costs from 0.3 to 1.6 MiB and the daemon needs none of them.
+HEAVY_MODULES = {"enum", "signal", "contextlib", "typing", "dataclasses", "pathlib", "logging",
+                 "argparse", "socket", "tomllib", "re", "functools", "collections"}
+
+
+def test_the_daemon_imports_none_of_the_heavy_modules() -> None:
+    """As the launcher runs it (-I, no site), with the default config (no rules: no re)."""
+    script = ("import sys\nsys.path.insert(0, sys.argv[1])\nimport lmw_terminator.service\n"
+              "print(' '.join(sorted(sys.modules)))")
+    out = subprocess.run([sys.executable, "-I", "-S", "-c", script, str(FILES)],
+                         capture_output=True, text=True, check=True).stdout
+    loaded = set(out.split())
+    assert "lmw_terminator.service" in loaded
+    assert not HEAVY_MODULES & loaded, sorted(HEAVY_MODULES & loaded)
+
+
+def test_signal_names_as_signal_py_gives_them() -> None:
+    from lmw_terminator import sig
+
+    for member in signal.Signals:
+        assert sig.name(member.value) == member.name
+    for name, member in signal.Signals.__members__.items():   # aliases too: SIGIOT
+        assert sig.number(name) == member.value
+    with pytest.raises(KeyError):
+        sig.number("SIGNOPE")
+    assert sig.name(32) == "signal 32"      # glibc's own, no name

@@ -24,6 +24,12 @@ LISTS_MAX_AGE_S = 24 * 3600
 KEYRING = "/usr/share/keyrings/debian-archive-keyring.gpg"
 
 
+class NotServed(UserError):
+    """The index names a package whose file the mirror's pool does not hold
+    (HTTP 404): a mirror between two syncs, or an archive whose index moved
+    before its pool did."""
+
+
 class AptSuites:
     """apt for a fixed set of suites, e.g. bookworm + bookworm-security."""
 
@@ -139,12 +145,24 @@ class AptSuites:
             with locked(debs), progress.step(f"downloading {', '.join(missing)}"):
                 missing = [p for p, f in zip(packages, wanted, strict=True) if not f.exists()]
                 if missing:
-                    run(["apt-get", "download", "-q", *missing], cwd=debs,
-                        env={"APT_CONFIG": str(self.conf)})
+                    try:
+                        # under the lists' lock too: update() rewrites the
+                        # configuration that apt-get reads
+                        with locked(self.root):
+                            run(["apt-get", "download", "-q", *missing], cwd=debs,
+                                env={"APT_CONFIG": str(self.conf)})
+                    except UserError as err:
+                        if "404" not in str(err):
+                            raise
+                        raise NotServed(err.args[0], hint=err.hint) from err
         absent = [str(p) for p in wanted if not p.exists()]
         if absent:
             raise UserError(f"apt-get download did not produce {', '.join(absent)}")
         return wanted
+
+    def names(self, prefix: str) -> list[str]:
+        """Every package name in the index that starts with ``prefix``."""
+        return self._query("pkgnames", prefix).split()
 
     def candidate(self, package: str) -> str:
         out = self._query("policy", package)

@@ -145,9 +145,9 @@ KERNELS: dict[str, KernelSeries] = {
     "newest": KernelSeries(
         name="newest",
         origins=(Origin(("trixie-backports", *_TRIXIE[0]), _TRIXIE[1],
-                        ("x86_64", "arm64"), build_env=TRIXIE_ENV),),
+                        ("x86_64", "arm64", "armhf", "riscv64"), build_env=TRIXIE_ENV),),
         note="the newest series Debian serves (trixie-backports)",
-        claims=(("x86_64", "7.3"), ("arm64", "7.3")),
+        claims=(("x86_64", "7.3"), ("arm64", "7.3"), ("armhf", "7.2"), ("riscv64", "7.2")),
     ),
 }
 

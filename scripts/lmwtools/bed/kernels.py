@@ -9,6 +9,12 @@ package that depends on ``linux-binary-<abi>`` (the kernel, in
 ``/usr/lib/modules/<abi>/vmlinuz``), ``linux-modules-<abi>`` and
 ``linux-base-<abi>`` (config, System.map); the tree takes every part and
 finds the kernel and its config in either layout.
+
+A mirror's index can name a release whose files its pool does not hold
+yet: trixie-backports' armhf and riscv64 indexes have moved to a new
+series while their pool still answered 404 for it. The bed then takes the
+newest release of the same flavour that the pool does serve, and says so:
+a run proves what it boots, and the claim check below names it.
 """
 
 from __future__ import annotations
@@ -23,7 +29,7 @@ from ..core.errors import UserError
 from ..core.host import run
 from ..core.paths import cache_root
 from . import kernelbuild
-from .apt import AptSuites, extract
+from .apt import AptSuites, NotServed, extract
 from .catalog import ARCHES, Arch, KernelSeries, Origin, check_claimed
 from .mirrors import debian_mirrors
 
@@ -110,8 +116,8 @@ def _strip_arch(package: str) -> str:
 _IMAGE_PARTS = ("linux-binary-", "linux-modules-", "linux-base-")
 
 
-def resolve(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> tuple[str, list[str]]:
-    """The kernel release the suites offer today and the packages that make it up."""
+def resolve(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> str:
+    """The kernel release the suites' meta-package points to today."""
     check_claimed(series, arch.key)
     apt = apt_for(series, arch)
     apt.update(force=refresh)
@@ -119,7 +125,11 @@ def resolve(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> tuple
     images = [d for d in apt.depends(meta) if d.startswith("linux-image-")]
     if not images:
         raise UserError(f"{meta} in {series.note} depends on no linux-image package")
-    release = _strip_arch(images[0]).removeprefix("linux-image-")
+    return _strip_arch(images[0]).removeprefix("linux-image-")
+
+
+def packages_of(apt: AptSuites, arch: Arch, release: str) -> list[str]:
+    """The packages that make up kernel ``release``: image, its parts, headers."""
     image = f"linux-image-{release}"
     if not apt.exists(_qualified(image, arch)):
         image += "-unsigned"
@@ -134,9 +144,49 @@ def resolve(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> tuple
         raise UserError(f"cannot find -common/linux-kbuild among the depends of {headers}: "
                         f"{header_deps}")
     # kbuild's host programs (fixdep, modpost) run on the build host: host arch.
-    packages = [_qualified(image, arch), *parts, _qualified(headers, arch), common[0], kbuild[0]]
-    _say_if_beyond_claim(series, arch, release)
-    return release, packages
+    return [_qualified(image, arch), *parts, _qualified(headers, arch), common[0], kbuild[0]]
+
+
+# How many older releases to try when the pool does not serve the newest:
+# a pool is behind its index by one upload, not by many.
+OLDER_RELEASES_TRIED = 2
+
+
+def older_releases(names: list[str], flavour: str, release: str) -> list[str]:
+    """The releases of ``flavour`` among the index's package ``names`` that
+    are older than ``release``, newest first."""
+    pattern = re.compile(rf"linux-image-(\d+\.\d+\.\d+\+deb\d+-{re.escape(flavour)})"
+                         r"(?:-unsigned)?")
+    found = {m.group(1) for name in names if (m := pattern.fullmatch(name))}
+
+    def key(rel: str) -> tuple[int, ...]:
+        return tuple(int(n) for n in re.findall(r"\d+", rel.split("+", 1)[0]))
+
+    return sorted((r for r in found if key(r) < key(release)), key=key, reverse=True)
+
+
+def _download_served(series: KernelSeries, arch: Arch,
+                     release: str) -> tuple[str, list[str], list[Path]]:
+    """Download ``release``, or the newest older one the pool serves."""
+    apt = apt_for(series, arch)
+    flavour = f"{series.flavour}{arch.flavour}"
+    older = older_releases(apt.names("linux-image-"), flavour, release)
+    not_served: list[str] = []
+    for candidate in (release, *older[:OLDER_RELEASES_TRIED]):
+        packages = packages_of(apt, arch, candidate)
+        try:
+            debs = apt.download(packages, cache_root() / "debs")
+        except NotServed:
+            not_served.append(candidate)
+            continue
+        if not_served:
+            progress.say(f"kernel {series.name} on {arch.key}: the index names "
+                         f"{', '.join(not_served)}, whose files the mirror does not serve "
+                         f"(404); taking {candidate}, the newest it serves")
+        return candidate, packages, debs
+    raise UserError(f"kernel {series.name} on {arch.key}: the mirror serves none of "
+                    f"{', '.join(not_served)} that its index names (404)",
+                    hint="the mirror is between two syncs: run again later with --refresh")
 
 
 def _say_if_beyond_claim(series: KernelSeries, arch: Arch, release: str) -> None:
@@ -155,10 +205,10 @@ def fetch(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> KernelT
     cached until the packages change."""
     if series.source is not None:
         return _built(series, arch, refresh=refresh)
-    release, packages = resolve(series, arch, refresh=refresh)
-    apt = apt_for(series, arch)
-    debs = apt.download(packages, cache_root() / "debs")
-    version = apt.candidate(packages[0])
+    release, packages, debs = _download_served(series, arch, resolve(series, arch,
+                                                                     refresh=refresh))
+    _say_if_beyond_claim(series, arch, release)
+    version = apt_for(series, arch).candidate(packages[0])
     root = cache_root() / "kernels" / release
 
     def unpack(dest: Path) -> None:

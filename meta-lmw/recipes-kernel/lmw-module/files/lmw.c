@@ -220,9 +220,20 @@ static atomic_long_t lmw_denials = ATOMIC_LONG_INIT(0);
 static atomic_long_t lmw_state_changes = ATOMIC_LONG_INIT(0);
 static bool lmw_stopping;
 
+/*
+ * Who the state is about: the process refused last, and the one whose
+ * commitment last took committed memory over the notify or the deny line.
+ * A process that maps and unmaps across the notify line may be small
+ * whenever user space looks; the crossing names it all the same.
+ */
+struct lmw_who {
+	pid_t pid;		/* the thread group id: the one user space kills by */
+	char comm[TASK_COMM_LEN];
+};
+
 static DEFINE_RAW_SPINLOCK(lmw_last_lock);
-static pid_t lmw_last_denied_pid;
-static char lmw_last_denied_comm[TASK_COMM_LEN];
+static struct lmw_who lmw_last_denied;
+static struct lmw_who lmw_last_crossed;
 
 /* &vm_committed_as, learnt at load (see the header); NULL: not found */
 static struct percpu_counter *lmw_counter;
@@ -357,18 +368,29 @@ static bool lmw_update_state(unsigned long committed)
 	return lmw_move_state(committed, lmw_deny_pages());
 }
 
-static void lmw_record_denial(long pages, unsigned long committed, unsigned long deny)
+/* Whether @pages more on top of @committed take committed memory over @line. */
+static bool lmw_crosses(unsigned long committed, long pages, unsigned long line)
+{
+	return committed <= line && committed + pages > line;
+}
+
+/* @who is current now; safe in the probe */
+static void lmw_remember(struct lmw_who *who)
 {
 	unsigned long flags;
 
-	atomic_long_inc(&lmw_denials);
 	/* a trylock (no waiting in an NMI): busy, another CPU records one */
 	if (raw_spin_trylock_irqsave(&lmw_last_lock, flags)) {
-		/* the process (thread group) id: the one user space kills by */
-		lmw_last_denied_pid = task_tgid_nr(current);
-		memcpy(lmw_last_denied_comm, current->comm, TASK_COMM_LEN);
+		who->pid = task_tgid_nr(current);
+		memcpy(who->comm, current->comm, TASK_COMM_LEN);
 		raw_spin_unlock_irqrestore(&lmw_last_lock, flags);
 	}
+}
+
+static void lmw_record_denial(long pages, unsigned long committed, unsigned long deny)
+{
+	atomic_long_inc(&lmw_denials);
+	lmw_remember(&lmw_last_denied);
 	pr_warn_ratelimited("denied %lu kB to %s[%d]: committed %lu kB, deny line %lu kB\n",
 			    lmw_kb(pages), current->comm, task_tgid_nr(current),
 			    lmw_kb(committed), lmw_kb(deny));
@@ -473,6 +495,10 @@ static int lmw_pre(struct kprobe *p, struct pt_regs *regs)
 		lmw_record_denial(pages, committed, deny);
 		return lmw_refuse(regs);
 	}
+	/* by the figure, not the state: the state may lag in its hysteresis */
+	if (lmw_crosses(committed, pages, lmw_notify_pages()) ||
+	    lmw_crosses(committed, pages, deny))
+		lmw_remember(&lmw_last_crossed);
 	lmw_move_state(committed + pages, deny);
 	return 0;
 }
@@ -727,19 +753,27 @@ static ssize_t state_changes_show(struct kobject *kobj, struct kobj_attribute *a
 	return sysfs_emit(buf, "%ld\n", atomic_long_read(&lmw_state_changes));
 }
 
-static ssize_t last_denied_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+static ssize_t lmw_who_show(const struct lmw_who *who, char *buf)
 {
-	char comm[TASK_COMM_LEN];
+	struct lmw_who copy;
 	unsigned long flags;
-	pid_t pid;
 
 	raw_spin_lock_irqsave(&lmw_last_lock, flags);
-	pid = lmw_last_denied_pid;
-	memcpy(comm, lmw_last_denied_comm, TASK_COMM_LEN);
+	copy = *who;
 	raw_spin_unlock_irqrestore(&lmw_last_lock, flags);
-	if (!pid)
+	if (!copy.pid)
 		return sysfs_emit(buf, "none\n");
-	return sysfs_emit(buf, "%d %s\n", pid, comm);
+	return sysfs_emit(buf, "%d %s\n", copy.pid, copy.comm);
+}
+
+static ssize_t last_denied_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return lmw_who_show(&lmw_last_denied, buf);
+}
+
+static ssize_t last_crossed_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	return lmw_who_show(&lmw_last_crossed, buf);
 }
 
 static ssize_t probe_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
@@ -755,11 +789,13 @@ static struct kobj_attribute lmw_totalram_attr = __ATTR_RO(totalram_kb);
 static struct kobj_attribute lmw_denials_attr = __ATTR_RO(denials);
 static struct kobj_attribute lmw_changes_attr = __ATTR_RO(state_changes);
 /*
- * Who was refused (pid and comm) is another user's business, which
- * hidepid= hides in /proc too: root only.
+ * Who was refused, or crossed a line (pid and comm), is another user's
+ * business, which hidepid= hides in /proc too: root only.
  */
 static struct kobj_attribute lmw_last_denied_attr = __ATTR(last_denied, 0400,
 							   last_denied_show, NULL);
+static struct kobj_attribute lmw_last_crossed_attr = __ATTR(last_crossed, 0400,
+							    last_crossed_show, NULL);
 static struct kobj_attribute lmw_probe_attr = __ATTR_RO(probe);
 
 static struct attribute *lmw_attrs[] = {
@@ -771,6 +807,7 @@ static struct attribute *lmw_attrs[] = {
 	&lmw_denials_attr.attr,
 	&lmw_changes_attr.attr,
 	&lmw_last_denied_attr.attr,
+	&lmw_last_crossed_attr.attr,
 	&lmw_probe_attr.attr,
 	NULL,
 };

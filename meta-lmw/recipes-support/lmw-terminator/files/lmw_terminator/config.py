@@ -44,9 +44,9 @@ from __future__ import annotations
 
 import marshal
 import os
-import signal
 import stat
 
+from . import sig
 from .errors import ConfigError
 
 TYPE_CHECKING = False   # typing costs 1.6 MB of RSS: for mypy only
@@ -103,11 +103,11 @@ DEFAULTS: dict[str, dict[str, Any]] = {
 _SOURCE, _WARN, _KILL = DEFAULTS["source"], DEFAULTS["warn"], DEFAULTS["kill"]
 
 
-def _to_signal(name: str) -> signal.Signals | None:
+def _to_signal(name: str) -> int | None:
     """A signal's name, with or without SIG, as the file gives it; "" is None."""
     if name == "":
         return None
-    return signal.Signals[name if name.startswith("SIG") else f"SIG{name}"]
+    return sig.number(name if name.startswith("SIG") else f"SIG{name}")
 
 
 _WARN_SIGNAL = _to_signal(_WARN["signal"])
@@ -149,7 +149,7 @@ class WarnConfig:
     __slots__ = ("commands", "grace_ms", "optin_dir", "signal")
 
     def __init__(self, commands: tuple[str, ...] = tuple(_WARN["commands"]),
-                 signal_: signal.Signals | None = _WARN_SIGNAL,
+                 signal_: int | None = _WARN_SIGNAL,
                  optin_dir: str = _WARN["optin_dir"], grace_ms: int = _WARN["grace_ms"]) -> None:
         self.commands, self.signal = commands, signal_
         self.optin_dir, self.grace_ms = optin_dir, grace_ms
@@ -182,7 +182,7 @@ class Config:
             f"source: kind={s.kind} psi={s.psi_stall_ms}/{s.psi_window_ms} ms "
             f"while available<{s.psi_max_available_percent}% "
             f"meminfo<{s.meminfo_min_available_percent}% every {s.meminfo_interval_ms} ms",
-            f"warn: commands={list(w.commands)} signal={w.signal.name if w.signal else None} "
+            f"warn: commands={list(w.commands)} signal={sig.name(w.signal) if w.signal else None} "
             f"optin_dir={w.optin_dir} grace={w.grace_ms} ms",
             f"kill: term_grace={k.term_grace_ms} ms min_interval={k.min_interval_ms} ms",
         ]
@@ -239,7 +239,7 @@ def _signal_number(table: _Table, name: str, default: str) -> int:
     except KeyError:
         raise table.fail(name, value, 'not a signal name (e.g. SIGUSR1), or "" for none') \
             from None
-    return 0 if number is None else int(number)
+    return 0 if number is None else number
 
 
 def _check_unspoofable(table: _Table, patterns: list[list[str]], uid: int | None) -> None:
@@ -352,7 +352,7 @@ def build(plain: dict[str, Any]) -> Config:
     return Config(
         path=plain["path"], source=SourceConfig(**plain["source"]),
         warn=WarnConfig(tuple(warn["commands"]),
-                        signal.Signals(warn["signal"]) if warn["signal"] else None,
+                        warn["signal"] or None,
                         warn["optin_dir"], warn["grace_ms"]),
         kill=KillConfig(**plain["kill"]),
         prefer=rules["prefer"], avoid=rules["avoid"], protect=rules["protect"])

@@ -12,14 +12,12 @@ than when its last thread has exited.
 
 from __future__ import annotations
 
-import enum
 import errno
 import os
 import select
-import signal
 import time
 
-from . import log, optin, procs
+from . import log, optin, procs, sig
 from .config import KillConfig, WarnConfig
 from .procs import PROC, Proc
 
@@ -27,7 +25,9 @@ from .procs import PROC, Proc
 SYS_PROCESS_MRELEASE = 448
 
 
-class Ending(enum.Enum):
+class Ending:
+    """How an attempt on a victim ended, as the log says it."""
+
     GONE_BEFORE = "gone before the signal (PID not reused)"
     PID_REUSED = "PID reused by another process: nothing sent"
     TERMINATED = "exited after SIGTERM"
@@ -39,7 +39,7 @@ class Ending(enum.Enum):
 class Outcome:
     __slots__ = ("ending", "seconds", "signalled_at")
 
-    def __init__(self, ending: Ending, seconds: float, signalled_at: float | None = None) -> None:
+    def __init__(self, ending: str, seconds: float, signalled_at: float | None = None) -> None:
         self.ending, self.seconds = ending, seconds
         self.signalled_at = signalled_at    # time.monotonic() of the SIGTERM; None: none sent
 
@@ -65,7 +65,7 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
     start = time.monotonic()
     signalled_at: float | None = None
 
-    def done(ending: Ending) -> Outcome:
+    def done(ending: str) -> Outcome:
         return Outcome(ending=ending, seconds=time.monotonic() - start,
                        signalled_at=signalled_at)
 
@@ -86,14 +86,14 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
         if procs.start_time_of(victim.pid, proc_root) != victim.start_time:
             return done(Ending.PID_REUSED)
         try:
-            signal.pidfd_send_signal(pidfd, signal.SIGTERM)
+            sig.pidfd_send_signal(pidfd, sig.SIGTERM)
         except ProcessLookupError:
             return done(Ending.GONE_BEFORE)
         signalled_at = time.monotonic()
         if _wait_exit(pidfd, config.term_grace_ms / 1000):
             return done(Ending.TERMINATED)
         try:
-            signal.pidfd_send_signal(pidfd, signal.SIGKILL)
+            sig.pidfd_send_signal(pidfd, sig.SIGKILL)
         except ProcessLookupError:
             return done(Ending.TERMINATED)
         _process_mrelease(pidfd)
@@ -112,7 +112,7 @@ def _spawn(command: str) -> None:
     """Run a shell command in the background; reap it without waiting."""
     try:
         os.posix_spawn("/bin/sh", ["sh", "-c", _SPAWN_PROLOGUE, "sh", command], os.environ,
-                       setsid=True, setsigdef=(signal.SIGPIPE,))
+                       setsid=True, setsigdef=(sig.SIGPIPE,))
     except OSError as error:
         log.error("warn command %r: %s", command, error.strerror)
 

@@ -25,7 +25,7 @@ SYSFS = Path("/sys/kernel/lmw/watermark")
 SYSCTL = Path("/proc/sys/vm")
 KNOBS = {"deny": "lowmem_deny_watermark", "notify": "lowmem_notify_watermark"}
 FIGURES = ("state", "committed_kb", "notify_kb", "deny_kb", "totalram_kb", "denials",
-           "state_changes", "last_denied", "probe")
+           "state_changes", "last_denied", "last_crossed", "probe")
 STATUS_FILE = Path(os.environ.get("RUNTIME_DIRECTORY", "/run/lmw")) / "terminator.status"
 WATERMARK_MAX = 1000
 EXIT_NO_MODULE = 1
@@ -44,8 +44,10 @@ def cmd_status(_: argparse.Namespace) -> int:
         for name in FIGURES:
             try:
                 value = _read(SYSFS / name)
-            except PermissionError:     # last_denied: another user's pid and comm
+            except PermissionError:     # last_denied, last_crossed: another user's pid and comm
                 value = "(root only)"
+            except FileNotFoundError:   # a figure an older lmw.ko does not have
+                value = "(not in this lmw.ko)"
             print(f"  {name:18} {value}")
     else:
         print("lmw.ko: not loaded (the kernel's own overcommit policy decides)")

@@ -21,12 +21,10 @@ or content raises out of signal_opted_in().
 
 from __future__ import annotations
 
-import contextlib
 import os
-import signal
 import stat
 
-from . import log, procs
+from . import log, procs, sig
 from .procs import PROC
 
 # Entries read per warning: far more processes than a device runs that
@@ -41,11 +39,14 @@ START_SLACK_S = 1.0
 
 
 def _remove(name: str, dir_fd: int) -> None:
-    with contextlib.suppress(OSError):   # a directory, or gone already: left alone
+    # not contextlib.suppress: contextlib's imports cost the daemon RSS
+    try:
         os.unlink(name, dir_fd=dir_fd)
+    except OSError:     # a directory, or gone already: left alone
+        return
 
 
-def _honour(name: str, dir_fd: int, signum: signal.Signals, *, boot_time: float | None,
+def _honour(name: str, dir_fd: int, signum: int, *, boot_time: float | None,
             dry_run: bool, proc_root: str) -> str | None:
     """Send ``signum`` for one entry when it is sound; say what was done (None: nothing)."""
     if not (name.isascii() and name.isdigit() and len(name) <= MAX_NAME):
@@ -76,13 +77,13 @@ def _honour(name: str, dir_fd: int, signum: signal.Signals, *, boot_time: float 
             _remove(name, dir_fd)
             return None
         if not dry_run:
-            signal.pidfd_send_signal(pidfd, signum)
-        return f"{signum.name} to {pid}"
+            sig.pidfd_send_signal(pidfd, signum)
+        return f"{sig.name(signum)} to {pid}"
     finally:
         os.close(pidfd)
 
 
-def signal_opted_in(optin_dir: str, signum: signal.Signals, *, dry_run: bool = False,
+def signal_opted_in(optin_dir: str, signum: int, *, dry_run: bool = False,
                     proc_root: str = PROC) -> list[str]:
     """Send ``signum`` to each process soundly opted in to warnings; what was done."""
     try:

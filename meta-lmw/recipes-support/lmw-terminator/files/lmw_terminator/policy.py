@@ -12,7 +12,11 @@ The base score matches what raised the signal:
   large mapping and never touches it is what pushes committed memory to
   the line; ranked by resident memory it would come last, and everyone
   else would be killed first. The process that lmw.ko refused last is
-  still asking for more: it gets LAST_DENIED_WEIGHT on top.
+  still asking for more: it gets LAST_DENIED_WEIGHT on top. The process
+  whose commitment last took committed memory over a line gets
+  LAST_CROSSED_WEIGHT: one that maps and unmaps across the notify line is
+  small whenever it is looked at, and would have others killed in its
+  place.
 
 prefer rules add to the base and avoid rules subtract from it. Every rule
 that matches applies, and the highest total wins; ties go to the larger
@@ -50,19 +54,38 @@ OOM_SCORE_ADJ_MIN = -1000
 # same size toward the one still asking, too little to spare one that
 # holds far more (the refused one may be a bystander that asked once).
 LAST_DENIED_WEIGHT = 100
+# On top of the base of the process whose commitment last took committed
+# memory over a line: what 7.5% of RAM committed scores. A process that
+# flaps across the notify line outweighs one up to that much larger than
+# it looks; the crossing may also be a bystander's small request at the
+# wrong moment, so less than the weight of a refusal, which says the
+# process keeps asking.
+LAST_CROSSED_WEIGHT = 50
 
 
 class Ranking:
     """What the base score is: resident memory (oom_score), or, with
     ``total_kb`` given, committed memory; ``last_denied`` is lmw.ko's
     (pid, comm) of the last refusal: the pid is the process's, the comm the
-    refused thread's."""
+    refused thread's; ``last_crossed`` the same of the commitment that
+    last took committed memory over one of lmw.ko's lines."""
 
-    __slots__ = ("last_denied", "total_kb")
+    __slots__ = ("last_crossed", "last_denied", "total_kb")
 
     def __init__(self, total_kb: int | None = None,
-                 last_denied: tuple[int, str] | None = None) -> None:
+                 last_denied: tuple[int, str] | None = None,
+                 last_crossed: tuple[int, str] | None = None) -> None:
         self.total_kb, self.last_denied = total_kb, last_denied
+        self.last_crossed = last_crossed
+
+    def weight(self, pid: int) -> int:
+        """What lmw.ko's records add to the base of process ``pid``."""
+        weight = 0
+        if self.last_denied is not None and self.last_denied[0] == pid:
+            weight += LAST_DENIED_WEIGHT
+        if self.last_crossed is not None and self.last_crossed[0] == pid:
+            weight += LAST_CROSSED_WEIGHT
+        return weight
 
 
 RESIDENT = Ranking()
@@ -133,8 +156,7 @@ def _ceiling(proc: Proc, config: Config, ranking: Ranking) -> int:
         return UNBOUNDED
     per_mille = proc.vsize_kb * 1000 // max(ranking.total_kb, 1)
     ceiling = max(0, (1000 + per_mille + proc.oom_score_adj) * 2 // 3)
-    if ranking.last_denied is not None and ranking.last_denied[0] == proc.pid:
-        ceiling += LAST_DENIED_WEIGHT
+    ceiling += ranking.weight(proc.pid)
     for rule in config.prefer:
         if not _names_comm_alone(rule) or matches(rule, proc):
             ceiling += rule.adjust
@@ -146,9 +168,7 @@ def _total(proc: Proc, config: Config, ranking: Ranking) -> int:
     if ranking.total_kb is None:
         total = proc.oom_score
     else:
-        total = committed_score(proc, ranking.total_kb)
-        if ranking.last_denied is not None and ranking.last_denied[0] == proc.pid:
-            total += LAST_DENIED_WEIGHT
+        total = committed_score(proc, ranking.total_kb) + ranking.weight(proc.pid)
     for rule in (*config.prefer, *config.avoid):
         if matches(rule, proc):
             total += rule.adjust
@@ -163,6 +183,8 @@ def score(proc: Proc, config: Config, ranking: Ranking = RESIDENT) -> tuple[int,
         reasons = [f"committed {proc.committed_kb} kB: {committed_score(proc, ranking.total_kb)}"]
         if ranking.last_denied is not None and ranking.last_denied[0] == proc.pid:
             reasons.append(f"refused last by lmw.ko {LAST_DENIED_WEIGHT:+d}")
+        if ranking.last_crossed is not None and ranking.last_crossed[0] == proc.pid:
+            reasons.append(f"crossed a line last {LAST_CROSSED_WEIGHT:+d}")
     reasons += [f"{rule.describe()} {rule.adjust:+d}" for rule in (*config.prefer, *config.avoid)
                 if matches(rule, proc)]
     return _total(proc, config, ranking), ", ".join(reasons)

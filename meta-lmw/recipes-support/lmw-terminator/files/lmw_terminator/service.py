@@ -42,16 +42,14 @@ internal error.
 from __future__ import annotations
 
 import _socket  # socket.py's imports would cost 0.3 MiB of RSS
-import enum
 import os
 import select
-import signal
 import sys
 import time
 
-from . import EXIT_INTERNAL, EXIT_OK, EXIT_USER, config, killer, log, policy, procs, supervisor
+from . import EXIT_INTERNAL, EXIT_OK, EXIT_USER, config, killer, log, policy, procs, sig, supervisor
 from .errors import UserError
-from .sources import Level, LmwSource, ModuleWatch, SourceGone, open_source
+from .sources import LEVEL_NAMES, Level, LmwSource, ModuleWatch, SourceGone, open_source
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -73,7 +71,9 @@ Frees memory before the Low Memory Watermark's deny line is hit.
 """
 
 
-class State(enum.Enum):
+class State:
+    """Where the main loop is in an episode, as the status file says it."""
+
     WATCHING = "watching"
     WARNED = "warned"
     KILLING = "killing"
@@ -112,17 +112,22 @@ ERROR_BACKOFF_S = 0.5
 # notify line starts an episode at each crossing, several a second, and
 # each would otherwise run every command again.
 WARN_MIN_INTERVAL_S = 10.0
+# A turn that held back a kill (memory under the line, the state not yet)
+# looks again no sooner than lmw.ko re-checks by itself (recheck_ms 100):
+# the state still says low, and a loop that looked at once would spin.
+HOLD_BACK_S = 0.1
 
 
 class Episode:
     """One stretch of low memory, from the signal to memory back to normal."""
 
-    __slots__ = ("kills", "started", "warned_at")
+    __slots__ = ("held_back", "kills", "started", "warned_at")
 
     def __init__(self, started: float) -> None:
         self.started = started
         self.warned_at = started
         self.kills = 0
+        self.held_back = 0      # turns with no kill: memory under the line (_hold_back)
 
 
 class Terminator:
@@ -134,6 +139,7 @@ class Terminator:
         self.level = Level.NORMAL
         self.episode: Episode | None = None
         self.last_kill = -1e9
+        self.look_again_at = -1e9   # after a hold-back (HOLD_BACK_S)
         self.last_warned = -1e9
         self.kills = 0
         self.nobody_logged = False
@@ -145,11 +151,11 @@ class Terminator:
 
     def run(self) -> int:
         wake_r, wake_w = os.pipe2(os.O_NONBLOCK | os.O_CLOEXEC)
-        signal.set_wakeup_fd(wake_w)
-        signal.signal(signal.SIGHUP, lambda _n, _f: self.flags.add("reload"))
-        signal.signal(signal.SIGTERM, lambda _n, _f: self.flags.add("stop"))
-        signal.signal(signal.SIGINT, lambda _n, _f: self.flags.add("stop"))
-        signal.signal(signal.SIGCHLD, lambda _n, _f: None)   # wakes the loop to reap
+        sig.set_wakeup_fd(wake_w)
+        sig.signal(sig.SIGHUP, lambda _n, _f: self.flags.add("reload"))
+        sig.signal(sig.SIGTERM, lambda _n, _f: self.flags.add("stop"))
+        sig.signal(sig.SIGINT, lambda _n, _f: self.flags.add("stop"))
+        sig.signal(sig.SIGCHLD, lambda _n, _f: None)   # wakes the loop to reap
         poller = select.poll()
         poller.register(wake_r, select.POLLIN)
         if self.source.fd is not None:
@@ -239,7 +245,7 @@ class Terminator:
         if self.source.fd is not None:
             poller.register(self.source.fd, self.source.events)
 
-    def _read_level(self, poller: select.poll, woke: bool) -> Level:
+    def _read_level(self, poller: select.poll, woke: bool) -> int:
         """The source's level; if the source went away, the next best one's."""
         try:
             return self.source.level(woke)
@@ -259,10 +265,11 @@ class Terminator:
         source's own re-check or the watchdog needs a wake-up sooner."""
         now = time.monotonic()
         deadlines = [x for x in (watchdog_s, self.source.max_sleep_s()) if x is not None]
-        if self.state is State.WARNED and self.episode:
+        if self.state == State.WARNED and self.episode:
             deadlines.append(self.episode.warned_at + self.cfg.warn.grace_ms / 1000 - now)
-        if self.state is State.KILLING:
-            deadlines.append(self.last_kill + self.cfg.kill.min_interval_ms / 1000 - now)
+        if self.state == State.KILLING:
+            deadlines.append(max(self.last_kill + self.cfg.kill.min_interval_ms / 1000,
+                                 self.look_again_at) - now)
             deadlines.append(1.0)   # re-read the level while acting
         return min(deadlines) if deadlines else None
 
@@ -272,16 +279,18 @@ class Terminator:
         now = time.monotonic()
         if self.level == Level.NORMAL:
             if self.episode is not None:
-                log.info("memory back to normal after %.1f s and %d kill(s): %s",
-                         now - self.episode.started, self.episode.kills, memory_figures())
+                held = (f" ({self.episode.held_back} held back: memory under the line)"
+                        if self.episode.held_back else "")
+                log.info("memory back to normal after %.1f s and %d kill(s)%s: %s",
+                         now - self.episode.started, self.episode.kills, held, memory_figures())
             self.episode, self.state, self.nobody_logged = None, State.WATCHING, False
             return
         figures: dict[str, int] | None = None
-        if self.state is State.WATCHING or self.episode is None:
+        if self.state == State.WATCHING or self.episode is None:
             self.episode = Episode(started=now)
             # read once: a kill in this same turn logs and ranks by it
             figures = procs.meminfo()
-            log.warning("low memory (%s, from %s): %s", self.level.name.lower(),
+            log.warning("low memory (%s, from %s): %s", LEVEL_NAMES[self.level],
                         self.source.name, memory_figures(figures))
             if now - self.last_warned < WARN_MIN_INTERVAL_S:
                 # warned lately: this episode's grace runs from that warning
@@ -293,11 +302,11 @@ class Terminator:
             if self.cfg.warn.grace_ms > 0:
                 return
             # no grace: the first victim in the same turn as the signal
-        if self.state is State.WARNED:
+        if self.state == State.WARNED:
             if now - self.episode.warned_at < self.cfg.warn.grace_ms / 1000:
                 return
             self.state = State.KILLING
-        if now - self.last_kill < self.cfg.kill.min_interval_ms / 1000:
+        if now - self.last_kill < self.cfg.kill.min_interval_ms / 1000 or now < self.look_again_at:
             return
         self._kill_one(figures)
 
@@ -315,6 +324,11 @@ class Terminator:
         the signal, or is read once (meminfo: ``figures`` when this turn has
         read it already)."""
         assert self.episode is not None
+        if self._back_to_normal():
+            # the state still says low (it lags), but nothing is: nobody to
+            # choose, and the choice would rank without the crossing to come
+            self._hold_back()
+            return
         figures = procs.meminfo() if figures is None else figures
         choice = policy.choose(procs.each(), self.cfg, os.getpid(), self._ranking(figures))
         chosen_at = time.monotonic()
@@ -324,8 +338,7 @@ class Terminator:
                 self.nobody_logged = True
             return
         if self._back_to_normal():
-            log.info("memory back to normal before the kill (%s): nobody terminated",
-                     memory_figures())
+            self._hold_back()
             return
         victim = choice.proc
         cmdline = victim.cmdline   # for the log: read while the victim is still there
@@ -336,18 +349,29 @@ class Terminator:
             self.kills += 1
             self.episode.kills += 1
         comm = log.printable(victim.comm)
-        self.last_action = f"{comm}[{victim.pid}]: {outcome.ending.value}"
+        self.last_action = f"{comm}[{victim.pid}]: {outcome.ending}"
         log.warning(
             "%sterminate %s[%d] uid %d rss %d kB committed %d kB cmdline %r: score %d (%s): "
             "%s in %.2f s; before: %s; after: %s", "[dry run] " if self.dry_run else "", comm,
             victim.pid, victim.uid, victim.rss_kb, victim.committed_kb, cmdline[:200],
-            choice.score, choice.why, outcome.ending.value, outcome.seconds,
+            choice.score, choice.why, outcome.ending, outcome.seconds,
             memory_figures(figures), memory_figures())
         if outcome.signalled_at is not None:
             # the reaction, as make bench's profile reads it from the log
             log.info("reaction: SIGTERM %.1f ms after the wake-up; choice %.1f ms over %d "
                      "processes", (outcome.signalled_at - self.woke_at) * 1000,
                      (chosen_at - self.woke_at) * 1000, choice.seen)
+
+    def _hold_back(self) -> None:
+        """No kill this turn: committed memory is under the notify line. Said
+        once an episode (a process flapping across the line would have it
+        said at each of its crossings); the episode's last line counts them."""
+        assert self.episode is not None
+        if not self.episode.held_back:
+            log.info("memory back to normal before the kill (%s): nobody terminated",
+                     memory_figures())
+        self.episode.held_back += 1
+        self.look_again_at = time.monotonic() + HOLD_BACK_S
 
     def _back_to_normal(self) -> bool:
         """Committed memory once more, right before the signal: a process
@@ -363,7 +387,8 @@ class Terminator:
         if not isinstance(self.source, LmwSource):
             return policy.RESIDENT
         return policy.Ranking(total_kb=figures["MemTotal"],
-                              last_denied=self.source.last_denied())
+                              last_denied=self.source.last_denied(),
+                              last_crossed=self.source.last_crossed())
 
     # ---- reload and status ----------------------------------------------
 
@@ -380,7 +405,7 @@ class Terminator:
 
     def _write_status(self) -> None:
         write_status({"pid": os.getpid(), "source": self.source.name, "why": self.source_why,
-                      "level": self.level.name.lower(), "state": self.state.value,
+                      "level": LEVEL_NAMES[self.level], "state": self.state,
                       "kills": self.kills, "last_action": self.last_action,
                       "dry_run": self.dry_run, "config": self.cfg.path})
 

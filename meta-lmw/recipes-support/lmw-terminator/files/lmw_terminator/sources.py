@@ -19,7 +19,6 @@ from __future__ import annotations
 # _socket, not socket: the same sockets without socket.py's imports
 # (selectors, array; 0.3 MiB of the daemon's RSS)
 import _socket
-import enum
 import errno
 import os
 import select
@@ -37,15 +36,21 @@ else:
 
 LMW_STATE = "/sys/kernel/lmw/watermark/state"
 LMW_LAST_DENIED = "/sys/kernel/lmw/watermark/last_denied"   # "PID COMM", root only
+LMW_LAST_CROSSED = "/sys/kernel/lmw/watermark/last_crossed"   # the same
 LMW_DIR = "/sys/kernel/lmw/watermark"
 PSI_MEMORY = "/proc/pressure/memory"
 NETLINK_KOBJECT_UEVENT = 15     # <linux/netlink.h>; not every Python names it
 
 
-class Level(enum.IntEnum):
+class Level:
+    """Where memory stands, as lmw.ko's state file names it: ints, in order."""
+
     NORMAL = 0
     NOTIFY = 1
     DENY = 2
+
+
+LEVEL_NAMES = ("normal", "notify", "deny")    # by Level
 
 
 class Source(Protocol):
@@ -56,7 +61,7 @@ class Source(Protocol):
     fd: int | None
     events: int
 
-    def level(self, woke: bool) -> Level:
+    def level(self, woke: bool) -> int:
         """The level now; ``woke`` is True when ``fd`` had an event."""
         ...
 
@@ -108,14 +113,14 @@ class LmwSource(_FileSource):
         self.fd: int | None = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
         self.current = self.level(woke=False)   # reading it arms POLLPRI
 
-    def level(self, woke: bool) -> Level:
+    def level(self, woke: bool) -> int:
         assert self.fd is not None
         try:
             state = os.pread(self.fd, 32, 0)
         except OSError as error:
             # an open sysfs file of a removed module reads ENODEV
             raise SourceGone(f"lmw.ko was unloaded ({error.strerror})") from None
-        self.current = Level[state.decode().strip().upper()]
+        self.current = LEVEL_NAMES.index(state.decode().strip())
         return self.current
 
     def max_sleep_s(self) -> float | None:
@@ -124,6 +129,16 @@ class LmwSource(_FileSource):
     @staticmethod
     def last_denied(path: str = LMW_LAST_DENIED) -> tuple[int, str] | None:
         """(pid, comm) of the process lmw.ko refused last, or None."""
+        return LmwSource._who(path)
+
+    @staticmethod
+    def last_crossed(path: str = LMW_LAST_CROSSED) -> tuple[int, str] | None:
+        """(pid, comm) of the process whose commitment last took committed
+        memory over lmw.ko's notify or deny line, or None."""
+        return LmwSource._who(path)
+
+    @staticmethod
+    def _who(path: str) -> tuple[int, str] | None:
         try:
             with open(path, encoding="utf-8", errors="replace") as stream:
                 pid, _, comm = stream.read().rstrip("\n").partition(" ")
@@ -169,7 +184,7 @@ class PsiSource(_FileSource):
         memory to spare are I/O, or the page cache refilling after a kill."""
         return available_percent(self.proc_root) < self.max_available_percent
 
-    def level(self, woke: bool) -> Level:
+    def level(self, woke: bool) -> int:
         if woke and time.monotonic() >= self.ignore_until and self.short_of_memory():
             self.last_event = time.monotonic()
         low = time.monotonic() - self.last_event < self.window_s
@@ -199,7 +214,7 @@ class MeminfoSource:
         self.min_percent = config.meminfo_min_available_percent
         self.proc_root = proc_root
 
-    def level(self, woke: bool) -> Level:
+    def level(self, woke: bool) -> int:
         low = available_percent(self.proc_root) < self.min_percent
         return Level.NOTIFY if low else Level.NORMAL
 

@@ -21,10 +21,9 @@ but the modules already imported, which its child shares.
 from __future__ import annotations
 
 import os
-import signal
 import time
 
-from . import EXIT_OK, EXIT_USER, log
+from . import EXIT_OK, EXIT_USER, log, sig
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -34,12 +33,12 @@ RESPAWN_DELAY_S = 1.0
 RESPAWN_DELAY_MAX_S = 30.0
 # A daemon that ran this long was healthy: the next respawn waits the least again.
 STABLE_S = 60.0
-PASSED_ON = (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)
+PASSED_ON = (sig.SIGTERM, sig.SIGINT, sig.SIGHUP)
 
 
 def _ending(status: int) -> str:
     if os.WIFSIGNALED(status):
-        return f"killed by {signal.Signals(os.WTERMSIG(status)).name}"
+        return f"killed by {sig.name(os.WTERMSIG(status))}"
     return f"exit status {os.WEXITSTATUS(status)}"
 
 
@@ -59,7 +58,7 @@ class Supervisor:
         self.stopping = False
 
     def _on_signal(self, signum: int, _frame: object) -> None:
-        if signum != signal.SIGHUP:
+        if signum != sig.SIGHUP:
             self.stopping = True
         if self.child:
             # our own child, not yet reaped: its PID cannot have been reused
@@ -71,7 +70,7 @@ class Supervisor:
             code = 1
             try:
                 for signum in PASSED_ON:
-                    signal.signal(signum, signal.SIG_DFL)
+                    sig.signal(signum, sig.SIG_DFL)
                 code = self.run_daemon()
             finally:
                 os._exit(code)
@@ -79,7 +78,7 @@ class Supervisor:
 
     def run(self) -> int:
         for signum in PASSED_ON:
-            signal.signal(signum, self._on_signal)
+            sig.signal(signum, self._on_signal)
         mark_exempt("supervisor")
         delay = RESPAWN_DELAY_S
         while not self.stopping:
@@ -90,7 +89,7 @@ class Supervisor:
                 log.error("supervisor: cannot start the daemon: %s", error.strerror)
             else:
                 if self.stopping:       # the signal came before self.child was set
-                    os.kill(self.child, signal.SIGTERM)
+                    os.kill(self.child, sig.SIGTERM)
                 _, status = os.waitpid(self.child, 0)
                 self.child = 0
                 if self.stopping:
