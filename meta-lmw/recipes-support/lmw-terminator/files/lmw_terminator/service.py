@@ -114,7 +114,9 @@ ERROR_BACKOFF_S = 0.5
 WARN_MIN_INTERVAL_S = 10.0
 # A turn that held back a kill (memory under the line, the state not yet)
 # looks again no sooner than lmw.ko re-checks by itself (recheck_ms 100):
-# the state still says low, and a loop that looked at once would spin.
+# the state still says low, and a loop that looked at once would spin. A
+# signal from the source ends the wait: lmw.ko's state changes no faster
+# than its re-checks let it fall.
 HOLD_BACK_S = 0.1
 
 
@@ -206,6 +208,8 @@ class Terminator:
                             "loaded" if actions[-1] == "add" else "not loaded")
             self._module_came_or_went(poller, actions)
         woke = any(fd == self.source.fd for fd, _ in events)
+        if woke:
+            self.look_again_at = -1e9   # the source has news: no hold-back wait
         self.level = self._read_level(poller, woke)
         self.step()
         if watchdog_s:
