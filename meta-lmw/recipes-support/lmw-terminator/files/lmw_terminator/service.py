@@ -16,10 +16,11 @@ strategies are):
             level is read again. The next victim waits at least
             min_interval_ms, so there is never a killing spree.
 
-The process stays near 10 MiB RSS: it imports no logging, argparse,
-dataclasses, pathlib, typing or socket.py (_socket does), re only when
-the config has rules and syslog only where it logs there, and parses its
-TOML in a child process.
+The process stays under 10 MiB RSS: it imports no logging, argparse,
+dataclasses, pathlib, typing, enum, contextlib, socket.py (_socket does)
+or signal.py (sig takes _signal's), re only when the config has rules
+and syslog only where it logs there, and parses its TOML in a child
+process.
 
 The reaction, from the signal to the victim's SIGTERM, is on the path of
 every kill: with no warning grace the first victim goes in the same turn
