@@ -334,14 +334,13 @@ static enum lmw_state lmw_level(unsigned long committed, unsigned long deny,
 }
 
 /*
- * Move the state for committed memory @committed, with the deny line @deny
- * the caller has worked out already (the probe needs it first); safe in the
- * probe. Returns true when the state changed (the caller's change raised
- * the LMS).
+ * Move the state for committed memory @committed, with the lines @deny and
+ * @notify the caller has worked out already (the probe needs them first);
+ * safe in the probe. Returns true when the state changed (the caller's
+ * change raised the LMS).
  */
-static bool lmw_move_state(unsigned long committed, unsigned long deny)
+static bool lmw_move_state(unsigned long committed, unsigned long deny, unsigned long notify)
 {
-	unsigned long notify = lmw_notify_pages();
 	unsigned long slack = lmw_pages_of(hysteresis_permille, 1000);
 	int old = atomic_read(&lmw_state);
 	int new;
@@ -365,7 +364,7 @@ static bool lmw_move_state(unsigned long committed, unsigned long deny)
 
 static bool lmw_update_state(unsigned long committed)
 {
-	return lmw_move_state(committed, lmw_deny_pages());
+	return lmw_move_state(committed, lmw_deny_pages(), lmw_notify_pages());
 }
 
 /* Whether @pages more on top of @committed take committed memory over @line. */
@@ -481,7 +480,7 @@ static int lmw_pre(struct kprobe *p, struct pt_regs *regs)
 {
 	long pages = (long)lmw_arg(regs, 1);
 	unsigned long deny = lmw_deny_pages();
-	unsigned long committed;
+	unsigned long committed, notify;
 
 	if (!deny || pages <= 0)
 		return 0;
@@ -491,15 +490,15 @@ static int lmw_pre(struct kprobe *p, struct pt_regs *regs)
 
 	committed = lmw_committed();
 	if (committed + pages > deny && !lmw_exempt(regs)) {
-		lmw_move_state(committed, deny);
+		lmw_move_state(committed, deny, lmw_notify_pages());
 		lmw_record_denial(pages, committed, deny);
 		return lmw_refuse(regs);
 	}
 	/* by the figure, not the state: the state may lag in its hysteresis */
-	if (lmw_crosses(committed, pages, lmw_notify_pages()) ||
-	    lmw_crosses(committed, pages, deny))
+	notify = lmw_notify_pages();
+	if (lmw_crosses(committed, pages, notify) || lmw_crosses(committed, pages, deny))
 		lmw_remember(&lmw_last_crossed);
-	lmw_move_state(committed + pages, deny);
+	lmw_move_state(committed + pages, deny, notify);
 	return 0;
 }
 
