@@ -87,6 +87,50 @@ def test_the_process_that_crossed_a_line_is_named_to_root_only(shell: ShellDrive
         assert shell.run_check(f"stat -c %u /proc/{pid}") == [str(NOBODY)]
         assert shell.run_check(f"stat -c '%a %u' {SYSFS}/last_crossed") == ["400 0"]
 
+
+def test_the_candidates_are_who_holds_the_most_as_proc_shows_it(shell: ShellDriver) -> None:
+    """candidates: the processes a terminator would rank first by committed
+    memory, with what /proc says of each (start time, VmData + VmStk, comm),
+    the highest score first; never a process with oom_score_adj -1000, a
+    kernel thread or init; root only."""
+    with lmw(shell):
+        sizes = {"big": 48 * 1024, "mid": 24 * 1024, "small": 8 * 1024}
+        pids = {name: start(shell, name, f"lmwtest -u {NOBODY} hold {kb} 60")
+                for name, kb in sizes.items()}
+        wait_until(shell, " && ".join(f"grep -q hold=ok /tmp/{name}.out" for name in sizes))
+        shell.run_check(f"echo -1000 > /proc/{pids['big']}/oom_score_adj && "
+                        f"echo 1000 > /proc/{pids['small']}/oom_score_adj")
+        total = figure(shell, "totalram_kb")
+        *lines, rest = shell.run_check(f"cat {SYSFS}/candidates")
+        listed = [line.split() for line in lines]
+        order = [int(fields[0]) for fields in listed]
+        assert pids["big"] not in order and 1 not in order
+        assert order[0] == pids["small"] and pids["mid"] in order, lines
+        scores = [max(0, (1000 + int(committed_kb) * 1000 // total + int(adj)) * 2 // 3)
+                  for _, _, committed_kb, adj, *_ in listed]
+        for pid, start_time, committed_kb, adj, comm in listed:
+            stat = shell.run(f"cat /proc/{pid}/stat 2>/dev/null")[0]
+            if not stat:
+                assert int(pid) not in pids.values()
+                continue        # a short-lived process of the shell's, gone since
+            after_comm = stat[0][stat[0].rindex(")") + 2:].split()
+            assert not int(after_comm[6]) & 0x00200000, f"kernel thread {pid} listed"
+            if int(pid) not in pids.values():
+                continue
+            # the holders sit still: what /proc shows of them is what was listed
+            assert int(after_comm[19]) == int(start_time), stat
+            assert stat[0][stat[0].index("(") + 1:stat[0].rindex(")")] == \
+                bytes.fromhex(comm).decode()
+            assert shell.run_check(f"cat /proc/{pid}/oom_score_adj") == [adj]
+            shown = shell.run_check("awk '/^(VmData|VmStk):/ { kb += $2 } END { print kb }' "
+                                    f"/proc/{pid}/status")
+            assert int(committed_kb) == int(shown[0]), (pid, committed_kb, shown)
+        assert scores == sorted(scores, reverse=True)
+        word, top_of_rest = rest.split()
+        assert word == "rest" and (top_of_rest == "none" or int(top_of_rest) <= scores[-1])
+        assert shell.run_check(f"stat -c '%a %u' {SYSFS}/candidates") == ["400 0"]
+
+
 def test_concurrent_committers_are_refused_within_the_bound(shell: ShellDriver) -> None:
     """Two unprivileged hogs on the guest's two vCPUs race to the line."""
     with lmw(shell):

@@ -371,6 +371,44 @@ def test_a_user_flapping_at_the_notify_line_has_nobody_else_killed(shell: ShellD
         assert alive(shell, bystander), service.log()[offset:]
         assert alive(shell, daemon) and service.pid() == daemon
 
+
+# Commits 64 MiB in a thread of its own, says so, and sleeps; its main
+# thread has exited by then, and the process's own stat, status and statm
+# show no memory at all.
+HIDER = """
+import ctypes, mmap, threading, time
+def hold():
+    time.sleep(0.5)
+    held = [mmap.mmap(-1, 8 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+            for _ in range(8)]
+    print("grown", flush=True)
+    time.sleep(600)
+threading.Thread(target=hold).start()
+ctypes.CDLL(None).pthread_exit(None)
+"""
+
+
+def test_a_hog_that_ends_its_main_thread_is_still_the_one_stopped(
+        shell: ShellDriver, service: Service) -> None:
+    """An unprivileged process commits 64 MiB in a thread after its main
+    thread exited; then root (protected) takes committed memory over the
+    notify line. Read from the process's own files it holds nothing, and a
+    bystander of 16 MiB would go in its place; the daemon reads it through
+    the thread that runs on, as the kernel's OOM killer does."""
+    encoded = base64.b64encode(HIDER.encode()).decode()
+    shell.run_check(f"echo {encoded} | base64 -d > /tmp/hider.py && chmod 644 /tmp/hider.py")
+    with armed(shell, service, QUICK + PROTECT_TRIGGER) as offset:
+        bystander = start(shell, "bystander", f"lmwtest -u {NOBODY - 1} use {16 * 1024} 600")
+        hider = start(shell, "hider", f"setpriv --reuid={NOBODY} --regid={NOBODY} "
+                      "--clear-groups python3 /tmp/hider.py")
+        wait_until(shell, "grep -q use=ok /tmp/bystander.out && grep -q grown /tmp/hider.out")
+        assert shell.run_check(f"cut -d' ' -f3 /proc/{hider}/stat") == ["Z"]
+        push_over_notify(shell)
+        assert exit_status(shell, "hider") == 143, service.log()[offset:]
+        service.wait_for_log(offset, f"terminate python3[{hider}]")
+        assert alive(shell, bystander), service.log()[offset:]
+
+
 @every_init
 def test_an_episode_storm_warns_once_and_the_commands_get_the_defaults(
         shell: ShellDriver, service: Service) -> None:

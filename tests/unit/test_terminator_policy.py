@@ -269,3 +269,79 @@ def test_reading_by_ceiling_chooses_what_reading_everyone_would(tmp_path: Path,
     choice = policy.choose(procs.read_all(str(tmp_path)), cfg, SELF, ranking)
     got = None if choice is None else (choice.score, choice.proc.rss_kb)
     assert got == expected
+
+
+def candidates_file(table: list[procs.Proc], total_kb: int, size: int) -> bytes:
+    """What lmw.ko's candidates file says of ``table``: the ``size`` highest
+    committed scores of what may ever be chosen, the highest of the rest."""
+    scored = sorted(((policy.committed_score(p, total_kb), p) for p in table
+                     if p.pid != 1 and not p.kernel_thread and not p.zombie
+                     and p.oom_score_adj != -1000), key=lambda item: -item[0])
+    lines = [f"{p.pid} {p.start_time} {p.committed_kb} {p.oom_score_adj} "
+             f"{p.comm.encode().hex()}\n" for _, p in scored[:size]]
+    rest = f"rest {scored[size][0]}\n" if len(scored) > size else "rest none\n"
+    return "".join([*lines, rest]).encode()
+
+
+def test_parsing_the_candidates_file(tmp_path: Path) -> None:
+    text = (b"412 9001 65536 300 686f67\n"                      # "hog"
+            b"77 12 100 0 61200a28622920\n"                     # "a \n(b) ": a user's comm
+            b"78 13 4 -5 \n"                                    # an empty comm
+            b"rest 512\n")
+    listed = procs.parse_candidates(text, str(tmp_path))
+    assert listed is not None and listed.rest == 512
+    assert [(p.pid, p.start_time, p.committed_kb, p.oom_score_adj, p.comm)
+            for p in listed.procs] == [(412, 9001, 65536, 300, "hog"),
+                                       (77, 12, 100, 0, "a \n(b) "), (78, 13, 4, -5, "")]
+    assert all(p.vsize_kb == p.committed_kb for p in listed.procs)
+    none = procs.parse_candidates(b"rest none\n")
+    assert none is not None and none.procs == [] and none.rest is None
+    for bad in (b"", b"412 9001 65536 300 686f67\n", b"412 x 1 1 61\nrest 3\n",
+                b"412 1 1 1 6\nrest 3\n", b"rest\n", b"rest 1 2\n", b"412 1 1\nrest 3\n",
+                b"\xff\nrest 1\n", b"last 3\n"):
+        assert procs.parse_candidates(bad) is None, bad
+    assert procs.parse_candidates(None) is None
+
+
+def test_choosing_from_the_candidates_chooses_what_reading_everyone_would(
+        tmp_path: Path) -> None:
+    """The list settles the choice only when nobody left out can reach it,
+    whatever the rules and lmw.ko's records add; and then it is the same
+    choice as over every process."""
+    import random
+    ruled = config.parse('[[prefer]]\ncomm = "web"\nadjust = 300\n'
+                         '[[prefer]]\ncmdline = "--batch"\nadjust = 200\n'
+                         '[[avoid]]\ncomm = "db"\nuid = 0\nadjust = -400\n'
+                         '[[protect]]\ncomm = "svc"\nuid = 0\n')
+    settled_seen = unsettled_seen = 0
+    for seed in range(160):
+        rng = random.Random(seed)
+        # without rules, lmw.ko's records are all that can lift one left out
+        cfg = ruled if seed % 2 else config.parse("")
+        root = tmp_path / str(seed)
+        for pid in range(10, 10 + rng.randint(1, 30)):
+            committed = rng.choice([0, 500, 5_000, 50_000, 300_000, rng.randint(0, 900_000)])
+            fake_proc(root, pid, rng.choice(["app", "db", "web", "svc"]),
+                      uid=rng.choice([0, 1000, 1001]),
+                      adj=rng.choice([-1000, -500, 0, 0, 300, 1000]),
+                      rss_kb=rng.randint(0, 400_000), committed_kb=committed,
+                      cmdline=rng.choice(["x --batch", "x", ""]), start=seed + pid)
+        table = procs.read_all(str(root))
+        ranking = policy.Ranking(total_kb=1_000_000,
+                                 last_denied=(rng.choice(table).pid, "app"),
+                                 last_crossed=(rng.choice(table).pid, "app"))
+        listed = procs.parse_candidates(
+            candidates_file(table, 1_000_000, rng.choice([1, 2, 4, 16])), str(root))
+        assert listed is not None
+        settled, choice = policy.choose_listed(listed.procs, listed.rest, cfg, SELF, ranking)
+        if not settled:
+            unsettled_seen += 1
+            continue
+        settled_seen += 1
+        expected = _brute_force(table, cfg, ranking)
+        got = None if choice is None else (choice.score, choice.proc.rss_kb)
+        assert got == expected, seed
+        if choice is not None:
+            assert choice.proc.start_time == seed + choice.proc.pid
+    # both ways were taken: the list settled many choices, and left some to /proc
+    assert settled_seen > 10 and unsettled_seen > 5, (settled_seen, unsettled_seen)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from lmw_terminator import config, killer, log, procs
+from lmw_terminator import config, killer, log, policy, procs
 
 FILES = Path(__file__).resolve().parents[2] / "meta-lmw/recipes-support/lmw-terminator/files"
 FAST = config.KillConfig(term_grace_ms=300, min_interval_ms=0)
@@ -225,6 +225,83 @@ def test_a_pid_that_is_a_thread_now_is_never_signalled() -> None:
     finally:
         done.set()
         worker.join()
+
+
+# A child whose main thread ends, while a thread of its holds 64 MiB
+# committed (and touched) and sleeps: its own files show no memory at all.
+MAIN_THREAD_GONE = """
+import ctypes, mmap, sys, threading, time
+def hold():
+    held = mmap.mmap(-1, 64 << 20, flags=mmap.MAP_PRIVATE | mmap.MAP_ANONYMOUS)
+    held.write(b"x" * (64 << 20))
+    print("ready", flush=True)
+    while True:
+        time.sleep(1)
+threading.Thread(target=hold).start()
+time.sleep(0.2)
+ctypes.CDLL(None).pthread_exit(None)
+"""
+
+
+def main_thread_gone() -> subprocess.Popen[bytes]:
+    proc = subprocess.Popen([sys.executable, "-c", MAIN_THREAD_GONE], stdout=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stdout.readline() == b"ready\n"
+    # the main thread's exit is what is under test: wait for it
+    for _ in range(100):
+        if (Path(f"/proc/{proc.pid}/stat").read_bytes().rsplit(b")", 1)[1].split()[0] == b"Z"):
+            return proc
+        time.sleep(0.05)
+    raise AssertionError("the child's main thread did not exit")
+
+
+def test_a_process_whose_main_thread_exited_is_ranked_and_stopped_by_what_it_holds() -> None:
+    """Its stat, status and statm show nothing once the main thread is gone;
+    read there, a hog would hide any amount from the choice by ending it."""
+    hider, bystander = main_thread_gone(), child("")
+    try:
+        seen = snapshot(hider.pid)
+        assert not seen.zombie and seen.committed_kb >= 64 << 10, seen.committed_kb
+        assert seen.vsize_kb is not None and seen.vsize_kb >= seen.committed_kb
+        assert seen.rss_kb >= 64 << 10
+        assert "python" in seen.cmdline and seen.exe
+        # 256 MiB of RAM: 64 MiB committed outranks a bare interpreter
+        choice = policy.choose([seen, snapshot(bystander.pid)], config.parse(""), os.getpid(),
+                               policy.Ranking(total_kb=256 << 10))
+        assert choice is not None and choice.proc.pid == hider.pid, choice and choice.why
+        assert killer.terminate(seen, FAST).ending == killer.Ending.TERMINATED
+        assert hider.wait(5) == -signal.SIGTERM
+    finally:
+        for proc in (hider, bystander):
+            proc.kill()
+            proc.wait()
+
+
+def test_a_zombie_is_never_chosen_whatever_its_oom_score_adj() -> None:
+    """An exited, unreaped child that raised its oom_score_adj to 1000 would
+    outrank everyone; a kill would end at once, free nothing, and the next
+    turn would choose it again while the real hog went on."""
+    bystander = child("")
+    zombie = os.fork()
+    if zombie == 0:
+        with open("/proc/self/oom_score_adj", "w", encoding="ascii") as adj:
+            adj.write("1000")
+        os._exit(0)
+    try:
+        for _ in range(100):
+            seen = procs.read_proc(zombie)
+            if seen is not None and seen.zombie:
+                break
+            time.sleep(0.05)
+        assert seen is not None and seen.zombie and seen.oom_score_adj == 1000
+        choice = policy.choose([seen, snapshot(bystander.pid)], config.parse(""), os.getpid(),
+                               policy.Ranking(total_kb=256 << 10))
+        assert choice is not None and choice.proc.pid == bystander.pid, choice and choice.why
+        assert policy.choose([seen], config.parse(""), os.getpid(),
+                             policy.Ranking(total_kb=256 << 10)) is None
+    finally:
+        os.waitpid(zombie, 0)
+        bystander.kill()
+        bystander.wait()
 
 
 SUPERVISED = """

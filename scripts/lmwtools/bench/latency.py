@@ -42,11 +42,13 @@ class Reaction:
 class Profile:
     """lmw-terminator's account of its reactions (its "reaction:" log lines):
     ms from its wake-up to the SIGTERM, of which the choice (the /proc scan
-    and the rules), and how many processes it looked at."""
+    and the rules), how many processes it looked at, and where it chose
+    from ("lmw": lmw.ko's candidates, "/proc": every process)."""
 
     term_ms: list[float]
     choice_ms: list[float]
     processes: list[int]
+    chosen_from: list[str] = field(default_factory=list)
     # each stage timed alone in the guest (workloads/reaction-profile.py):
     # name -> (p50, p99, max) ms, in the order measured
     stages: dict[str, tuple[float, float, float]] = field(default_factory=dict)
@@ -129,6 +131,7 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
     profile = Profile(term_ms=[float(r["term_ms"]) for r in accounts],
                       choice_ms=[float(r["choice_ms"]) for r in accounts],
                       processes=[int(r["processes"]) for r in accounts],
+                      chosen_from=[r.get("from", "/proc") for r in accounts],
                       stages=timed, table_size=table_size)
     peer = measure_killer(shell, "earlyoom", crossings)[0] if earlyoom else None
     return Latency(poll_ms, terminator, peer, profile)

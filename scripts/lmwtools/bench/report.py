@@ -72,15 +72,18 @@ def profile_table(latency: Latency) -> list[str]:
     if not profile.term_ms:
         return []
     rows = [("wake-up to SIGTERM", Tail.of(profile.term_ms)),
-            ("of which the choice (/proc scan, rules)", Tail.of(profile.choice_ms))]
+            ("of which the choice (lmw.ko's candidates or /proc, rules)",
+             Tail.of(profile.choice_ms))]
     if len(profile.term_ms) == len(latency.terminator.ms):
         # paired per crossing: what is left is the signal reaching the daemon
         rows.insert(0, ("crossing to the daemon awake",
                         Tail.of([max(0.0, total - own) for total, own in
                                  zip(latency.terminator.ms, profile.term_ms, strict=True)])))
     processes = sorted(profile.processes)
+    listed = profile.chosen_from.count("lmw")
     lines = [f"lmw-terminator's account of each reaction (its log), over "
-             f"{processes[len(processes) // 2]} processes (median):", "",
+             f"{processes[len(processes) // 2]} processes (median); chosen from lmw.ko's "
+             f"candidates {listed} times, from /proc {len(profile.term_ms) - listed}:", "",
              "| part | n | p50 ms | p99 ms | max ms |", "| --- | ---: | ---: | ---: | ---: |"]
     lines += [f"| {name} | {t.n} | {t.p50:.2f} | {t.p99:.2f} | {t.max:.2f} |"
               for name, t in rows]

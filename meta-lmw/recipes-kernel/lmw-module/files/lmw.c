@@ -775,6 +775,126 @@ static ssize_t last_crossed_show(struct kobject *kobj, struct kobj_attribute *at
 	return lmw_who_show(&lmw_last_crossed, buf);
 }
 
+/*
+ * The processes a terminator would choose among, ranked the way it ranks
+ * them when lmw raised the signal: the kernel's oom_score formula with
+ * what a process has committed in place of what is resident,
+ *
+ *	score = max(0, (1000 + committed * 1000 / R + oom_score_adj) * 2 / 3)
+ *
+ * where committed is its private writable memory, touched or not
+ * (data_vm + stack_vm: VmData + VmStk). Read from user space, that is two
+ * files per process (stat and oom_score_adj) on the path from the signal
+ * to the kill; here it is one pass over the task list under RCU, as the
+ * OOM killer makes its own. A process's memory is found through any of its
+ * threads that still has it, as the OOM killer's find_lock_task_mm()
+ * does: one whose main thread has exited shows none in /proc/PID, and a
+ * zombie has none to free. Never listed: kernel threads, init, zombies,
+ * and oom_score_adj -1000 (never chosen).
+ *
+ * LMW_CANDIDATES lines, the highest score first, then "rest" and the
+ * highest score among the processes not listed ("none": there are none),
+ * so that the reader knows when the list settles its choice and when it
+ * must look at every process after all (its rules can raise any score).
+ * 16: a terminator's rules rarely set aside more than a few of the
+ * largest processes, and the file stays a fraction of a page.
+ */
+#define LMW_CANDIDATES	16
+
+struct lmw_candidate {
+	pid_t pid;
+	u64 start;			/* stat's field 22: clock ticks after boot */
+	unsigned long committed;	/* pages */
+	int oom_score_adj;
+	long score;
+	char comm[TASK_COMM_LEN];
+};
+
+static long lmw_score(unsigned long committed, int oom_score_adj)
+{
+	unsigned long ram = max(totalram_pages(), 1UL);
+	long per_mille = (long)div64_ul((u64)committed * 1000, ram);
+
+	return max(0L, (1000 + per_mille + oom_score_adj) * 2 / 3);
+}
+
+/* What @p has committed, from the first of its threads that has memory; false: none has */
+static bool lmw_task_committed(struct task_struct *p, unsigned long *committed)
+{
+	struct task_struct *t;
+
+	for_each_thread(p, t) {
+		task_lock(t);
+		if (t->mm) {
+			*committed = READ_ONCE(t->mm->data_vm) + READ_ONCE(t->mm->stack_vm);
+			task_unlock(t);
+			return true;
+		}
+		task_unlock(t);
+	}
+	return false;
+}
+
+/* Put @c into @list (@n long, the highest score first); return the score it pushed out */
+static long lmw_rank(struct lmw_candidate *list, int *n, const struct lmw_candidate *c)
+{
+	long out = -1;
+	int i;
+
+	if (*n == LMW_CANDIDATES) {
+		if (c->score <= list[*n - 1].score)
+			return c->score;
+		out = list[--(*n)].score;
+	}
+	for (i = *n; i > 0 && list[i - 1].score < c->score; i--)
+		list[i] = list[i - 1];
+	list[i] = *c;
+	(*n)++;
+	return out;
+}
+
+static ssize_t candidates_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
+{
+	struct lmw_candidate *list, c;
+	struct task_struct *p;
+	long rest = -1;
+	ssize_t len = 0;
+	int n = 0, i;
+
+	BUILD_BUG_ON(NSEC_PER_SEC % USER_HZ);	/* as nsec_to_clock_t() does it then */
+	list = kmalloc_array(LMW_CANDIDATES, sizeof(*list), GFP_KERNEL);
+	if (!list)
+		return -ENOMEM;
+	rcu_read_lock();
+	for_each_process(p) {
+		if (p->flags & PF_KTHREAD || is_global_init(p))
+			continue;
+		c.oom_score_adj = READ_ONCE(p->signal->oom_score_adj);
+		if (c.oom_score_adj == OOM_SCORE_ADJ_MIN || !lmw_task_committed(p, &c.committed))
+			continue;
+		c.pid = task_tgid_vnr(p);
+		if (!c.pid)
+			continue;	/* outside the reader's PID namespace */
+		c.start = div_u64(p->start_boottime, NSEC_PER_SEC / USER_HZ);
+		c.score = lmw_score(c.committed, c.oom_score_adj);
+		get_task_comm(c.comm, p);
+		rest = max(rest, lmw_rank(list, &n, &c));
+	}
+	rcu_read_unlock();
+	/* comm is its owner's to choose: in hex, no byte of it can end a field or a line */
+	for (i = 0; i < n; i++)
+		len += sysfs_emit_at(buf, len, "%d %llu %lu %d %*phN\n", list[i].pid,
+				     list[i].start, lmw_kb(list[i].committed),
+				     list[i].oom_score_adj,
+				     (int)strnlen(list[i].comm, TASK_COMM_LEN), list[i].comm);
+	if (rest < 0)
+		len += sysfs_emit_at(buf, len, "rest none\n");
+	else
+		len += sysfs_emit_at(buf, len, "rest %ld\n", rest);
+	kfree(list);
+	return len;
+}
+
 static ssize_t probe_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
 	return sysfs_emit(buf, "%s\n", lmw_kprobe.symbol_name);
@@ -788,13 +908,16 @@ static struct kobj_attribute lmw_totalram_attr = __ATTR_RO(totalram_kb);
 static struct kobj_attribute lmw_denials_attr = __ATTR_RO(denials);
 static struct kobj_attribute lmw_changes_attr = __ATTR_RO(state_changes);
 /*
- * Who was refused, or crossed a line (pid and comm), is another user's
- * business, which hidepid= hides in /proc too: root only.
+ * Who was refused, or crossed a line (pid and comm), and who holds what
+ * (the candidates), is another user's business, which hidepid= hides in
+ * /proc too: root only.
  */
 static struct kobj_attribute lmw_last_denied_attr = __ATTR(last_denied, 0400,
 							   last_denied_show, NULL);
 static struct kobj_attribute lmw_last_crossed_attr = __ATTR(last_crossed, 0400,
 							    last_crossed_show, NULL);
+static struct kobj_attribute lmw_candidates_attr = __ATTR(candidates, 0400,
+							  candidates_show, NULL);
 static struct kobj_attribute lmw_probe_attr = __ATTR_RO(probe);
 
 static struct attribute *lmw_attrs[] = {
@@ -807,6 +930,7 @@ static struct attribute *lmw_attrs[] = {
 	&lmw_changes_attr.attr,
 	&lmw_last_denied_attr.attr,
 	&lmw_last_crossed_attr.attr,
+	&lmw_candidates_attr.attr,
 	&lmw_probe_attr.attr,
 	NULL,
 };

@@ -8,7 +8,8 @@ after the signal: reading meminfo, the /proc scan (every process, as
 procs.each() reads it: stat and oom_score_adj), the choice over that scan
 (with what it reads of the processes that could win) without rules and with
 three rules of the kinds a config has (a cmdline preference, a cgroup
-avoidance, an exe protection), one log line (under systemd-cat its
+avoidance, an exe protection), the same two choices from lmw.ko's
+candidates file where the module has one (1.4.0 on), one log line (under systemd-cat its
 stderr is a journal stream, as the daemon's is), the status file, and
 the signal itself (pidfd, start-time check, SIGTERM to a sleeping child).
 Writes "stage name= p50_ms= p99_ms= max_ms=" per stage, and "scan
@@ -29,7 +30,7 @@ OUT = open(sys.argv[3], "w", encoding="utf-8")  # noqa: SIM115 - open for the wh
 # the status file goes to a scratch folder, never over the daemon's own
 os.environ["RUNTIME_DIRECTORY"] = tempfile.mkdtemp()
 
-from lmw_terminator import config, log, policy, procs, service  # noqa: E402
+from lmw_terminator import config, log, policy, procs, service, sources  # noqa: E402
 
 RULES = """
 [[prefer]]
@@ -84,6 +85,14 @@ def main() -> None:
                                                                  ranking)))
     report("scan+choice, 3 rules", timed(lambda: policy.choose(procs.each(), ruled, me,
                                                                 ranking)))
+    parse_candidates = getattr(procs, "parse_candidates", None)   # 1.4.0 on
+    if parse_candidates is not None and sources.LmwSource.candidates() is not None:
+        def from_candidates(rules: config.Config) -> object:
+            listed = parse_candidates(sources.LmwSource.candidates())
+            return policy.choose_listed(listed.procs, listed.rest, rules, me, ranking)
+
+        report("candidates+choice, no rules", timed(lambda: from_candidates(plain)))
+        report("candidates+choice, 3 rules", timed(lambda: from_candidates(ruled)))
     report("log line", timed(lambda: log.warning("profile: a line as long as the daemon's "
                                                  "terminate line, %s", "x" * 200)))
     write_status = getattr(service, "write_status", None)   # 1.2.0 on

@@ -138,7 +138,8 @@ if [ "$killer" = earlyoom ]; then
 	done
 fi
 if [ "$killer" = lmw-terminator ]; then
-	# "reaction: SIGTERM 12.3 ms after the wake-up; choice 8.1 ms over 97 processes"
+	# "reaction: SIGTERM 12.3 ms after the wake-up; choice 8.1 ms over 97
+	# processes (/proc)", or "(lmw.ko's candidates)": from=/proc or from=lmw
 	journalctl -q -u lmw-terminator -o cat --since "@$started" |
-		sed -n 's/^reaction: SIGTERM \([0-9.]*\) ms after the wake-up; choice \([0-9.]*\) ms over \([0-9]*\) processes.*/profile term_ms=\1 choice_ms=\2 processes=\3/p'
+		sed -n 's/^reaction: SIGTERM \([0-9.]*\) ms after the wake-up; choice \([0-9.]*\) ms over \([0-9]*\) processes (\([a-z/]*\).*/profile term_ms=\1 choice_ms=\2 processes=\3 from=\4/p'
 fi

@@ -20,8 +20,8 @@ The base score matches what raised the signal:
 
 prefer rules add to the base and avoid rules subtract from it. Every rule
 that matches applies, and the highest total wins; ties go to the larger
-RSS. Some processes are never chosen: PID 1, kernel threads, the
-terminator itself, anything with oom_score_adj -1000 (the kernel's own
+RSS. Some processes are never chosen: PID 1, kernel threads, zombies
+(nothing to free), the terminator itself, anything with oom_score_adj -1000 (the kernel's own
 "never kill"), and anything a protect rule matches.
 
 The choice is on the path from the signal to the kill, so it reads no
@@ -37,6 +37,13 @@ score, so none escapes this way; a process with a large reservation
 (PROT_NONE address space) only costs one more read. With resident memory
 there is no such ceiling (page tables, which oom_score counts, can
 outgrow any figure in stat), and every process is read.
+
+With lmw.ko, fewer still: its candidates file lists the processes with
+the highest committed scores, from one pass over the task list in the
+kernel, and the highest score among those it left out. The choice among
+the listed ones stands when it is above what any process left out could
+reach: that score, plus the weight of lmw.ko's records and every prefer
+rule (choose_listed). Otherwise every process is read after all.
 """
 
 from __future__ import annotations
@@ -116,6 +123,8 @@ def _never(proc: Proc, self_pid: int) -> str | None:
         return "PID 1"
     if proc.kernel_thread:
         return "kernel thread"
+    if proc.zombie:
+        return "a zombie: nothing to free"
     if proc.pid == self_pid:
         return "the terminator itself"
     if proc.oom_score_adj <= OOM_SCORE_ADJ_MIN:
@@ -188,6 +197,26 @@ def score(proc: Proc, config: Config, ranking: Ranking = RESIDENT) -> tuple[int,
     reasons += [f"{rule.describe()} {rule.adjust:+d}" for rule in (*config.prefer, *config.avoid)
                 if matches(rule, proc)]
     return _total(proc, config, ranking), ", ".join(reasons)
+
+
+def choose_listed(listed: list[Proc], rest: int | None, config: Config, self_pid: int,
+                  ranking: Ranking) -> tuple[bool, Choice | None]:
+    """The choice among lmw.ko's candidates (procs.parse_candidates), and
+    whether it is the choice among every process: True when nobody left
+    out can reach it. ``rest`` is the highest score lmw.ko saw among the
+    processes it left out (None: it left none out); what the daemon adds
+    can raise any of them by the weights of lmw.ko's records and by every
+    prefer rule, so the choice stands only above that sum. False: read
+    every process (choose)."""
+    choice = choose(listed, config, self_pid, ranking)
+    if rest is None:
+        return True, choice
+    listed_pids = {proc.pid for proc in listed}
+    weights = [ranking.weight(record[0]) for record in (ranking.last_denied,
+                                                        ranking.last_crossed)
+               if record is not None and record[0] not in listed_pids]
+    reach = rest + max(weights, default=0) + sum(max(0, rule.adjust) for rule in config.prefer)
+    return choice is not None and choice.score > reach, choice
 
 
 def choose(procs: Iterable[Proc], config: Config, self_pid: int,

@@ -39,23 +39,36 @@ class Proc:
     process reading seven files each was most of the daemon's reaction
     time). A field read late from a process that is gone reads empty (0
     for numbers), and ``gone`` says so.
+
+    A process whose main thread has exited shows no memory in its own
+    files (stat's vsize 0, no VmData in status, an empty cmdline), while
+    its other threads run on with all of it: its memory is read from one
+    of those threads (``thread``), as the kernel's OOM killer does. Were
+    it not, a process could hide any amount from the choice by ending its
+    main thread. A zombie (every thread gone, not yet reaped) has nothing
+    to free: it is never chosen, whatever its oom_score_adj says; a kill
+    would end at once, free nothing, and choose it again.
     """
 
-    __slots__ = ("_cgroup", "_cmdline", "_committed_kb", "_exe", "_oom_score", "_rss_kb", "_uid",
-                 "comm", "kernel_thread", "oom_score_adj", "pid", "root", "start_time",
-                 "vsize_kb")
+    __slots__ = ("_cgroup", "_cmdline", "_committed_kb", "_dir", "_exe", "_oom_score", "_rss_kb",
+                 "_uid", "comm", "kernel_thread", "oom_score_adj", "pid", "start_time", "vsize_kb",
+                 "zombie")
 
     def __init__(self, *, pid: int, start_time: int, comm: str, oom_score_adj: int,
                  kernel_thread: bool, uid: int | None = None, rss_kb: int | None = None,
                  committed_kb: int | None = None, vsize_kb: int | None = None,
                  cmdline: str | None = None, exe: str | None = None, cgroup: str | None = None,
-                 oom_score: int | None = None, root: str = PROC) -> None:
+                 oom_score: int | None = None, root: str = PROC, thread: int | None = None,
+                 zombie: bool = False) -> None:
         self.pid = pid
         self.start_time = start_time    # clock ticks after boot: stat field 22
         self.comm = comm
         self.oom_score_adj = oom_score_adj
         self.kernel_thread = kernel_thread
-        self.root = root                # where the lazy fields are read from
+        self.zombie = zombie
+        # where the lazy fields are read from: the process's own directory,
+        # or that of a thread of its that runs on after the main one exited
+        self._dir = f"{root}/{pid}" if thread is None else f"{root}/{pid}/task/{thread}"
         self._uid, self._rss_kb, self._committed_kb = uid, rss_kb, committed_kb
         # every mapping, reserved or not (stat field 23): never less than
         # what is committed; unknown (None) counts as no bound at all
@@ -67,7 +80,7 @@ class Proc:
         """(uid, rss_kb, committed_kb), from status the first time; what
         was given to the constructor stays. A process gone reads -1, 0, 0."""
         if self._uid is None or self._rss_kb is None or self._committed_kb is None:
-            status = _read_bytes(f"{self.root}/{self.pid}/status")
+            status = _read_bytes(f"{self._dir}/status")
             read = (-1, 0, 0)
             if status is not None:
                 try:
@@ -105,7 +118,7 @@ class Proc:
     def cmdline(self) -> str:
         """Arguments joined by spaces, the first CMDLINE_MAX bytes; "" for kernel threads."""
         if self._cmdline is None:
-            text = _read_bytes(f"{self.root}/{self.pid}/cmdline", CMDLINE_MAX)
+            text = _read_bytes(f"{self._dir}/cmdline", CMDLINE_MAX)
             self._cmdline = "" if text is None else \
                 text.replace(b"\0", b" ").decode(errors="replace").strip()
         return self._cmdline
@@ -115,7 +128,7 @@ class Proc:
         """The path of the file it runs; "" when unreadable."""
         if self._exe is None:
             try:
-                self._exe = os.readlink(f"{self.root}/{self.pid}/exe")
+                self._exe = os.readlink(f"{self._dir}/exe")
             except OSError:
                 self._exe = ""
         return self._exe
@@ -124,7 +137,7 @@ class Proc:
     def cgroup(self) -> str:
         """The cgroup v2 path, e.g. /system.slice/foo.service."""
         if self._cgroup is None:
-            text = _read_bytes(f"{self.root}/{self.pid}/cgroup") or b""
+            text = _read_bytes(f"{self._dir}/cgroup") or b""
             self._cgroup = next((line[3:].decode(errors="replace") for line in text.splitlines()
                                  if line.startswith(b"0::")), "")
         return self._cgroup
@@ -133,7 +146,7 @@ class Proc:
     def oom_score(self) -> int:
         """The kernel's own badness, oom_score_adj included."""
         if self._oom_score is None:
-            self._oom_score = _read_int(f"{self.root}/{self.pid}/oom_score") or 0
+            self._oom_score = _read_int(f"{self._dir}/oom_score") or 0
         return self._oom_score
 
 
@@ -190,6 +203,39 @@ def _status_words(status: bytes, key: bytes) -> list[bytes]:
     return status[at + len(key) + 2:end if end >= 0 else None].split()
 
 
+# stat's state (field 3) of a task that has exited: a zombie, or dead
+EXITED_STATES = (b"Z", b"X")
+
+
+def _stat_fields(stat: bytes) -> list[bytes]:
+    """The fields after comm, from stat field 3 (state) on: flags is field
+    9, starttime 22, vsize (bytes) 23. comm is the user's to choose and
+    may hold spaces and parentheses: it ends at the last ')'."""
+    return stat[stat.rindex(b")") + 2:].split()
+
+
+def _living_thread(base: str, pid: int) -> tuple[int, int] | None:
+    """(tid, vsize) of a thread that runs on in a process whose main thread
+    has exited, or None: the process is a zombie. The first such thread
+    will do (they share their memory), and the listing is read no further
+    than to it: a user may start thousands of threads."""
+    try:
+        with os.scandir(f"{base}/task") as entries:
+            for entry in entries:
+                if not entry.name.isdigit() or int(entry.name) == pid:
+                    continue
+                stat = _read_bytes(f"{base}/task/{entry.name}/stat")
+                try:
+                    fields = [] if stat is None else _stat_fields(stat)
+                    if fields and fields[0] not in EXITED_STATES and int(fields[20]):
+                        return int(entry.name), int(fields[20])
+                except (ValueError, IndexError):
+                    continue
+    except OSError:
+        pass    # the process is gone
+    return None
+
+
 def read_proc(pid: int, root: str = PROC) -> Proc | None:
     """One process, or None if it is gone (or vanishes while being read)."""
     base = f"{root}/{pid}"
@@ -198,10 +244,9 @@ def read_proc(pid: int, root: str = PROC) -> Proc | None:
         return None
     try:
         comm_bytes = stat[stat.index(b"(") + 1:stat.rindex(b")")]
-        fields = stat[stat.rindex(b")") + 2:].split()
-        # fields after comm start at stat field 3 (state): flags is field 9,
-        # starttime 22, vsize (bytes) 23
-        flags, start_time, vsize = int(fields[6]), int(fields[19]), int(fields[20])
+        fields = _stat_fields(stat)
+        state, flags = fields[0], int(fields[6])
+        start_time, vsize = int(fields[19]), int(fields[20])
     except (ValueError, IndexError):
         return None
     comm = comm_bytes.decode(errors="replace")
@@ -213,8 +258,17 @@ def read_proc(pid: int, root: str = PROC) -> Proc | None:
     oom_score_adj = _read_int(f"{base}/oom_score_adj")
     if oom_score_adj is None:
         return None
+    thread = None
+    if state in EXITED_STATES:
+        living = _living_thread(base, pid)
+        if living is None:
+            # nothing to free (the Proc docstring): never a victim
+            return Proc(pid=pid, start_time=start_time, comm=comm, oom_score_adj=oom_score_adj,
+                        rss_kb=0, committed_kb=0, vsize_kb=0, kernel_thread=False,
+                        cmdline="", exe="", cgroup="", oom_score=0, root=root, zombie=True)
+        thread, vsize = living
     return Proc(pid=pid, start_time=start_time, comm=comm, oom_score_adj=oom_score_adj,
-                kernel_thread=False, vsize_kb=vsize // 1024, root=root)
+                kernel_thread=False, vsize_kb=vsize // 1024, root=root, thread=thread)
 
 
 def each(root: str = PROC) -> Iterator[Proc]:
@@ -231,11 +285,49 @@ def read_all(root: str = PROC) -> list[Proc]:
     return list(each(root))
 
 
+class Candidates:
+    """lmw.ko's candidates: the processes with the highest committed
+    scores, as Procs, and ``rest``, the highest score among the processes
+    it did not list (None: it left none out)."""
+
+    __slots__ = ("procs", "rest")
+
+    def __init__(self, procs: list[Proc], rest: int | None) -> None:
+        self.procs, self.rest = procs, rest
+
+
+def parse_candidates(text: bytes | None, root: str = PROC) -> Candidates | None:
+    """lmw.ko's candidates file: "PID START_TIME COMMITTED_KB OOM_SCORE_ADJ
+    COMM_HEX" a line, then "rest SCORE" or "rest none". None when there is
+    no such file or it does not read as one: then every process is read.
+    The list has what the choice compares (committed memory is exact, so it
+    is its own ceiling); the rest is read as for any process, when asked."""
+    if text is None:
+        return None
+    listed: list[Proc] = []
+    try:
+        *lines, last = text.decode("ascii").splitlines()
+        word, rest = last.split()
+        if word != "rest":
+            return None
+        for line in lines:
+            pid, start_time, committed_kb, oom_score_adj, *comm = line.split()
+            listed.append(Proc(pid=int(pid), start_time=int(start_time),
+                               comm=bytes.fromhex(comm[0] if comm else "").decode(
+                                   errors="replace"),
+                               oom_score_adj=int(oom_score_adj), kernel_thread=False,
+                               committed_kb=int(committed_kb), vsize_kb=int(committed_kb),
+                               root=root))
+        return Candidates(listed, None if rest == "none" else int(rest))
+    except ValueError:
+        return None
+
+
 def start_time_of(pid: int, root: str = PROC) -> int | None:
     """The start time of ``pid`` (stat field 22), or None if it is gone."""
     stat = _read_bytes(f"{root}/{pid}/stat")
     try:
-        return None if stat is None else int(stat[stat.rindex(b")") + 2:].split()[19])
+        return None if stat is None else int(_stat_fields(stat)[19])
     except (ValueError, IndexError):
         return None
 

@@ -335,7 +335,7 @@ class Terminator:
             self._hold_back()
             return
         figures = procs.meminfo() if figures is None else figures
-        choice = policy.choose(procs.each(), self.cfg, os.getpid(), self._ranking(figures))
+        choice, among = self._choose(self._ranking(figures))
         chosen_at = time.monotonic()
         if choice is None:
             if not self.nobody_logged:
@@ -364,8 +364,21 @@ class Terminator:
         if outcome.signalled_at is not None:
             # the reaction, as make bench's profile reads it from the log
             log.info("reaction: SIGTERM %.1f ms after the wake-up; choice %.1f ms over %d "
-                     "processes", (outcome.signalled_at - self.woke_at) * 1000,
-                     (chosen_at - self.woke_at) * 1000, choice.seen)
+                     "processes (%s)", (outcome.signalled_at - self.woke_at) * 1000,
+                     (chosen_at - self.woke_at) * 1000, choice.seen, among)
+
+    def _choose(self, ranking: policy.Ranking) -> tuple[policy.Choice | None, str]:
+        """The victim, and where it was chosen from: lmw.ko's candidates
+        when they settle the choice (one file read, where /proc takes two
+        a process), else every process in /proc."""
+        if isinstance(self.source, LmwSource):
+            listed = procs.parse_candidates(self.source.candidates())
+            if listed is not None:
+                settled, choice = policy.choose_listed(listed.procs, listed.rest, self.cfg,
+                                                       os.getpid(), ranking)
+                if settled:
+                    return choice, "lmw.ko's candidates"
+        return policy.choose(procs.each(), self.cfg, os.getpid(), ranking), "/proc"
 
     def _hold_back(self) -> None:
         """No kill this turn: committed memory is under the notify line. Said

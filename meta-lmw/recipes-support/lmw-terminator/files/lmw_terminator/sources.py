@@ -37,6 +37,7 @@ else:
 LMW_STATE = "/sys/kernel/lmw/watermark/state"
 LMW_LAST_DENIED = "/sys/kernel/lmw/watermark/last_denied"   # "PID COMM", root only
 LMW_LAST_CROSSED = "/sys/kernel/lmw/watermark/last_crossed"   # the same
+LMW_CANDIDATES = "/sys/kernel/lmw/watermark/candidates"   # root only
 LMW_DIR = "/sys/kernel/lmw/watermark"
 PSI_MEMORY = "/proc/pressure/memory"
 NETLINK_KOBJECT_UEVENT = 15     # <linux/netlink.h>; not every Python names it
@@ -145,6 +146,21 @@ class LmwSource(_FileSource):
             return int(pid), comm
         except (OSError, ValueError):
             return None     # "none", or a module without the file
+
+    @staticmethod
+    def candidates(path: str = LMW_CANDIDATES) -> bytes | None:
+        """lmw.ko's list of the processes with the highest committed scores
+        (procs.parse_candidates reads it), or None: a module without it."""
+        try:
+            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            return os.read(fd, 16384)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
 
     def forget(self) -> None:
         pass            # the module's state is always current
