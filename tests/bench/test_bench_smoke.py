@@ -39,6 +39,12 @@ def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> 
         assert latency[killer]["ms"] and latency[killer]["timeouts"] == 0, latency[killer]
         assert all(v > 0 for v in latency[killer]["ms"]), latency[killer]
     assert all(v > 0 for v in latency["poll_ms"])
+    # the traced run: each step of the waiter's path, each crossing's steps adding up
+    path = latency["poll_path"]
+    assert path["total_ms"] and all(
+        abs(module + ipi + sched - total) < 0.01 and min(module, ipi, sched) >= 0
+        for module, ipi, sched, total in zip(path["module_ms"], path["ipi_ms"],
+                                             path["sched_ms"], path["total_ms"], strict=True))
     # the daemon's own account: one per victim it stopped, inside the whole chain
     profile = latency["profile"]
     assert len(profile["term_ms"]) == len(latency["terminator"]["ms"])

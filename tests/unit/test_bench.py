@@ -137,6 +137,54 @@ def test_the_profile_pairs_each_reaction_with_its_crossing() -> None:
     assert figures["terminator_reaction_ms"] == {"n": 2, "p50": 30.0, "p99": 50.0, "max": 50.0}
 
 
+
+# Three crossings by lmwbench 10 (a 2 MiB mmap each; the 4 KiB one is not
+# one), its waiter 11 on the other vCPU: the first waits behind a task
+# whose name holds a space, the second runs at once on the crosser's CPU,
+# the third finds the waiter awake (its wake-up after the munmap is the
+# way back to normal's): no record.
+TRACE = """\
+# tracer: nop
+lmwbench-10 [001] ...1. 100.000000: sys_mmap(addr: 0, len: 200000, prot: 3)
+lmwbench-10 [001] d.h5. 100.000200: sched_waking: comm=lmwbench pid=11 prio=120
+<idle>-0 [000] dNh2. 100.001200: sched_wakeup: comm=lmwbench pid=11 prio=120
+<idle>-0 [000] d..2. 100.001300: sched_switch: prev_pid=0 ==> next_comm=my worker next_pid=50 x
+my worker-50 [000] d..2. 100.004300: sched_switch: prev_pid=50 ==> next_comm=lmwbench next_pid=11 x
+lmwbench-10 [001] ...1. 100.005000: sys_munmap(addr: 7f0000000000, len: 200000)
+lmwbench-10 [001] ...1. 100.010000: sys_mmap(addr: 0, len: 1000, prot: 3)
+lmwbench-10 [001] ...1. 100.020000: sys_mmap(addr: 0, len: 200000, prot: 3)
+lmwbench-10 [001] d.h5. 100.020100: sched_waking: comm=lmwbench pid=11 prio=120
+lmwbench-10 [001] d.h5. 100.020150: sched_wakeup: comm=lmwbench pid=11 prio=120
+lmwbench-10 [001] d..2. 100.020400: sched_switch: prev_pid=10 ==> next_comm=lmwbench next_pid=11 x
+lmwbench-10 [001] ...1. 100.021000: sys_munmap(addr: 7f0000000000, len: 200000)
+lmwbench-10 [001] ...1. 100.030000: sys_mmap(addr: 0, len: 200000, prot: 3)
+lmwbench-10 [001] ...1. 100.031000: sys_munmap(addr: 7f0000000000, len: 200000)
+lmwbench-10 [001] d.h5. 100.130000: sched_waking: comm=lmwbench pid=11 prio=120
+"""
+
+
+def test_the_traced_poll_path_is_split_where_each_step_ends() -> None:
+    import subprocess
+    import sys
+
+    script = Path(latency.__file__).parent / "workloads" / "signal-trace.py"
+    done = subprocess.run([sys.executable, str(script)], input=TRACE, capture_output=True,
+                          text=True, check=True)
+    first, second = records(done.stdout.splitlines(), "path")
+    assert (first["module_ms"], first["ipi_ms"], first["sched_ms"], first["total_ms"],
+            first["cross_cpu"], first["ran"]) == ("0.200", "1.000", "3.100", "4.300", "1",
+                                                  "my_worker")
+    assert (second["module_ms"], second["ipi_ms"], second["sched_ms"], second["cross_cpu"],
+            second["ran"]) == ("0.100", "0.050", "0.250", "0", "")
+    path = latency.PollPath(module_ms=[0.2, 0.1], ipi_ms=[1.0, 0.05], sched_ms=[3.1, 0.25],
+                            total_ms=[4.3, 0.4], cross_cpu=[True, False],
+                            ran_first=[["my_worker"], []])
+    table = "\n".join(report.poll_path_table(latency.Latency(
+        poll_ms=[0.5], terminator=latency.Reaction(ms=[30.0], timeouts=0), earlyoom=None,
+        poll_path=path)))
+    assert "1 woke a waiter on the other vCPU" in table and "my_worker (1)" in table
+    assert "| that wake-up to the waiter's CPU | 2 | 0.05 | 1.00 | 1.00 |" in table
+
 def test_readme_block_is_replaced_and_nothing_else(tmp_path: Path,
                                                   monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(cli, "REPO", tmp_path)

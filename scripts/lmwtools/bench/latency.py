@@ -2,7 +2,10 @@
 
 (a) a process sleeping in poll() on /sys/kernel/lmw/watermark/state
     (lmwbench signal: the module's own path, probe -> irq_work -> wake-up;
-    the terminator stopped meanwhile);
+    the terminator stopped meanwhile), and the same again under ftrace
+    (workloads/signal-trace.sh), for where its time goes: the module's
+    part, the wake-up reaching the waiter's vCPU, and that vCPU's
+    scheduler;
 (b) lmw-terminator's SIGTERM arriving at its victim (the whole chain,
     workloads/reaction.sh), with the daemon's own account of each
     reaction (from its wake-up: the choice, then the signal);
@@ -56,11 +59,29 @@ class Profile:
 
 
 @dataclass(frozen=True, slots=True)
+class PollPath:
+    """The poll() waiter's path, a crossing at a time (a second run, traced):
+    ms from the crossing's mmap to lmw.ko's wake-up of the waiter
+    (``module_ms``), from there to the wake-up on the waiter's CPU
+    (``ipi_ms``), and to the waiter running (``sched_ms``); whether the
+    waiter slept on another vCPU than the crosser's, and what its CPU ran
+    before it."""
+
+    module_ms: list[float]
+    ipi_ms: list[float]
+    sched_ms: list[float]
+    total_ms: list[float]
+    cross_cpu: list[bool]
+    ran_first: list[list[str]]
+
+
+@dataclass(frozen=True, slots=True)
 class Latency:
     poll_ms: list[float]          # one per crossing
     terminator: Reaction
     earlyoom: Reaction | None
     profile: Profile = field(default_factory=lambda: Profile([], [], []))
+    poll_path: PollPath | None = None
 
     def poll(self) -> Tail:
         return Tail.of(self.poll_ms)
@@ -126,6 +147,7 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
                if "latency_ns" in r]
     if not poll_ms:
         raise UserError("the poll() waiter measured nothing:\n" + "\n".join(lines[-15:]))
+    poll_path = trace_poll_path(shell, crossings)
     terminator, accounts = measure_killer(shell, "lmw-terminator", crossings)
     timed, table_size = stages(shell, max(10, crossings // 4))
     profile = Profile(term_ms=[float(r["term_ms"]) for r in accounts],
@@ -134,4 +156,17 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
                       chosen_from=[r.get("from", "/proc") for r in accounts],
                       stages=timed, table_size=table_size)
     peer = measure_killer(shell, "earlyoom", crossings)[0] if earlyoom else None
-    return Latency(poll_ms, terminator, peer, profile)
+    return Latency(poll_ms, terminator, peer, profile, poll_path)
+
+
+def trace_poll_path(shell: object, crossings: int) -> PollPath:
+    paths = records(run(shell, workload("signal-trace.sh", crossings),
+                        timeout=60 + crossings * 15), "path")
+    if not paths or "module_ms" not in paths[0]:
+        raise UserError("the traced poll() waiter measured nothing")
+    return PollPath(module_ms=[float(r["module_ms"]) for r in paths],
+                    ipi_ms=[float(r["ipi_ms"]) for r in paths],
+                    sched_ms=[float(r["sched_ms"]) for r in paths],
+                    total_ms=[float(r["total_ms"]) for r in paths],
+                    cross_cpu=[r["cross_cpu"] == "1" for r in paths],
+                    ran_first=[[c for c in r.get("ran", "").split(",") if c] for r in paths])

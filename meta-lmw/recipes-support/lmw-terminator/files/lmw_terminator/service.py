@@ -149,6 +149,11 @@ class Terminator:
         self.last_action = ""
         self.flags: set[str] = set()
         self.woke_at = 0.0      # when the last wait ended: the reaction's start
+        # Lines held back until the signal is sent (None: say them at once):
+        # with no warning grace the first kill comes in the turn the episode
+        # starts, and a line to the journal wakes the journal, which then
+        # competes with the choice for the CPU.
+        self.held_lines: list[tuple[int, str, tuple[object, ...]]] | None = None
 
     # ---- main loop ------------------------------------------------------
 
@@ -213,6 +218,7 @@ class Terminator:
             self.look_again_at = -1e9   # the source has news: no hold-back wait
         self.level = self._read_level(poller, woke)
         self.step()
+        self._say_held_lines()
         if watchdog_s:
             sd_notify("WATCHDOG=1")
         self._write_status()
@@ -293,15 +299,17 @@ class Terminator:
         figures: dict[str, int] | None = None
         if self.state == State.WATCHING or self.episode is None:
             self.episode = Episode(started=now)
+            if self.cfg.warn.grace_ms == 0:
+                self.held_lines = []    # the kill comes in this turn: say it all after
             # read once: a kill in this same turn logs and ranks by it
             figures = procs.meminfo()
-            log.warning("low memory (%s, from %s): %s", LEVEL_NAMES[self.level],
-                        self.source.name, memory_figures(figures))
+            self._say(log.WARNING, "low memory (%s, from %s): %s", LEVEL_NAMES[self.level],
+                      self.source.name, memory_figures(figures))
             if now - self.last_warned < WARN_MIN_INTERVAL_S:
                 # warned lately: this episode's grace runs from that warning
                 self.episode.warned_at, self.state = self.last_warned, State.WARNED
-                log.info("warned %.1f s ago: not again (at most one warning in %.0f s)",
-                         now - self.last_warned, WARN_MIN_INTERVAL_S)
+                self._say(log.INFO, "warned %.1f s ago: not again (at most one warning in "
+                          "%.0f s)", now - self.last_warned, WARN_MIN_INTERVAL_S)
             else:
                 self._warn()
             if self.cfg.warn.grace_ms > 0:
@@ -321,7 +329,20 @@ class Terminator:
         self.state = State.WARNED
         what = "; ".join(actions) if actions else "nothing configured"
         self.last_action = f"warned: {what}"
-        log.info("%swarning before any kill: %s", "[dry run] " if self.dry_run else "", what)
+        self._say(log.INFO, "%swarning before any kill: %s", "[dry run] " if self.dry_run else "",
+                  what)
+
+    def _say(self, priority: int, message: str, *args: object) -> None:
+        """A log line, held back while a reaction is on its way to the signal."""
+        if self.held_lines is None:
+            log.emit(priority, message, *args)
+        else:
+            self.held_lines.append((priority, message, args))
+
+    def _say_held_lines(self) -> None:
+        lines, self.held_lines = self.held_lines or [], None
+        for priority, message, args in lines:
+            log.emit(priority, message, *args)
 
     def _kill_one(self, figures: dict[str, int] | None = None) -> None:
         """Choose and terminate one victim. This is the reaction's path: what
@@ -338,6 +359,7 @@ class Terminator:
         choice, among = self._choose(self._ranking(figures))
         chosen_at = time.monotonic()
         if choice is None:
+            self._say_held_lines()
             if not self.nobody_logged:
                 log.error("memory is low but no process may be chosen")
                 self.nobody_logged = True
@@ -348,6 +370,7 @@ class Terminator:
         victim = choice.proc
         cmdline = victim.cmdline   # for the log: read while the victim is still there
         outcome = killer.terminate(victim, self.cfg.kill, dry_run=self.dry_run)
+        self._say_held_lines()
         self.last_kill = time.monotonic()
         self.source.forget()
         if outcome.ending in (killer.Ending.TERMINATED, killer.Ending.KILLED):
@@ -385,6 +408,7 @@ class Terminator:
         once an episode (a process flapping across the line would have it
         said at each of its crossings); the episode's last line counts them."""
         assert self.episode is not None
+        self._say_held_lines()
         if not self.episode.held_back:
             log.info("memory back to normal before the kill (%s): nobody terminated",
                      memory_figures())
