@@ -368,10 +368,10 @@ HOST_STALL = re.compile(
 
 
 # Load and unload cycles under churn: on the debug kernel, whose checkers
-# report a race when it happens, 50; on the others, where only an oops
-# would tell, 20 (a cycle takes 1 to 2 s under TCG, and the matrix has a
-# dozen kernels).
-CHURN_CYCLES_DEBUG, CHURN_CYCLES = 50, 20
+# report a race when it happens, 25; on the others, where only an oops
+# would tell, 20 (a cycle takes 1 to 2 s under TCG, 3 s on the debug
+# kernel, and the matrix has a dozen kernels).
+CHURN_CYCLES_DEBUG, CHURN_CYCLES = 25, 20
 
 
 def test_load_and_unload_under_allocation_churn(shell: ShellDriver) -> None:
