@@ -94,10 +94,10 @@ class _FileSource:
             self.fd = None
 
 
-def _read_small(path: str) -> bytes:
+def _read_small(path: str, limit: int = 64) -> bytes:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
-        return os.read(fd, 64)
+        return os.read(fd, limit)
     finally:
         os.close(fd)
 
@@ -152,15 +152,9 @@ class LmwSource(_FileSource):
         """lmw.ko's list of the processes with the highest committed scores
         (procs.parse_candidates reads it), or None: a module without it."""
         try:
-            fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
+            return _read_small(path, 16384)
         except OSError:
             return None
-        try:
-            return os.read(fd, 16384)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
 
     def forget(self) -> None:
         pass            # the module's state is always current
