@@ -609,6 +609,144 @@ def test_a_copy_of_a_protected_binary_elsewhere_is_not_protected(shell: ShellDri
         assert alive(shell, real)
 
 
+# ---- whole-service kills and kill hooks (systemd: services are its units) ----
+
+FORKER_CGROUP = "/sys/fs/cgroup/system.slice/lmwforker.service"
+
+
+@contextmanager
+def forking_service(shell: ShellDriver) -> Iterator[dict[str, int]]:
+    """lmwforker.service, as nobody: a shell with a 60 MB worker and two of 4 MB
+    (what a forking service leaves behind when its biggest process goes);
+    lmwneighbour.service, 8 MB, beside it. Yields the pids by role."""
+    workers = " ".join(f"lmwtest use {kb} 600 > /tmp/{name}.out &"
+                       for name, kb in (("big", 60000), ("w1", 4000), ("w2", 4000)))
+    try:
+        shell.run_check(f"systemd-run -q --unit=lmwforker -p User=nobody sh -c '{workers} wait'")
+        shell.run_check("systemd-run -q --unit=lmwneighbour -p User=nobody "
+                        "sh -c 'exec lmwtest use 8000 600 > /tmp/neighbour.out'")
+        wait_until(shell, " && ".join(f"grep -q use=ok /tmp/{name}.out"
+                                      for name in ("big", "w1", "w2", "neighbour")))
+        pids = {name: int(shell.run_check(f"pgrep -f '^lmwtest use {kb} 600'")[0])
+                for name, kb in (("big", 60000), ("w1", 4000), ("neighbour", 8000))}
+        pids["w2"] = int(shell.run_check("pgrep -f '^lmwtest use 4000 600'")[1])
+        yield pids
+    finally:
+        shell.run("systemctl stop lmwforker lmwneighbour 2>/dev/null; "
+                  "systemctl reset-failed lmwforker lmwneighbour 2>/dev/null")
+
+
+def test_a_forking_service_goes_whole_and_its_neighbour_lives(shell: ShellDriver,
+                                                              service: Service) -> None:
+    """[kill] service_cgroup: the policy's victim is the service's biggest
+    process; once it has ended, its workers follow through cgroup.kill.
+    Its neighbour, another service, is not touched."""
+    if not service.systemd:
+        pytest.skip("services are systemd's units here")
+    with armed(shell, service, QUICK + "service_cgroup = true\n" + PROTECT_TRIGGER) as offset, \
+            forking_service(shell) as pids:
+        push_over_notify(shell)
+        service.wait_for_log(offset, f"terminate lmwtest[{pids['big']}]", "exited after SIGTERM")
+        service.wait_for_log(offset, "killed the rest of its service with it: cgroup "
+                                     "/system.slice/lmwforker.service")
+        wait_until(shell, f"! grep -q . {FORKER_CGROUP}/cgroup.procs 2>/dev/null")
+        assert not alive(shell, pids["w1"]) and not alive(shell, pids["w2"])
+        assert alive(shell, pids["neighbour"])
+        assert shell.run("systemctl is-active lmwneighbour")[0] == ["active"]
+
+
+def test_a_service_that_holds_a_process_never_killed_loses_only_its_victim(
+        shell: ShellDriver, service: Service) -> None:
+    """A worker root gave oom_score_adj -1000 is never killed, so neither is
+    its cgroup: the victim goes alone, and the log says why."""
+    if not service.systemd:
+        pytest.skip("services are systemd's units here")
+    with armed(shell, service, QUICK + "service_cgroup = true\n" + PROTECT_TRIGGER) as offset, \
+            forking_service(shell) as pids:
+        shell.run_check(f"echo -1000 > /proc/{pids['w1']}/oom_score_adj")
+        push_over_notify(shell)
+        line = service.wait_for_log(offset, "service cgroup /system.slice/lmwforker.service "
+                                            "not killed whole")
+        assert f"lmwtest[{pids['w1']}], which is never killed (oom_score_adj -1000)" in line
+        assert not alive(shell, pids["big"])
+        assert alive(shell, pids["w1"]) and alive(shell, pids["w2"])
+
+
+HOOK = "/usr/libexec/lmwhook"
+# What a shell would run if one read the victim's name: a line "PWN" in the journal.
+HOSTILE_NAME = "$(logger PWN)"
+
+
+def test_a_kill_hook_gets_the_victim_and_no_name_steers_it(shell: ShellDriver,
+                                                           service: Service) -> None:
+    """before and after run around the kill with the victim in their
+    environment; the victim's name, a shell command, stays a string."""
+    script = ("#!/bin/sh\nout=/run/lmw/hook.$LMW_EVENT\n"
+              "{ for a in \"$@\"; do echo \"arg=$a\"; done; env | grep '^LMW_' | sort; } "
+              "> $out.tmp && mv $out.tmp $out\n")
+    shell.run_check(f"echo {base64.b64encode(script.encode()).decode()} | base64 -d > {HOOK} && "
+                    f"chmod 755 {HOOK} && rm -f /run/lmw/hook.*")
+    conf = (QUICK + f'before = ["{HOOK}", "two words", "$LMW_COMM"]\nafter = ["{HOOK}"]\n'
+            + PROTECT_TRIGGER)
+    try:
+        with armed(shell, service, conf):
+            shell.run_check(f"cp /usr/bin/lmwtest '/tmp/{HOSTILE_NAME}'")
+            victim = start(shell, "hostile", f"'/tmp/{HOSTILE_NAME}' -u {NOBODY} use 60000 600")
+            wait_until(shell, "grep -q use=ok /tmp/hostile.out")
+            push_over_notify(shell)
+            assert exit_status(shell, "hostile") == 143
+            wait_until(shell, "test -f /run/lmw/hook.before && test -f /run/lmw/hook.after")
+            before = shell.run_check("cat /run/lmw/hook.before")
+            after = dict(line.split("=", 1) for line in shell.run_check("cat /run/lmw/hook.after")
+                         if "=" in line)
+        assert before[:2] == ["arg=two words", "arg=$LMW_COMM"], before
+        facts = dict(line.split("=", 1) for line in before[2:])
+        assert facts["LMW_EVENT"] == "before" and facts["LMW_PID"] == str(victim)
+        assert facts["LMW_COMM"] == HOSTILE_NAME and facts["LMW_UID"] == str(NOBODY)
+        assert int(facts["LMW_COMMITTED_KB"]) >= 60000 and facts["LMW_SOURCE"] == "lmw"
+        assert after["LMW_EVENT"] == "after" and after["LMW_PID"] == str(victim)
+        assert after["LMW_OUTCOME"] == "terminated" and after["LMW_SERVICE_CGROUP"] == ""
+        pwned = shell.run("journalctl -o cat --no-pager | grep -cx PWN")[0]
+        assert pwned == ["0"], "a shell ran the victim's name"
+    finally:
+        shell.run(f"rm -f {HOOK} '/tmp/{HOSTILE_NAME}' /run/lmw/hook.*")
+
+
+# ---- the application developers' examples (docs/app-developers.md) ----------
+
+EXAMPLES = {
+    "c": "lmw-lowmem-cache",
+    "python": "python3 /usr/share/lmw/examples/lmw-lowmem-cache.py",
+}
+CACHE_KB = 40000
+
+
+@pytest.mark.parametrize("example", sorted(EXAMPLES))
+def test_an_example_application_frees_its_cache_and_nobody_is_killed(
+        shell: ShellDriver, service: Service, example: str) -> None:
+    """The C example listens to lmw.ko's state file, the Python one opts in to
+    the terminator's warning. Either frees its cache when memory runs low,
+    which takes committed memory back under the line: the episode ends
+    with no kill."""
+    with armed(shell, service, PROTECT_TRIGGER) as offset:
+        try:
+            app = start(shell, "app", f"setpriv --reuid={NOBODY} --regid={NOBODY} "
+                                      f"--clear-groups {EXAMPLES[example]} {CACHE_KB}")
+            wait_until(shell, "grep -q ^ready /tmp/app.out")
+            push_over_notify(shell)
+            freed = "state=notify freed_kb=" if example == "c" else "warned freed_kb="
+            wait_until(shell, f"grep -q '^{freed}{CACHE_KB}$' /tmp/app.out")
+            service.wait_for_log(offset, "memory back to normal after", "and 0 kill(s)")
+            assert alive(shell, app)
+            data_kb = int(shell.run_check(f"sed -n 's/^VmData:[^0-9]*//p' /proc/{app}/status"
+                                          " | cut -d' ' -f1")[0])
+            assert data_kb < CACHE_KB // 2, f"{data_kb} kB still committed"
+            if example == "python":
+                assert f"SIGUSR1 to {app}" in " ".join(service.log()[offset:])
+        finally:
+            shell.run("pkill -f lmw-lowmem-cache")
+
+
 @pytest.mark.parametrize(("setup", "says"), [
     ("printf '[[protect]]\\ncomm = \"^sshd$\"\\n' > /etc/lmw/bad.toml",
      "comm and cmdline are the process's own to choose"),
@@ -619,6 +757,10 @@ def test_a_copy_of_a_protected_binary_elsewhere_is_not_protected(shell: ShellDri
     ("printf '[kill]\\n' > /etc/lmw/bad.toml && chmod 666 /etc/lmw/bad.toml",
      "is writable by others (mode 0666)"),
     ("printf '\\377\\376[kill]\\n' > /etc/lmw/bad.toml", "not UTF-8 text"),
+    # a kill hook runs as root: a program a user could rewrite is refused
+    (f"printf '#!/bin/sh\\n' > /tmp/hook && chmod 755 /tmp/hook && chown {NOBODY} /tmp/hook && "
+     "printf '[kill]\\nbefore = [\"/tmp/hook\"]\\n' > /etc/lmw/bad.toml",
+     f"/tmp/hook is owned by uid {NOBODY}"),
 ])
 def test_a_config_anyone_could_exploit_is_refused(shell: ShellDriver, setup: str,
                                                    says: str) -> None:
@@ -629,7 +771,7 @@ def test_a_config_anyone_could_exploit_is_refused(shell: ShellDriver, setup: str
         assert says in " ".join(out), out
         assert not any("Traceback" in line for line in out), out
     finally:
-        shell.run_check("rm -f /etc/lmw/bad.toml /tmp/user.toml")
+        shell.run_check("rm -f /etc/lmw/bad.toml /tmp/user.toml /tmp/hook")
 
 
 def test_lost_uevents_leave_the_daemon_running_on_the_truth(shell: ShellDriver,

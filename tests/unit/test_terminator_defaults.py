@@ -116,7 +116,9 @@ def _unquote(text: str) -> str:
 
 def _doc_value(text: str, like: object) -> object:
     """A default as the table writes it, read as the type of the default in DEFAULTS."""
-    if isinstance(like, int) and not isinstance(like, bool):
+    if isinstance(like, bool):
+        return {"true": True, "false": False}.get(text, text)
+    if isinstance(like, int):
         return int(text) if re.fullmatch(r"-?\d+", text) else text
     if isinstance(like, tuple | list):
         try:

@@ -4,11 +4,13 @@
 
 Standard library only. One concern per module:
 
-- config:  /etc/lmw/terminator.toml, validated into frozen dataclasses
+- config:  /etc/lmw/terminator.toml, validated into read-only objects
 - procs:   the process table, read from /proc
 - policy:  which process may be chosen and which is (pure functions)
 - sources: the low-memory signal (lmw.ko, PSI trigger, MemAvailable polling)
 - killer:  warn, then SIGTERM/SIGKILL through pidfds, process_mrelease
+- hooks:   the commands run before and after each kill, the victim in their environment
+- cgroups: a victim's service cgroup killed whole (cgroup.kill), and when never
 - optin:   the warning opt-in directory, read as hostile input
 - service: the main loop and its states; lmwctl: the command-line tool
 - supervisor: --respawn, the daemon started again where no init system does

@@ -98,6 +98,9 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     "kill": {
         "term_grace_ms": 3000,
         "min_interval_ms": 1000,
+        "service_cgroup": False,
+        "before": (),
+        "after": (),
     },
 }
 _SOURCE, _WARN, _KILL = DEFAULTS["source"], DEFAULTS["warn"], DEFAULTS["kill"]
@@ -156,11 +159,20 @@ class WarnConfig:
 
 
 class KillConfig:
-    __slots__ = ("min_interval_ms", "term_grace_ms")
+    """How a victim is stopped. ``before`` and ``after`` are commands (argv,
+    no shell) run around each kill, with the victim in their environment
+    (hooks.py); ``service_cgroup``: a victim in a service's cgroup takes
+    the whole cgroup with it (cgroups.py)."""
+
+    __slots__ = ("after", "before", "min_interval_ms", "service_cgroup", "term_grace_ms")
 
     def __init__(self, term_grace_ms: int = _KILL["term_grace_ms"],
-                 min_interval_ms: int = _KILL["min_interval_ms"]) -> None:
+                 min_interval_ms: int = _KILL["min_interval_ms"],
+                 service_cgroup: bool = _KILL["service_cgroup"],
+                 before: tuple[str, ...] = tuple(_KILL["before"]),
+                 after: tuple[str, ...] = tuple(_KILL["after"])) -> None:
         self.term_grace_ms, self.min_interval_ms = term_grace_ms, min_interval_ms
+        self.service_cgroup, self.before, self.after = service_cgroup, before, after
 
 
 class Config:
@@ -184,7 +196,9 @@ class Config:
             f"meminfo<{s.meminfo_min_available_percent}% every {s.meminfo_interval_ms} ms",
             f"warn: commands={list(w.commands)} signal={sig.name(w.signal) if w.signal else None} "
             f"optin_dir={w.optin_dir} grace={w.grace_ms} ms",
-            f"kill: term_grace={k.term_grace_ms} ms min_interval={k.min_interval_ms} ms",
+            f"kill: term_grace={k.term_grace_ms} ms min_interval={k.min_interval_ms} ms "
+            f"service_cgroup={str(k.service_cgroup).lower()} before={list(k.before)} "
+            f"after={list(k.after)}",
         ]
         lines += [f"rule {r.describe()} adjust {r.adjust:+d}"
                   for r in (*self.prefer, *self.avoid, *self.protect)]
@@ -221,6 +235,12 @@ class _Table:
             raise self.fail(name, value, f"must be one of {', '.join(choices)}")
         return value
 
+    def boolean(self, name: str, default: bool) -> bool:
+        value = self.table.pop(name, default)
+        if not isinstance(value, bool):
+            raise self.fail(name, value, "must be true or false")
+        return value
+
     def strings(self, name: str, default: tuple[str, ...]) -> list[str]:
         value = self.table.pop(name, list(default))
         if not isinstance(value, list) or not all(isinstance(v, str) and v for v in value):
@@ -240,6 +260,35 @@ def _signal_number(table: _Table, name: str, default: str) -> int:
         raise table.fail(name, value, 'not a signal name (e.g. SIGUSR1), or "" for none') \
             from None
     return 0 if number is None else number
+
+
+def _hook(table: _Table, name: str, default: tuple[str, ...]) -> list[str]:
+    """A kill hook: a program and its arguments, run as root with the
+    victim in its environment. Its program is trusted as the config is
+    (root's, in root's directories, written by nobody else): whoever could
+    replace it would run as root at the next kill."""
+    argv = table.strings(name, default)
+    if not argv:
+        return argv
+    program = argv[0]
+    if not program.startswith("/"):
+        raise table.fail(name, argv, "the program (the first word) must be an absolute path")
+    try:
+        fd = os.open(program, os.O_RDONLY | os.O_CLOEXEC | os.O_NONBLOCK)
+    except OSError as error:
+        raise table.fail(name, argv, f"{program}: {error.strerror}") from None
+    try:
+        st = os.fstat(fd)
+        real = os.readlink(f"/proc/self/fd/{fd}") if os.path.isdir("/proc/self/fd") \
+            else os.path.realpath(program)
+    finally:
+        os.close(fd)
+    if not stat.S_ISREG(st.st_mode) or not st.st_mode & 0o111:
+        raise table.fail(name, argv, f"{program} is not an executable file")
+    problem = _untrusted_chain(table.path, real, st)
+    if problem is not None:
+        raise table.fail(name, argv, problem.why)
+    return argv
 
 
 def _check_unspoofable(table: _Table, patterns: list[list[str]], uid: int | None) -> None:
@@ -327,7 +376,10 @@ def validate(text: str, path: str) -> dict[str, Any]:
     d = _KILL
     plain["kill"] = {"term_grace_ms": kill.integer("term_grace_ms", d["term_grace_ms"], 0, 60_000),
                      "min_interval_ms": kill.integer(
-                         "min_interval_ms", d["min_interval_ms"], 0, 600_000)}
+                         "min_interval_ms", d["min_interval_ms"], 0, 600_000),
+                     "service_cgroup": kill.boolean("service_cgroup", d["service_cgroup"]),
+                     "before": _hook(kill, "before", d["before"]),
+                     "after": _hook(kill, "after", d["after"])}
     kill.done()
     for kind in RULE_KINDS:
         tables = top.table.pop(kind, [])
@@ -354,7 +406,9 @@ def build(plain: dict[str, Any]) -> Config:
         warn=WarnConfig(tuple(warn["commands"]),
                         warn["signal"] or None,
                         warn["optin_dir"], warn["grace_ms"]),
-        kill=KillConfig(**plain["kill"]),
+        kill=KillConfig(plain["kill"]["term_grace_ms"], plain["kill"]["min_interval_ms"],
+                        plain["kill"]["service_cgroup"], tuple(plain["kill"]["before"]),
+                        tuple(plain["kill"]["after"])),
         prefer=rules["prefer"], avoid=rules["avoid"], protect=rules["protect"])
 
 
@@ -379,6 +433,19 @@ def _untrusted(path: str, st: os.stat_result, what: str) -> ConfigError | None:
     return None
 
 
+def _untrusted_chain(path: str, real: str, st: os.stat_result) -> ConfigError | None:
+    """Why the file ``real`` (resolved, its stat ``st``) or a directory
+    above it may not be trusted, or None."""
+    problem = _untrusted(path, st, real)
+    directory = os.path.dirname(real)
+    while problem is None:
+        problem = _untrusted(path, os.stat(directory), directory)
+        if directory == "/":
+            break
+        directory = os.path.dirname(directory)
+    return problem
+
+
 def _read(path: str) -> str | None:
     """The file's text, None when there is none; ConfigError when it cannot be
     read or trusted (a symlink is followed, and what it leads to is checked)."""
@@ -394,13 +461,7 @@ def _read(path: str) -> str | None:
             raise ConfigError(path, "(file)", "", "not a regular file")
         real = os.readlink(f"/proc/self/fd/{fd}") if os.path.isdir("/proc/self/fd") \
             else os.path.realpath(path)
-        problem = _untrusted(path, st, real)
-        directory = os.path.dirname(real)
-        while problem is None:
-            problem = _untrusted(path, os.stat(directory), directory)
-            if directory == "/":
-                break
-            directory = os.path.dirname(directory)
+        problem = _untrusted_chain(path, real, st)
         if problem is not None:
             raise problem
         try:

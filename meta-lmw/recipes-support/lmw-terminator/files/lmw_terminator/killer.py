@@ -17,9 +17,13 @@ import os
 import select
 import time
 
-from . import log, optin, procs, sig
+from . import hooks, log, optin, procs, sig
 from .config import KillConfig, WarnConfig
 from .procs import PROC, Proc
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from collections.abc import Callable
 
 # Same number on x86_64 and arm64 (the generic syscall table).
 SYS_PROCESS_MRELEASE = 448
@@ -34,6 +38,15 @@ class Ending:
     KILLED = "killed by SIGKILL after the grace period"
     DRY_RUN = "dry run: nothing sent"
     SURVIVED = "still there after SIGKILL"
+
+
+# The same endings as a hook's environment gives them (LMW_OUTCOME).
+WORDS = {Ending.GONE_BEFORE: "gone", Ending.PID_REUSED: "pid-reused",
+         Ending.TERMINATED: "terminated", Ending.KILLED: "killed", Ending.DRY_RUN: "dry-run",
+         Ending.SURVIVED: "survived"}
+# The endings after which the victim was signalled and is gone or going:
+# its service's cgroup may follow it.
+ENDED = (Ending.TERMINATED, Ending.KILLED, Ending.SURVIVED)
 
 
 class Outcome:
@@ -61,7 +74,11 @@ def _wait_exit(pidfd: int, seconds: float) -> bool:
 
 
 def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
-              proc_root: str = PROC) -> Outcome:
+              proc_root: str = PROC, checked: Callable[[], None] | None = None) -> Outcome:
+    """SIGTERM, the grace, SIGKILL. ``checked`` is called once the victim is
+    known to be the chosen process and pinned by its pidfd, right before
+    the SIGTERM: what must see the victim alive (the before hook, its
+    cgroup) runs there."""
     start = time.monotonic()
     signalled_at: float | None = None
 
@@ -85,6 +102,8 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
     try:
         if procs.start_time_of(victim.pid, proc_root) != victim.start_time:
             return done(Ending.PID_REUSED)
+        if checked is not None:
+            checked()
         try:
             sig.pidfd_send_signal(pidfd, sig.SIGTERM)
         except ProcessLookupError:
@@ -118,10 +137,10 @@ def _spawn(command: str) -> None:
 
 
 def reap_children() -> None:
-    """Collect finished warn commands (called from the main loop)."""
+    """Collect finished warn commands and hooks (called from the main loop)."""
     try:
-        while os.waitpid(-1, os.WNOHANG)[0] > 0:
-            pass
+        while (pid := os.waitpid(-1, os.WNOHANG)[0]) > 0:
+            hooks.ended(pid)
     except ChildProcessError:
         pass
 

@@ -143,6 +143,20 @@ def protected(proc: Proc, config: Config, self_pid: int) -> str | None:
     return None
 
 
+def spared(proc: Proc, config: Config) -> str | None:
+    """Why ``proc`` may not die along with a victim's cgroup, or None: what
+    is never chosen by what it is (PID 1, oom_score_adj -1000), or by a
+    protect rule (cgroups.py)."""
+    if proc.pid == 1:
+        return "PID 1"
+    if proc.oom_score_adj <= OOM_SCORE_ADJ_MIN:
+        return "oom_score_adj -1000"
+    for rule in config.protect:
+        if matches(rule, proc):
+            return rule.describe()
+    return None
+
+
 def committed_score(proc: Proc, total_kb: int) -> int:
     """The kernel's oom_score formula with committed memory in place of resident."""
     per_mille = proc.committed_kb * 1000 // max(total_kb, 1)

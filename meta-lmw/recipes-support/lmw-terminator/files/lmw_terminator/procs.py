@@ -80,7 +80,7 @@ class Proc:
         """(uid, rss_kb, committed_kb), from status the first time; what
         was given to the constructor stays. A process gone reads -1, 0, 0."""
         if self._uid is None or self._rss_kb is None or self._committed_kb is None:
-            status = _read_bytes(f"{self._dir}/status")
+            status = read_bytes(f"{self._dir}/status")
             read = (-1, 0, 0)
             if status is not None:
                 try:
@@ -118,7 +118,7 @@ class Proc:
     def cmdline(self) -> str:
         """Arguments joined by spaces, the first CMDLINE_MAX bytes; "" for kernel threads."""
         if self._cmdline is None:
-            text = _read_bytes(f"{self._dir}/cmdline", CMDLINE_MAX)
+            text = read_bytes(f"{self._dir}/cmdline", CMDLINE_MAX)
             self._cmdline = "" if text is None else \
                 text.replace(b"\0", b" ").decode(errors="replace").strip()
         return self._cmdline
@@ -137,7 +137,7 @@ class Proc:
     def cgroup(self) -> str:
         """The cgroup v2 path, e.g. /system.slice/foo.service."""
         if self._cgroup is None:
-            text = _read_bytes(f"{self._dir}/cgroup") or b""
+            text = read_bytes(f"{self._dir}/cgroup") or b""
             self._cgroup = next((line[3:].decode(errors="replace") for line in text.splitlines()
                                  if line.startswith(b"0::")), "")
         return self._cgroup
@@ -155,7 +155,7 @@ class Proc:
 READ_MAX = 16384
 
 
-def _read_bytes(path: str, limit: int = READ_MAX) -> bytes | None:
+def read_bytes(path: str, limit: int = READ_MAX) -> bytes | None:
     """The first ``limit`` bytes of a /proc file, or None when the process is gone.
 
     os.open and one os.read: three system calls, where open() and read()
@@ -174,7 +174,7 @@ def _read_bytes(path: str, limit: int = READ_MAX) -> bytes | None:
 
 
 def _read_int(path: str) -> int | None:
-    text = _read_bytes(path)
+    text = read_bytes(path)
     try:
         return None if text is None else int(text)
     except ValueError:
@@ -224,7 +224,7 @@ def _living_thread(base: str, pid: int) -> tuple[int, int] | None:
             for entry in entries:
                 if not entry.name.isdigit() or int(entry.name) == pid:
                     continue
-                stat = _read_bytes(f"{base}/task/{entry.name}/stat")
+                stat = read_bytes(f"{base}/task/{entry.name}/stat")
                 try:
                     fields = [] if stat is None else _stat_fields(stat)
                     if fields and fields[0] not in EXITED_STATES and int(fields[20]):
@@ -239,7 +239,7 @@ def _living_thread(base: str, pid: int) -> tuple[int, int] | None:
 def read_proc(pid: int, root: str = PROC) -> Proc | None:
     """One process, or None if it is gone (or vanishes while being read)."""
     base = f"{root}/{pid}"
-    stat = _read_bytes(f"{base}/stat")
+    stat = read_bytes(f"{base}/stat")
     if stat is None:
         return None
     try:
@@ -325,7 +325,7 @@ def parse_candidates(text: bytes | None, root: str = PROC) -> Candidates | None:
 
 def start_time_of(pid: int, root: str = PROC) -> int | None:
     """The start time of ``pid`` (stat field 22), or None if it is gone."""
-    stat = _read_bytes(f"{root}/{pid}/stat")
+    stat = read_bytes(f"{root}/{pid}/stat")
     try:
         return None if stat is None else int(_stat_fields(stat)[19])
     except (ValueError, IndexError):

@@ -48,7 +48,20 @@ import select
 import sys
 import time
 
-from . import EXIT_INTERNAL, EXIT_OK, EXIT_USER, config, killer, log, policy, procs, sig, supervisor
+from . import (
+    EXIT_INTERNAL,
+    EXIT_OK,
+    EXIT_USER,
+    cgroups,
+    config,
+    hooks,
+    killer,
+    log,
+    policy,
+    procs,
+    sig,
+    supervisor,
+)
 from .errors import UserError
 from .sources import LEVEL_NAMES, Level, LmwSource, ModuleWatch, SourceGone, open_source
 
@@ -154,6 +167,18 @@ class Terminator:
         # starts, and a line to the journal wakes the journal, which then
         # competes with the choice for the CPU.
         self.held_lines: list[tuple[int, str, tuple[object, ...]]] | None = None
+        # [kill] service_cgroup: what it must never take (the daemon's own
+        # cgroup), and whether this system can do it at all
+        self.own_cgroup = cgroups.own_cgroup()
+        self.whole_services = self._can_kill_services()
+
+    def _can_kill_services(self) -> bool:
+        if not self.cfg.kill.service_cgroup:
+            return False
+        why = cgroups.unavailable()
+        if why is not None:
+            log.warning("[kill] service_cgroup: %s; each victim is killed alone", why)
+        return why is None
 
     # ---- main loop ------------------------------------------------------
 
@@ -369,13 +394,31 @@ class Terminator:
             return
         victim = choice.proc
         cmdline = victim.cmdline   # for the log: read while the victim is still there
-        outcome = killer.terminate(victim, self.cfg.kill, dry_run=self.dry_run)
+        kill_cfg = self.cfg.kill
+        service: list[str] = []    # the victim's service cgroup, if it is to go too
+        facts: dict[str, object] = {}
+
+        def checked() -> None:
+            """The victim is pinned and is the one chosen: what needs it alive."""
+            if self.whole_services and cgroups.is_service(victim.cgroup):
+                service.append(victim.cgroup)
+            if kill_cfg.before or kill_cfg.after:
+                facts.update(self._facts(victim, choice))
+                hooks.run(kill_cfg.before, "before", facts)
+
+        outcome = killer.terminate(victim, kill_cfg, dry_run=self.dry_run, checked=checked)
         self._say_held_lines()
         self.last_kill = time.monotonic()
         self.source.forget()
         if outcome.ending in (killer.Ending.TERMINATED, killer.Ending.KILLED):
             self.kills += 1
             self.episode.kills += 1
+        taken = ""
+        if service and outcome.ending in killer.ENDED:
+            taken = self._take_service(service[0])
+        if facts:
+            hooks.run(kill_cfg.after, "after", {**facts, "outcome": killer.WORDS[outcome.ending],
+                                                "service_cgroup": taken})
         comm = log.printable(victim.comm)
         self.last_action = f"{comm}[{victim.pid}]: {outcome.ending}"
         log.warning(
@@ -389,6 +432,30 @@ class Terminator:
             log.info("reaction: SIGTERM %.1f ms after the wake-up; choice %.1f ms over %d "
                      "processes (%s)", (outcome.signalled_at - self.woke_at) * 1000,
                      (chosen_at - self.woke_at) * 1000, choice.seen, among)
+
+    def _facts(self, victim: procs.Proc, choice: policy.Choice) -> dict[str, object]:
+        """What a kill hook is told of the victim (hooks.py names them)."""
+        return {"pid": victim.pid, "uid": victim.uid, "comm": victim.comm,
+                "rss_kb": victim.rss_kb, "committed_kb": victim.committed_kb,
+                "score": choice.score, "reason": choice.why, "source": self.source.name,
+                "level": LEVEL_NAMES[self.level]}
+
+    def _take_service(self, path: str) -> str:
+        """The rest of the victim's service, through cgroup.kill; the cgroup's
+        path when it was killed, else "" (and the log says why not)."""
+        shown = log.printable(path)
+        why = cgroups.refusal(path, self.cfg, self.own_cgroup)
+        if why is not None:
+            log.warning("service cgroup %s not killed whole: %s", shown, log.printable(why))
+            return ""
+        try:
+            count = cgroups.kill(path)
+        except OSError as error:
+            log.error("cgroup.kill of %s: %s", shown, error.strerror)
+            return ""
+        log.warning("killed the rest of its service with it: cgroup %s (%d process(es) left "
+                    "in it)", shown, count)
+        return path
 
     def _choose(self, ranking: policy.Ranking) -> tuple[policy.Choice | None, str]:
         """The victim, and where it was chosen from: lmw.ko's candidates
@@ -443,6 +510,7 @@ class Terminator:
             return
         self.cfg = new
         prepare_runtime(new)
+        self.whole_services = self._can_kill_services()
         log.info("reloaded %s", new.path)
 
     def _write_status(self) -> None:

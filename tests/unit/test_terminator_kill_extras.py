@@ -1,0 +1,233 @@
+"""lmw-terminator's kill hooks and whole-service kills, on the host with real processes.
+
+The hooks run as the daemon runs them (posix_spawn, no shell reads the
+victim's facts); the service cgroup logic reads a cgroup tree laid out
+as the kernel lays it out (cgroup.procs, cgroup.kill) in a temporary
+directory, with real processes as members.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from lmw_terminator import cgroups, config, hooks, killer, procs
+from lmw_terminator.errors import ConfigError
+
+NOBODY = 65534
+FAST = config.KillConfig(term_grace_ms=300, min_interval_ms=0)
+
+
+@pytest.fixture
+def as_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("giving a file to another user takes root")
+
+
+def write_hook(tmp_path: Path) -> tuple[Path, Path]:
+    """A hook that writes its arguments and environment, NUL-separated, to a file."""
+    out = tmp_path / "hook.out"
+    hook = tmp_path / "hook"
+    hook.write_text(f"#!/bin/sh\n{{ printf '%s\\0' \"$@\"; printf '\\0'; env -0; }} > {out}.tmp "
+                    f"&& mv {out}.tmp {out}\n")
+    hook.chmod(0o755)
+    return hook, out
+
+
+def read_hook(out: Path) -> tuple[list[str], dict[str, str]]:
+    for _ in range(200):
+        if out.exists():
+            break
+        time.sleep(0.05)
+    args_part, _, env_part = out.read_bytes().partition(b"\0\0")
+    args = [a.decode(errors="surrogateescape") for a in args_part.split(b"\0") if a]
+    env = dict(item.decode(errors="surrogateescape").split("=", 1)
+               for item in env_part.split(b"\0") if b"=" in item)
+    return args, env
+
+
+# ---- config --------------------------------------------------------------
+
+def test_hooks_and_service_cgroup_are_read(tmp_path: Path) -> None:
+    hook, _ = write_hook(tmp_path)
+    cfg = config.parse(f'[kill]\nservice_cgroup = true\nbefore = ["{hook}", "a b"]\n'
+                       f'after = ["{hook}"]\n')
+    assert cfg.kill.service_cgroup is True
+    assert cfg.kill.before == (str(hook), "a b") and cfg.kill.after == (str(hook),)
+    assert "service_cgroup=true" in cfg.summary()[2]
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ('before = ["hook"]', "must be an absolute path"),
+    ('before = ["/nonexistent/hook"]', "No such file or directory"),
+    ('before = "/bin/true"', "must be a list of non-empty strings"),
+    ('after = ["/etc"]', "is not an executable file"),
+    ('service_cgroup = 1', "must be true or false"),
+])
+def test_a_bad_hook_or_switch_is_refused(value: str, why: str) -> None:
+    with pytest.raises(ConfigError, match=why):
+        config.parse(f"[kill]\n{value}\n")
+
+
+def test_a_hook_others_could_replace_is_refused(tmp_path: Path) -> None:
+    hook, _ = write_hook(tmp_path)
+    hook.chmod(0o777)
+    with pytest.raises(ConfigError, match=r"kill\.before.*is writable by others \(mode 0777\)"):
+        config.parse(f'[kill]\nbefore = ["{hook}"]\n')
+    hook.chmod(0o755)
+    tmp_path.chmod(0o777)
+    try:
+        with pytest.raises(ConfigError, match=f"{tmp_path} is writable by others"):
+            config.parse(f'[kill]\nbefore = ["{hook}"]\n')
+    finally:
+        tmp_path.chmod(0o755)
+
+
+def test_a_hook_a_user_owns_is_refused(tmp_path: Path, as_root: None) -> None:
+    hook, _ = write_hook(tmp_path)
+    os.chown(hook, NOBODY, NOBODY)
+    with pytest.raises(ConfigError, match=f"is owned by uid {NOBODY}"):
+        config.parse(f'[kill]\nafter = ["{hook}"]\n')
+    link = tmp_path / "link"
+    link.symlink_to(hook)
+    with pytest.raises(ConfigError, match=f"{hook} is owned by uid {NOBODY}"):
+        config.parse(f'[kill]\nafter = ["{link}"]\n')
+
+
+# ---- hooks ---------------------------------------------------------------
+
+HOSTILE_COMM = "$(touch pwned)"
+
+
+def test_a_hook_gets_the_facts_in_its_environment_and_no_shell_reads_them(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    hook, out = write_hook(tmp_path)
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("SECRET_OF_THE_DAEMON", "1")
+    facts: dict[str, object] = {"pid": 42, "comm": HOSTILE_COMM + "\n;`id`", "uid": NOBODY,
+                                "reason": "committed 1 kB: 667"}
+    hooks.run((str(hook), "$LMW_COMM", "two words"), "before", facts)
+    args, env = read_hook(out)
+    assert args == ["$LMW_COMM", "two words"]
+    assert env["LMW_COMM"] == HOSTILE_COMM + "\n;`id`"
+    assert env["LMW_EVENT"] == "before" and env["LMW_PID"] == "42"
+    assert env["LMW_UID"] == str(NOBODY) and env["LMW_REASON"] == "committed 1 kB: 667"
+    assert "SECRET_OF_THE_DAEMON" not in env and env["PATH"] == hooks.PATH
+    assert not (tmp_path / "pwned").exists()
+    killer.reap_children()
+
+
+def test_hooks_that_never_end_do_not_pile_up(tmp_path: Path) -> None:
+    sleeper = tmp_path / "sleeper"
+    sleeper.write_text("#!/bin/sh\nexec sleep 30\n")
+    sleeper.chmod(0o755)
+    started = []
+    try:
+        for _ in range(hooks.MAX_RUNNING + 3):
+            before = set(hooks._running)
+            hooks.run((str(sleeper),), "after", {})
+            started += list(set(hooks._running) - before)
+        assert len(started) == hooks.MAX_RUNNING
+    finally:
+        for pid in started:
+            os.killpg(pid, 9)
+        time.sleep(0.2)
+        killer.reap_children()
+    assert not hooks._running
+
+
+# ---- whole-service kills -------------------------------------------------
+
+def sleeper() -> subprocess.Popen[bytes]:
+    return subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+
+
+@pytest.fixture
+def tree(tmp_path: Path) -> Path:
+    """A cgroup v2 tree as the kernel lays one out (files only)."""
+    root = tmp_path / "cgroup"
+    (root / "system.slice" / "forker.service").mkdir(parents=True)
+    (root / "system.slice" / "lmw-terminator.service").mkdir()
+    (root / "cgroup.controllers").write_text("memory pids\n")
+    for service in ("forker", "lmw-terminator"):
+        (root / "system.slice" / f"{service}.service" / "cgroup.kill").write_text("")
+    return root
+
+
+def members_file(root: Path, pids: list[int]) -> None:
+    (root / "system.slice/forker.service/cgroup.procs").write_text(
+        "".join(f"{pid}\n" for pid in pids))
+
+
+@pytest.mark.parametrize(("path", "service"), [
+    ("/system.slice/sshd.service", True),
+    ("/user.slice/user-1000.slice/user@1000.service/app.slice/x.service", True),
+    ("/user.slice/user-1000.slice/session-3.scope", False),
+    ("/system.slice/.service", False),
+    ("/", False),
+    ("/service", False),
+])
+def test_what_is_a_service_cgroup(path: str, service: bool) -> None:
+    assert cgroups.is_service(path) is service
+
+
+def test_a_service_of_plain_processes_is_killed_whole(tree: Path) -> None:
+    workers = [sleeper(), sleeper()]
+    try:
+        members_file(tree, [w.pid for w in workers])
+        path = "/system.slice/forker.service"
+        own = "/system.slice/lmw-terminator.service"
+        assert cgroups.refusal(path, config.Config(), own, root=str(tree)) is None
+        assert cgroups.kill(path, root=str(tree)) == 2
+        assert (tree / "system.slice/forker.service/cgroup.kill").read_text() == "1"
+    finally:
+        for w in workers:
+            w.kill()
+            w.wait()
+
+
+def test_a_service_that_holds_what_is_never_killed_is_not_killed_whole(tree: Path) -> None:
+    worker = sleeper()
+    path, own = "/system.slice/forker.service", "/system.slice/lmw-terminator.service"
+    try:
+        members_file(tree, [worker.pid, 1])
+        assert "PID 1" in str(cgroups.refusal(path, config.Config(), own, root=str(tree)))
+        members_file(tree, [worker.pid])
+        me = procs.read_proc(worker.pid)
+        assert me is not None
+        rule = config.parse(f'[[protect]]\nuid = {me.uid}\ncomm = "^{me.comm}$"\n')
+        why = cgroups.refusal(path, rule, own, root=str(tree))
+        assert why is not None and "protect[0]" in why and str(worker.pid) in why
+        # the terminator's own cgroup, and any above it
+        assert cgroups.refusal(path, config.Config(), path, root=str(tree)) == \
+            "the terminator's own cgroup"
+        assert cgroups.refusal("/system.slice", config.Config(), own, root=str(tree)) == \
+            "the terminator's own cgroup"
+        assert cgroups.refusal("/", config.Config(), own, root=str(tree)) == "the root cgroup"
+    finally:
+        worker.kill()
+        worker.wait()
+
+
+def test_cgroup_kill_missing_from_the_kernel_is_said(tree: Path) -> None:
+    (tree / "system.slice/forker.service/cgroup.kill").unlink()
+    members_file(tree, [])
+    with pytest.raises(OSError, match=r"no cgroup\.kill"):
+        cgroups.kill("/system.slice/forker.service", root=str(tree))
+    # a cgroup gone meanwhile (its last process ended): nothing to do
+    assert cgroups.kill("/system.slice/gone.service", root=str(tree)) == 0
+
+
+def test_a_system_without_cgroup_v2_or_cgroup_kill_is_said(tmp_path: Path) -> None:
+    assert "no cgroup v2 hierarchy" in str(cgroups.unavailable(root=str(tmp_path)))
+    (tmp_path / "cgroup.controllers").write_text("")
+    (tmp_path / "child").mkdir()
+    assert "no cgroup.kill" in str(cgroups.unavailable(root=str(tmp_path),
+                                                       proc_root="/nonexistent"))
+    (tmp_path / "child" / "cgroup.kill").write_text("")
+    assert cgroups.unavailable(root=str(tmp_path), proc_root="/nonexistent") is None
