@@ -747,6 +747,67 @@ def test_an_example_application_frees_its_cache_and_nobody_is_killed(
             shell.run("pkill -f lmw-lowmem-cache")
 
 
+# ---- lmw-memory-monitor: the signal on D-Bus, heard by GLib -----------------
+
+# A GLib application's own monitor: Gio.MemoryMonitor picks its D-Bus
+# implementation, which listens to org.freedesktop.LowMemoryMonitor.
+GLIB_CLIENT = """
+from gi.repository import Gio, GLib
+monitor = Gio.MemoryMonitor.dup_default()
+monitor.connect("low-memory-warning", lambda _m, level: print("level", int(level), flush=True))
+print("ready", monitor.__gtype__.name, flush=True)
+GLib.MainLoop().run()
+"""
+
+
+def test_glib_applications_hear_notify_then_deny_on_the_system_bus(shell: ShellDriver,
+                                                                  service: Service) -> None:
+    """An unprivileged GLib client (Gio.MemoryMonitor) hears LowMemoryWarning 100
+    when committed memory crosses notify, then 255 past deny. The terminator
+    is stopped: the crossings are root's, and nobody is to be killed."""
+    if shell.run("test -S /run/dbus/system_bus_socket && command -v lmw-memory-monitor")[2]:
+        pytest.skip("no system bus or no lmw-memory-monitor in this image")
+    assert shell.run("systemctl is-active lmw-memory-monitor")[0] == ["active"], \
+        shell.run("journalctl -u lmw-memory-monitor -o cat --no-pager | tail -5")[0]
+    encoded = base64.b64encode(GLIB_CLIENT.encode()).decode()
+    service.stop()
+    try:
+        shell.run_check("modprobe lmw && echo 60 > /proc/sys/vm/lowmem_deny_watermark "
+                        "&& echo 40 > /proc/sys/vm/lowmem_notify_watermark")
+        wait_until(shell, f"grep -qx normal {SYSFS}/state")
+        shell.run_check(f"echo {encoded} | base64 -d > /tmp/glibclient.py")
+        start(shell, "glib", f"setpriv --reuid={NOBODY} --regid={NOBODY} --clear-groups "
+                             "python3 /tmp/glibclient.py")
+        wait_until(shell, "grep -q ^ready /tmp/glib.out")
+        assert "DBus" in shell.run_check("cat /tmp/glib.out")[0]
+        # The client's proxy comes up after "ready" (GLib makes it asynchronously):
+        # cross notify until it hears one, each time from under the line.
+        for _ in range(5):
+            trigger = push_over_notify(shell)
+            heard = shell.run("for i in $(seq 50); do grep -q 'level 100' /tmp/glib.out "
+                              "&& break; sleep 0.1; done; grep -c 'level 100' /tmp/glib.out")[0]
+            if heard != ["0"]:
+                break
+            shell.run_check(f"kill {trigger}")
+            wait_until(shell, f"grep -qx normal {SYSFS}/state")
+        else:
+            raise AssertionError("no LowMemoryWarning 100 in 5 crossings")
+        need = figure(shell, "deny_kb") - figure(shell, "committed_kb") + 4096
+        start(shell, "precious", f"{named_copy(shell, 'precious')} hold {need} 600")
+        wait_until(shell, f"grep -qx deny {SYSFS}/state")
+        wait_until(shell, "grep -q 'level 255' /tmp/glib.out")
+        levels = [line for line in shell.run_check("cat /tmp/glib.out") if line.startswith("level")]
+        assert levels[-1] == "level 255" and set(levels[:-1]) == {"level 100"}, levels
+        journal = " ".join(shell.run_check("journalctl -u lmw-memory-monitor -o cat --no-pager"))
+        assert "notify: LowMemoryWarning 100" in journal
+        assert "deny: LowMemoryWarning 255" in journal
+    finally:
+        shell.run("kill $(pidof trigger precious) 2>/dev/null; pkill -f glibclient.py")
+        wait_until(shell, f"grep -qx normal {SYSFS}/state")
+        service.start()
+        wait_until(shell, f"grep -q '^source=lmw$' {STATUS}")
+
+
 @pytest.mark.parametrize(("setup", "says"), [
     ("printf '[[protect]]\\ncomm = \"^sshd$\"\\n' > /etc/lmw/bad.toml",
      "comm and cmdline are the process's own to choose"),

@@ -200,6 +200,9 @@ _MASKED_UNITS = ("apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.t
 # masked: the bench starts each one itself, one scenario at a time, and no
 # test guest has a second killer running behind its back.
 PEER_PACKAGES = ("earlyoom", "nohang")
+# The system bus that lmw-memory-monitor speaks on, and a real GLib
+# client of it (Gio.MemoryMonitor, as GLib applications use it).
+DBUS_PACKAGES = ("dbus", "python3-gi", "gir1.2-glib-2.0")
 _PEER_UNITS = ("earlyoom.service", "nohang.service", "nohang-desktop.service")
 
 USERLANDS: dict[str, Userland] = {
@@ -207,10 +210,12 @@ USERLANDS: dict[str, Userland] = {
         name="initramfs", summary="busybox in RAM, fastest boot, for kernel-only tests",
     ),
     "systemd": Userland(
-        name="systemd", packages=(*COMMON_PACKAGES, "systemd-sysv", "udev", *PEER_PACKAGES),
+        name="systemd", packages=(*COMMON_PACKAGES, "systemd-sysv", "udev", *PEER_PACKAGES,
+                                  *DBUS_PACKAGES),
         hooks=(*_LOGIN_HOOKS, *(f'ln -sf /dev/null "$1/etc/systemd/system/{u}"'
                                 for u in (*_MASKED_UNITS, *_PEER_UNITS))),
-        summary="Debian 12 minbase, python3, systemd as PID 1 (earlyoom, nohang: for the bench)",
+        summary="Debian 12 minbase, python3, systemd as PID 1, the system bus and GLib's "
+                "GMemoryMonitor (earlyoom, nohang: for the bench)",
     ),
     "sysvinit": Userland(
         name="sysvinit", packages=(*COMMON_PACKAGES, "busybox"),

@@ -1,0 +1,154 @@
+"""lmw-memory-monitor against a real dbus-daemon, heard by GLib's own client (gdbus).
+
+A private bus of the reference implementation stands in for the system
+bus, and a regular file for lmw.ko's state file. A regular file has no
+POLLPRI: after each write a Ping wakes the daemon's loop, as lmw.ko's
+notification would, and the daemon reads the state as it is then.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+MONITOR = (Path(__file__).resolve().parents[2] / "meta-lmw" / "recipes-support"
+           / "lmw-memory-monitor" / "files" / "lmw_memory_monitor.py")
+NAME = "org.freedesktop.LowMemoryMonitor"
+OBJECT = "/org/freedesktop/LowMemoryMonitor"
+BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
+ "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
+<busconfig><type>session</type><listen>unix:path={path}</listen><auth>EXTERNAL</auth>
+<policy context="default"><allow send_destination="*" eavesdrop="true"/><allow eavesdrop="true"/>
+<allow own="*"/></policy></busconfig>
+"""
+
+pytestmark = pytest.mark.skipif(not (shutil.which("dbus-daemon") and shutil.which("gdbus")),
+                                reason="needs dbus-daemon and gdbus (make deps installs them)")
+
+
+class Bed:
+    def __init__(self, tmp: Path) -> None:
+        self.socket = tmp / "bus"
+        self.state = tmp / "state"
+        self.state.write_text("normal\n")
+        self.env = {**os.environ, "LMW_MEMORY_MONITOR_BUS": str(self.socket),
+                    "LMW_MEMORY_MONITOR_STATE": str(self.state)}
+
+    def gdbus(self, *args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(["gdbus", *args[:1], "--address", f"unix:path={self.socket}",
+                               *args[1:]], capture_output=True, text=True, timeout=30,
+                              check=False)
+
+    def monitor(self) -> subprocess.Popen[str]:
+        return subprocess.Popen([sys.executable, str(MONITOR)], env=self.env, text=True,
+                                stderr=subprocess.PIPE)
+
+    def owned(self) -> bool:
+        out = self.gdbus("call", "--dest", "org.freedesktop.DBus", "--object-path",
+                         "/org/freedesktop/DBus", "--method",
+                         "org.freedesktop.DBus.NameHasOwner", NAME).stdout
+        return "true" in out
+
+    def wait_owned(self) -> None:
+        for _ in range(100):
+            if self.owned():
+                return
+            time.sleep(0.1)
+        raise AssertionError(f"{NAME} never owned")
+
+    def ping(self) -> subprocess.CompletedProcess[str]:
+        return self.gdbus("call", "--dest", NAME, "--object-path", OBJECT, "--method",
+                          "org.freedesktop.DBus.Peer.Ping")
+
+
+@pytest.fixture
+def bed(tmp_path: Path) -> Iterator[Bed]:
+    bed = Bed(tmp_path)
+    config = tmp_path / "bus.conf"
+    config.write_text(BUS_CONFIG.format(path=bed.socket))
+    daemon = subprocess.Popen(["dbus-daemon", f"--config-file={config}", "--nofork"],
+                              stderr=subprocess.DEVNULL)
+    for _ in range(100):
+        if bed.socket.exists():
+            break
+        time.sleep(0.05)
+    yield bed
+    daemon.terminate()
+    daemon.wait()
+
+
+def test_each_low_state_reaches_glib_as_its_level(bed: Bed) -> None:
+    monitor = bed.monitor()
+    # stdbuf: gdbus writes through stdio, which holds lines back in a pipe
+    listener = subprocess.Popen(["stdbuf", "-oL", "gdbus", "monitor", "--address",
+                                 f"unix:path={bed.socket}", "--dest", NAME],
+                                stdout=subprocess.PIPE, text=True)
+    try:
+        bed.wait_owned()
+        assert listener.stdout is not None
+        # gdbus monitor says when it sees the owner: from then on it hears
+        while "is owned by" not in listener.stdout.readline():
+            pass
+        heard = []
+        for state in ("notify", "deny", "normal", "notify"):
+            bed.state.write_text(state + "\n")
+            assert bed.ping().returncode == 0
+            if state != "normal":
+                heard.append(listener.stdout.readline().strip())
+        assert heard == [f"{OBJECT}: {NAME}.LowMemoryWarning (byte 0x64,)",
+                         f"{OBJECT}: {NAME}.LowMemoryWarning (byte 0xff,)",
+                         f"{OBJECT}: {NAME}.LowMemoryWarning (byte 0x64,)"]
+    finally:
+        listener.terminate()
+        monitor.terminate()
+        assert monitor.wait(10) == 0
+
+
+def test_what_others_send_it_is_answered_and_cannot_grow_it(bed: Bed) -> None:
+    monitor = bed.monitor()
+    try:
+        bed.wait_owned()
+        xml = bed.gdbus("introspect", "--dest", NAME, "--object-path", OBJECT).stdout
+        assert "LowMemoryWarning(y level)" in xml
+        unknown = bed.gdbus("call", "--dest", NAME, "--object-path", OBJECT, "--method",
+                            "x.y.Reboot")
+        assert "org.freedesktop.DBus.Error.UnknownMethod" in unknown.stderr
+        # a message far larger than anything it is ever sent: read and dropped
+        huge = bed.gdbus("call", "--dest", NAME, "--object-path", OBJECT, "--method",
+                         "x.y.Z", "'" + "a" * 120_000 + "'")   # a string; at most 128 KiB
+        assert "org.freedesktop.DBus.Error.LimitsExceeded" in huge.stderr
+        assert bed.ping().returncode == 0, "it no longer answers"
+        rss_kb = int(next(line.split()[1] for line in
+                          Path(f"/proc/{monitor.pid}/status").read_text().splitlines()
+                          if line.startswith("VmRSS:")))
+        assert rss_kb < 32 * 1024, f"{rss_kb} kB after a message of 120 kB"
+    finally:
+        monitor.terminate()
+        monitor.wait(10)
+
+
+def test_a_second_owner_is_refused_and_a_missing_bus_is_said(bed: Bed) -> None:
+    first = bed.monitor()
+    try:
+        bed.wait_owned()
+        second = bed.monitor()
+        _, err = second.communicate(timeout=30)
+        assert second.returncode == 1
+        assert f"{NAME} is owned by another process" in err
+    finally:
+        first.terminate()
+        first.wait(10)
+    gone = subprocess.run([sys.executable, str(MONITOR)], capture_output=True, text=True,
+                          env={**bed.env, "LMW_MEMORY_MONITOR_BUS": "/nonexistent/bus"},
+                          timeout=30, check=False)
+    assert gone.returncode == 1 and "/nonexistent/bus" in gone.stderr
+    bad = subprocess.run([sys.executable, str(MONITOR), "--now"], capture_output=True,
+                         text=True, timeout=30, check=False)
+    assert bad.returncode == 2 and "usage" in bad.stderr
