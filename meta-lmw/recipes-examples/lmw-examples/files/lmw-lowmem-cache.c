@@ -28,8 +28,9 @@
  * Usage: lmw-lowmem-cache CACHE_KB
  *   Fills a cache of CACHE_KB, then waits for the signal until it is
  *   stopped. One line per event on standard output, key=value.
- * Exit status: 0 on SIGTERM or SIGINT, 1 when lmw.ko is not loaded or a
- * call fails, 2 on a bad argument.
+ * Exit status: 0 on SIGTERM or SIGINT (taken through a signalfd, in the
+ * same poll()), 1 when lmw.ko is not loaded or a call fails, 2 on a bad
+ * argument.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -41,6 +42,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #define STATE_FILE "/sys/kernel/lmw/watermark/state"
@@ -49,14 +51,6 @@ struct cache {
 	void *data;
 	size_t bytes;
 };
-
-static volatile sig_atomic_t stop;
-
-static void on_stop(int signo)
-{
-	(void)signo;
-	stop = 1;
-}
 
 /* The state now: "normal", "notify" or "deny" into @buf; -1 on error. */
 static int read_state(int fd, char *buf, size_t size)
@@ -101,11 +95,12 @@ static size_t drop(struct cache *cache)
 
 int main(int argc, char **argv)
 {
-	struct pollfd pfd = { .events = POLLPRI };
+	/* [0]: the state, [1]: SIGTERM and SIGINT, taken as a file (signalfd) */
+	struct pollfd pfd[2] = { { .events = POLLPRI }, { .events = POLLIN } };
 	struct cache cache = { NULL, 0 };
-	struct sigaction sa = { .sa_handler = on_stop };
 	char state[16], *end;
 	unsigned long kb;
+	sigset_t stop;
 
 	if (argc != 2) {
 		fprintf(stderr, "usage: %s CACHE_KB\n", argv[0]);
@@ -118,12 +113,18 @@ int main(int argc, char **argv)
 			argv[0], argv[1]);
 		return 2;
 	}
-	/* no SA_RESTART: a signal ends the poll() below */
-	sigaction(SIGTERM, &sa, NULL);
-	sigaction(SIGINT, &sa, NULL);
+	sigemptyset(&stop);
+	sigaddset(&stop, SIGTERM);
+	sigaddset(&stop, SIGINT);
+	sigprocmask(SIG_BLOCK, &stop, NULL);
+	pfd[1].fd = signalfd(-1, &stop, SFD_CLOEXEC);
+	if (pfd[1].fd < 0) {
+		perror("signalfd");
+		return 1;
+	}
 
-	pfd.fd = open(STATE_FILE, O_RDONLY | O_CLOEXEC);
-	if (pfd.fd < 0) {
+	pfd[0].fd = open(STATE_FILE, O_RDONLY | O_CLOEXEC);
+	if (pfd[0].fd < 0) {
 		fprintf(stderr, "%s: %s: %s (is lmw.ko loaded?)\n", argv[0], STATE_FILE,
 			strerror(errno));
 		return 1;
@@ -132,21 +133,23 @@ int main(int argc, char **argv)
 		perror("mmap");
 		return 1;
 	}
-	if (read_state(pfd.fd, state, sizeof(state)) < 0) {
+	if (read_state(pfd[0].fd, state, sizeof(state)) < 0) {
 		perror(STATE_FILE);
 		return 1;
 	}
 	printf("ready cache_kb=%lu state=%s\n", kb, state);
 	fflush(stdout);
 
-	while (!stop) {
-		if (poll(&pfd, 1, -1) < 0) {
+	for (;;) {
+		if (poll(pfd, 2, -1) < 0) {
 			if (errno == EINTR)
 				continue;
 			perror("poll");
 			return 1;
 		}
-		if (read_state(pfd.fd, state, sizeof(state)) < 0) {
+		if (pfd[1].revents)
+			break;		/* SIGTERM or SIGINT */
+		if (read_state(pfd[0].fd, state, sizeof(state)) < 0) {
 			perror(STATE_FILE);
 			return 1;
 		}
@@ -157,6 +160,7 @@ int main(int argc, char **argv)
 		fflush(stdout);
 	}
 	drop(&cache);
-	close(pfd.fd);
+	close(pfd[0].fd);
+	close(pfd[1].fd);
 	return 0;
 }
