@@ -619,13 +619,15 @@ def forking_service(shell: ShellDriver) -> Iterator[dict[str, int]]:
     """lmwforker.service, as nobody: a shell with a 60 MB worker and two of 4 MB
     (what a forking service leaves behind when its biggest process goes);
     lmwneighbour.service, 8 MB, beside it. Yields the pids by role."""
-    workers = " ".join(f"lmwtest use {kb} 600 > /tmp/{name}.out &"
+    workers = " ".join(f"lmwtest use {kb} 600 > /tmp/svc-{name}.out &"
                        for name, kb in (("big", 60000), ("w1", 4000), ("w2", 4000)))
+    # the outputs of an earlier run (or test) would say use=ok before these start
+    shell.run_check("rm -f /tmp/svc-*.out")
     try:
         shell.run_check(f"systemd-run -q --unit=lmwforker -p User=nobody sh -c '{workers} wait'")
         shell.run_check("systemd-run -q --unit=lmwneighbour -p User=nobody "
-                        "sh -c 'exec lmwtest use 8000 600 > /tmp/neighbour.out'")
-        wait_until(shell, " && ".join(f"grep -q use=ok /tmp/{name}.out"
+                        "sh -c 'exec lmwtest use 8000 600 > /tmp/svc-neighbour.out'")
+        wait_until(shell, " && ".join(f"grep -q use=ok /tmp/svc-{name}.out"
                                       for name in ("big", "w1", "w2", "neighbour")))
         pids = {name: int(shell.run_check(f"pgrep -f '^lmwtest use {kb} 600'")[0])
                 for name, kb in (("big", 60000), ("w1", 4000), ("neighbour", 8000))}
