@@ -13,9 +13,9 @@ processes against the daemon and want no heavy guest beside them, and
 host work and single x86 guests that fit beside them: the loopback farm,
 the bench's smoke run); then the ALONE ones by themselves (none in the
 plan now: the place for a session that must measure). A ``background``
-session (the real bitbake: host work, long, needed by no guest) runs
-from the start beside all of them, outside the slots, at a lower CPU
-priority.
+session (the real bitbake and Buildroot: host work that no guest waits
+for) runs from the start beside all of them, outside the slots, at a
+lower CPU priority.
 """
 
 from __future__ import annotations
@@ -107,8 +107,11 @@ def sessions(quick: bool) -> list[Session]:
     snapshots = upstream.configured()
     plan.append(Session("bitbake", ("tests/yocto/test_bitbake.py",),
                         minutes=15.0 if snapshots else 0.1, background=snapshots))
+    # Buildroot's make on our tree is host work too, and no guest waits for
+    # it either: beside bitbake, rather than in the short quiet round,
+    # where it would be the last session of a slot.
     plan.append(Session("buildroot", ("tests/buildroot",), minutes=2.5 if snapshots else 0.1,
-                        placement=QUIET))
+                        placement=QUIET, background=snapshots))
     for kernel, arch in MATRIX:
         userlands = ("initramfs", *USERLANDS_BEYOND_INITRAMFS.get((kernel, arch), ()))
         if snapshots and (kernel, arch) == BUILDROOT_USERLAND_ON:

@@ -23,8 +23,8 @@
 # three moments: pressure (committed memory past the notify line, 90% of
 # RAM, the layer's default and the same yardstick for every scenario), the
 # first action (the first refusal the hog meets, or the first workload
-# process or kernel OOM kill gone), and memory back (the hog gone and
-# committed memory under the notify line). Every scenario runs the whole
+# process or kernel OOM kill gone), and memory back (after both, committed
+# memory under the notify line again). Every scenario runs the whole
 # SECONDS, whenever its protection acts, so that each is measured over
 # the same window; the heartbeat is reported for the whole window and per
 # phase: before the first action, from it until memory is back, after.
@@ -157,7 +157,11 @@ while :; do
 	if [ -z "$action_ms" ] && acted; then
 		action_ms=$t
 	fi
-	if [ -n "$action_ms" ] && [ -z "$back_ms" ] && [ "$committed" -lt "$notify_kb" ]; then
+	# back: under the line again after the pressure and the action (a
+	# protection that acts before the pressure, strict overcommit's first
+	# refusal, must not stop the clock before it starts)
+	if [ -n "$pressure_ms" ] && [ -n "$action_ms" ] && [ -z "$back_ms" ] &&
+		[ "$committed" -lt "$notify_kb" ]; then
 		back_ms=$t
 	fi
 	if [ "$workload" = standard ] && [ -z "$burst_started" ] &&
