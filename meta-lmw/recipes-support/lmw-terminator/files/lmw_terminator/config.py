@@ -75,6 +75,8 @@ ADJUST_LIMIT = 1000
 MAX_FILE_BYTES = 1 << 20
 # A [[prefer]] rule without adjust raises the score by this; [[avoid]] lowers it.
 RULE_ADJUST = 300
+# SCHED_FIFO's highest priority (sched_get_priority_max(SCHED_FIFO) on Linux).
+REALTIME_PRIORITY_MAX = 99
 
 # The default of every key, the one place they are written: section -> key ->
 # value as a file would spell it (a TOML array as a tuple). Read-only. The
@@ -101,6 +103,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
         "service_cgroup": False,
         "before": (),
         "after": (),
+        "realtime_priority": 1,
     },
 }
 _SOURCE, _WARN, _KILL = DEFAULTS["source"], DEFAULTS["warn"], DEFAULTS["kill"]
@@ -162,17 +165,21 @@ class KillConfig:
     """How a victim is stopped. ``before`` and ``after`` are commands (argv,
     no shell) run around each kill, with the victim in their environment
     (hooks.py); ``service_cgroup``: a victim in a service's cgroup takes
-    the whole cgroup with it (cgroups.py)."""
+    the whole cgroup with it (cgroups.py); ``realtime_priority``: the
+    daemon's SCHED_FIFO priority, 0 for none (service.run_first)."""
 
-    __slots__ = ("after", "before", "min_interval_ms", "service_cgroup", "term_grace_ms")
+    __slots__ = ("after", "before", "min_interval_ms", "realtime_priority", "service_cgroup",
+                 "term_grace_ms")
 
     def __init__(self, term_grace_ms: int = _KILL["term_grace_ms"],
                  min_interval_ms: int = _KILL["min_interval_ms"],
                  service_cgroup: bool = _KILL["service_cgroup"],
                  before: tuple[str, ...] = tuple(_KILL["before"]),
-                 after: tuple[str, ...] = tuple(_KILL["after"])) -> None:
+                 after: tuple[str, ...] = tuple(_KILL["after"]), *,
+                 realtime_priority: int = _KILL["realtime_priority"]) -> None:
         self.term_grace_ms, self.min_interval_ms = term_grace_ms, min_interval_ms
         self.service_cgroup, self.before, self.after = service_cgroup, before, after
+        self.realtime_priority = realtime_priority
 
 
 class Config:
@@ -198,7 +205,7 @@ class Config:
             f"optin_dir={w.optin_dir} grace={w.grace_ms} ms",
             f"kill: term_grace={k.term_grace_ms} ms min_interval={k.min_interval_ms} ms "
             f"service_cgroup={str(k.service_cgroup).lower()} before={list(k.before)} "
-            f"after={list(k.after)}",
+            f"after={list(k.after)} realtime_priority={k.realtime_priority}",
         ]
         lines += [f"rule {r.describe()} adjust {r.adjust:+d}"
                   for r in (*self.prefer, *self.avoid, *self.protect)]
@@ -379,7 +386,9 @@ def validate(text: str, path: str) -> dict[str, Any]:
                          "min_interval_ms", d["min_interval_ms"], 0, 600_000),
                      "service_cgroup": kill.boolean("service_cgroup", d["service_cgroup"]),
                      "before": _hook(kill, "before", d["before"]),
-                     "after": _hook(kill, "after", d["after"])}
+                     "after": _hook(kill, "after", d["after"]),
+                     "realtime_priority": kill.integer(
+                         "realtime_priority", d["realtime_priority"], 0, REALTIME_PRIORITY_MAX)}
     kill.done()
     for kind in RULE_KINDS:
         tables = top.table.pop(kind, [])
@@ -408,7 +417,8 @@ def build(plain: dict[str, Any]) -> Config:
                         warn["optin_dir"], warn["grace_ms"]),
         kill=KillConfig(plain["kill"]["term_grace_ms"], plain["kill"]["min_interval_ms"],
                         plain["kill"]["service_cgroup"], tuple(plain["kill"]["before"]),
-                        tuple(plain["kill"]["after"])),
+                        tuple(plain["kill"]["after"]),
+                        realtime_priority=plain["kill"]["realtime_priority"]),
         prefer=rules["prefer"], avoid=rules["avoid"], protect=rules["protect"])
 
 

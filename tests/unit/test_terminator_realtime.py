@@ -1,0 +1,118 @@
+"""lmw-terminator's real-time scheduling ([kill] realtime_priority), on the host.
+
+run_first() runs in a child process of the test, as the daemon runs it
+on itself; what the kernel then says of that process and of a child it
+forks (/proc/PID/stat: rt_priority, policy) is the result.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from lmw_terminator import config
+from lmw_terminator.errors import ConfigError
+
+NOBODY = 65534
+PACKAGE_DIR = Path(config.__file__).resolve().parent.parent
+SCHED_OTHER, SCHED_FIFO = os.SCHED_OTHER, os.SCHED_FIFO
+
+# A process that schedules itself as the daemon does, then forks a child
+# (as the daemon forks its config parser, hooks and warn commands), and
+# prints the policy and priority of both, as /proc/PID/stat gives them.
+CHILD = """
+import os, resource, sys
+from lmw_terminator import service
+first, then, drop = int(sys.argv[1]), sys.argv[2], sys.argv[3] == "drop"
+if drop:
+    resource.setrlimit(resource.RLIMIT_RTPRIO, (0, 0))
+    os.setgid(65534)
+    os.setuid(65534)
+service.run_first(first)
+if then != "-":
+    service.run_first(int(then))
+read, write = os.pipe()
+child = os.fork()
+if child == 0:
+    os.close(write)
+    os.read(read, 1)     # alive until the parent has read its stat
+    os._exit(0)
+
+def policy(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()   # from field 3
+    return f"{fields[37]} {fields[38]}"   # rt_priority (field 40), policy (41)
+
+print(policy(os.getpid()), policy(child))
+os.close(write)
+os.waitpid(child, 0)
+"""
+
+
+def scheduled(first: int, then: int | None = None, *, drop: bool = False) -> tuple[
+        tuple[int, int], tuple[int, int], str]:
+    """((priority, policy) of the process, the same of its child, its stderr)."""
+    result = subprocess.run(
+        [sys.executable, "-c", CHILD, str(first), "-" if then is None else str(then),
+         "drop" if drop else "keep"],
+        capture_output=True, text=True, timeout=60, check=True,
+        env={**os.environ, "PYTHONPATH": str(PACKAGE_DIR)})
+    self_prio, self_policy, child_prio, child_policy = (int(w) for w in result.stdout.split())
+    return (self_prio, self_policy), (child_prio, child_policy), result.stderr
+
+
+@pytest.fixture
+def as_root() -> None:
+    if os.geteuid() != 0:
+        pytest.skip("a real-time policy takes root (or RLIMIT_RTPRIO)")
+
+
+def test_the_default_is_the_lowest_real_time_priority() -> None:
+    assert config.parse("").kill.realtime_priority == 1
+    assert config.parse("[kill]\nrealtime_priority = 0\n").kill.realtime_priority == 0
+    assert config.parse("[kill]\nrealtime_priority = 99\n").kill.realtime_priority == 99
+    assert "realtime_priority=1" in config.parse("").summary()[2]
+
+
+@pytest.mark.parametrize(("value", "why"), [
+    ("100", "must be between 0 and 99"),
+    ("-1", "must be between 0 and 99"),
+    ('"1"', "must be an integer"),
+    ("true", "must be an integer"),
+])
+def test_a_bad_priority_is_refused(value: str, why: str) -> None:
+    with pytest.raises(ConfigError, match=why) as raised:
+        config.parse(f"[kill]\nrealtime_priority = {value}\n")
+    assert "kill.realtime_priority" in str(raised.value)
+
+
+@pytest.mark.usefixtures("as_root")
+def test_the_daemon_runs_fifo_and_its_children_do_not() -> None:
+    daemon, child, err = scheduled(1)
+    assert daemon == (1, SCHED_FIFO), err
+    # RESET_ON_FORK: a hook or warn command is an ordinary process
+    assert child == (0, SCHED_OTHER)
+
+
+@pytest.mark.usefixtures("as_root")
+def test_the_priority_is_the_configured_one() -> None:
+    daemon, _, err = scheduled(42)
+    assert daemon == (42, SCHED_FIFO), err
+
+
+@pytest.mark.usefixtures("as_root")
+def test_zero_and_a_reload_to_zero_mean_ordinary_scheduling() -> None:
+    assert scheduled(0)[0] == (0, SCHED_OTHER)
+    # a reload from 1 to 0 gives the CPU back to the ordinary scheduler
+    assert scheduled(1, 0)[0] == (0, SCHED_OTHER)
+
+
+@pytest.mark.usefixtures("as_root")
+def test_without_the_right_it_warns_and_runs_on() -> None:
+    # neither CAP_SYS_NICE nor RLIMIT_RTPRIO: the kernel says EPERM
+    daemon, _, err = scheduled(1, drop=True)
+    assert daemon == (0, SCHED_OTHER)
+    assert "SCHED_FIFO 1: Operation not permitted" in err
