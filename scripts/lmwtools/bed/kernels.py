@@ -175,6 +175,10 @@ def _download_served(series: KernelSeries, arch: Arch,
     for candidate in (release, *older[:OLDER_RELEASES_TRIED]):
         packages = packages_of(apt, arch, candidate)
         try:
+            # The image first, alone: where the pool lacks an arch's build it
+            # lacks all of it, and apt-get would fetch the rest (a hundred MB
+            # of modules) before it gave up on the one file it cannot get.
+            apt.download(packages[:1], cache_root() / "debs")
             debs = apt.download(packages, cache_root() / "debs")
         except NotServed:
             not_served.append(candidate)
