@@ -115,6 +115,20 @@ def test_what_else_a_peer_signalled_is_reported() -> None:
     assert "earlyoom also signalled 2 other process(es): sh." in table
 
 
+def test_the_ordinary_scheduling_leg_is_reported_beside_the_real_time_one() -> None:
+    measured = latency.Latency(
+        poll_ms=[0.5], terminator=latency.Reaction(ms=[10.0, 20.0], timeouts=0),
+        earlyoom=None, ordinary=latency.Reaction(ms=[30.0, 80.0], timeouts=2))
+    table = "\n".join(report.latency_table(measured))
+    assert ("| the same, lmw-terminator an ordinary process (realtime_priority 0) | 2 | 30.00 "
+            "| 80.00 | 80.00 |") in table
+    assert "same run: 3.0x at p50, 4.0x at p99." in table
+    assert "lmw-terminator (realtime_priority 0): 2 victims not stopped within 20 s." in table
+    figures = report.reaction_json(measured)
+    assert figures["terminator_ordinary_scheduling_reaction_ms"] == {
+        "n": 2, "p50": 30.0, "p99": 80.0, "max": 80.0}
+
+
 def test_stage_names_may_hold_spaces() -> None:
     (stage,) = latency.stage_records(["noise", "stage name=scan+choice, 3 rules p50_ms=1.5 "
                                       "p99_ms=2.5 max_ms=3.0"])

@@ -9,7 +9,9 @@
 (b) lmw-terminator's SIGTERM arriving at its victim (the whole chain,
     workloads/reaction.sh), with the daemon's own account of each
     reaction (from its wake-up: the choice, then the signal);
-(c) earlyoom's SIGTERM arriving at the same victim, its line placed at the
+(c) the same, the daemon an ordinary process (realtime_priority 0, nice
+    -20) rather than SCHED_FIFO, in the same boot: what its priority buys;
+(d) earlyoom's SIGTERM arriving at the same victim, its line placed at the
     same growth (workloads/reaction.sh earlyoom), in the same boot.
 Each as a distribution over many crossings: p50, p99, max.
 """
@@ -82,6 +84,8 @@ class Latency:
     earlyoom: Reaction | None
     profile: Profile = field(default_factory=lambda: Profile([], [], []))
     poll_path: PollPath | None = None
+    # the terminator as an ordinary process (realtime_priority 0)
+    ordinary: Reaction | None = None
 
     def poll(self) -> Tail:
         return Tail.of(self.poll_ms)
@@ -155,8 +159,9 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
                       processes=[int(r["processes"]) for r in accounts],
                       chosen_from=[r.get("from", "/proc") for r in accounts],
                       stages=timed, table_size=table_size)
+    ordinary = measure_killer(shell, "lmw-terminator-ordinary", crossings)[0]
     peer = measure_killer(shell, "earlyoom", crossings)[0] if earlyoom else None
-    return Latency(poll_ms, terminator, peer, profile, poll_path)
+    return Latency(poll_ms, terminator, peer, profile, poll_path, ordinary)
 
 
 def trace_poll_path(shell: object, crossings: int) -> PollPath:

@@ -44,6 +44,9 @@ def hook_table(hook: HookCost) -> list[str]:
 def latency_table(latency: Latency) -> list[str]:
     rows = [("poll() waiter on the state file", latency.poll()),
             ("lmw-terminator's SIGTERM at the victim", latency.terminator.tail())]
+    if latency.ordinary is not None:
+        rows.append(("the same, lmw-terminator an ordinary process (realtime_priority 0)",
+                     latency.ordinary.tail()))
     if latency.earlyoom is not None:
         rows.append(("earlyoom's SIGTERM at the same victim", latency.earlyoom.tail()))
     lines = ["| from the crossing to | n | p50 ms | p99 ms | max ms |",
@@ -54,7 +57,12 @@ def latency_table(latency: Latency) -> list[str]:
         ours, theirs = latency.terminator.tail(), latency.earlyoom.tail()
         lines.append(f"\nearlyoom / lmw-terminator, same run: {theirs.p50 / ours.p50:.1f}x at "
                      f"p50, {theirs.p99 / ours.p99:.1f}x at p99.")
+    if latency.ordinary is not None:
+        ours, plain = latency.terminator.tail(), latency.ordinary.tail()
+        lines.append(f"\nlmw-terminator as an ordinary process / at SCHED_FIFO 1, same run: "
+                     f"{plain.p50 / ours.p50:.1f}x at p50, {plain.p99 / ours.p99:.1f}x at p99.")
     for name, measured in (("lmw-terminator", latency.terminator),
+                           ("lmw-terminator (realtime_priority 0)", latency.ordinary),
                            ("earlyoom", latency.earlyoom)):
         if measured is not None and measured.timeouts:
             lines.append(f"\n{name}: {measured.timeouts} victims not stopped within 20 s.")
@@ -134,6 +142,9 @@ def reaction_json(latency: Latency) -> dict[str, object]:
         "poll_waiter_ms": tail_json(latency.poll()),
         "terminator_reaction_ms": tail_json(latency.terminator.tail()),
     }
+    if latency.ordinary is not None:
+        figures["terminator_ordinary_scheduling_reaction_ms"] = tail_json(
+            latency.ordinary.tail())
     if latency.earlyoom is not None:
         figures["earlyoom_reaction_ms"] = tail_json(latency.earlyoom.tail())
         figures["earlyoom_over_terminator_p99"] = (latency.earlyoom.tail().p99
@@ -228,6 +239,8 @@ def plots(out: Path, latency: Latency | None, outcomes: list[Outcome]) -> list[s
     if latency is not None:
         panels = [("poll() waiter", latency.poll_ms),
                   ("lmw-terminator SIGTERM", latency.terminator.ms)]
+        if latency.ordinary is not None:
+            panels.append(("lmw-terminator SIGTERM, ordinary", latency.ordinary.ms))
         if latency.earlyoom is not None:
             panels.append(("earlyoom SIGTERM", latency.earlyoom.ms))
         fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5))

@@ -5,12 +5,14 @@
 #   reaction.sh KILLER CROSSINGS
 #
 # KILLER is lmw-terminator (the line: lmw.ko's notify watermark, crossed by
-# a commitment) or earlyoom (the line: its available-memory minimum, -M,
-# crossed by touched memory). Each crossing is one lmwbench victim
+# a commitment), lmw-terminator-ordinary (the same daemon as an ordinary
+# process, realtime_priority 0) or earlyoom (the line: its available-memory
+# minimum, -M, crossed by touched memory). Each crossing is one lmwbench victim
 # (oom_score_adj 1000, so it is either killer's choice) of the same size:
 # the commitment of 2% of RAM past where the notify line would be, all
 # touched. For lmw-terminator it logs its crossing just before the mmap;
-# for earlyoom, when it has touched as much as puts MemAvailable at -M. In its SIGTERM handler it logs when the signal came
+# for earlyoom, when it has touched as much as puts MemAvailable at -M. In
+# its SIGTERM handler it logs when the signal came
 # (CLOCK_MONOTONIC, comparable across processes). lmw-terminator runs with
 # no warning grace and no pause between kills, earlyoom with its defaults
 # but the line: the figure is each one's reaction, not its configured
@@ -38,7 +40,11 @@ available_kb() { awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo; }
 
 modprobe lmw
 case $killer in
-lmw-terminator)
+lmw-terminator | lmw-terminator-ordinary)
+	# -ordinary: the daemon as an ordinary process at nice -20, as it ran
+	# before it made itself SCHED_FIFO (realtime_priority 0)
+	priority=1
+	[ "$killer" = lmw-terminator-ordinary ] && priority=0
 	cp "$config" "$config.bench-saved"
 	cat >"$config" <<-EOF2
 	[warn]
@@ -47,6 +53,7 @@ lmw-terminator)
 	[kill]
 	term_grace_ms = 1000
 	min_interval_ms = 0
+	realtime_priority = $priority
 	EOF2
 	systemctl restart lmw-terminator ;;
 earlyoom)
@@ -61,7 +68,7 @@ started=$(date +%s)
 committed=$(cat $lmw/committed_kb)
 total=$(cat $lmw/totalram_kb)
 notify=$((committed * 100 / total + 4))
-if [ "$killer" = lmw-terminator ]; then
+if [ "$killer" != earlyoom ]; then
 	sysctl -q vm.lowmem_deny_watermark=1000 vm.lowmem_notify_watermark=$notify
 fi
 notify_kb=$((total * notify / 100))
@@ -90,7 +97,7 @@ fi
 
 settle() {
 	n=0
-	if [ "$killer" = lmw-terminator ]; then
+	if [ "$killer" != earlyoom ]; then
 		while [ "$(cat $lmw/state)" != normal ] && [ "$n" -lt 200 ]; do
 			sleep 0.05; n=$((n + 1))
 		done
@@ -106,7 +113,7 @@ settle() {
 i=0
 while [ "$i" -lt "$crossings" ]; do
 	settle    # each crossing starts from below the line, as a fresh episode
-	if [ "$killer" = lmw-terminator ]; then
+	if [ "$killer" != earlyoom ]; then
 		lmwbench victim "$(victim_kb)" "$log" &
 	else
 		size=$(victim_kb)
@@ -137,7 +144,7 @@ if [ "$killer" = earlyoom ]; then
 		[ "$name" = lmwbench ] || echo "stray killer=earlyoom pid=$pid name=$name"
 	done
 fi
-if [ "$killer" = lmw-terminator ]; then
+if [ "$killer" != earlyoom ]; then
 	# "reaction: SIGTERM 12.3 ms after the wake-up; choice 8.1 ms over 97
 	# processes (/proc)", or "(lmw.ko's candidates)": from=/proc or from=lmw
 	journalctl -q -u lmw-terminator -o cat --since "@$started" |
