@@ -106,11 +106,16 @@ def cmd_watch(args: argparse.Namespace) -> int:
     state = os.pread(fd, 32, 0).decode().strip()
     print(f"{time.strftime('%H:%M:%S')} {state} (committed {_read(SYSFS / 'committed_kb')} kB)",
           flush=True)
-    seen = 0
+    seen, shown = 0, state
     try:
         while args.count is None or seen < args.count:
             poller.poll()
             state = os.pread(fd, 32, 0).decode().strip()
+            if state == shown:
+                # a change undone before this read (the terminator acts in
+                # milliseconds): no change to show, one line a change
+                continue
+            shown = state
             print(f"{time.strftime('%H:%M:%S')} {state} "
                   f"(committed {_read(SYSFS / 'committed_kb')} kB)", flush=True)
             seen += 1
