@@ -495,18 +495,27 @@ def test_module_coming_and_going_under_the_daemon(shell: ShellDriver, service: S
 
 
 def test_pid_reuse_never_hits_the_new_process(shell: ShellDriver) -> None:
-    """The victim exits and its PID is taken before the signal: nothing is sent."""
+    """The victim exits and its PID is taken before the signal: nothing is sent.
+
+    A start time counts clock ticks (10 ms): a newcomer on the victim's PID
+    could pass for it only if both started in the same tick, which takes
+    a choice, an exit and a wrap of the whole PID space inside it. Here
+    ns_last_pid makes the reuse as fast as it goes, so the newcomer starts
+    a tick later at least (a lower bound on time, not a wait for an
+    event), and the script says that it did."""
     script = """
-import subprocess, sys
+import subprocess, sys, time
 sys.path.insert(0, "/usr/lib/lmw-terminator")
 from lmw_terminator import config, killer, procs
 victim = subprocess.Popen(["sleep", "1000"])
 chosen = procs.read_proc(victim.pid)
 victim.kill(); victim.wait()
+time.sleep(0.03)
 with open("/proc/sys/kernel/ns_last_pid", "w") as f:
     f.write(str(victim.pid - 1))
 newcomer = subprocess.Popen(["sleep", "1000"])
 print("same_pid", newcomer.pid == victim.pid)
+print("later_tick", procs.start_time_of(newcomer.pid) != chosen.start_time)
 ending = killer.terminate(chosen, config.KillConfig(term_grace_ms=500)).ending
 print("pid_reused", ending == killer.Ending.PID_REUSED)
 print("survives", newcomer.poll() is None)
@@ -515,7 +524,8 @@ newcomer.kill()
     encoded = base64.b64encode(script.encode()).decode()
     out = dict(line.split() for line in
                shell.run_check(f"echo {encoded} | base64 -d | python3 -", timeout=60))
-    assert out == {"same_pid": "True", "pid_reused": "True", "survives": "True"}
+    assert out == {"same_pid": "True", "later_tick": "True", "pid_reused": "True",
+                   "survives": "True"}
 
 
 def test_dry_run_logs_the_choice_and_kills_nothing(shell: ShellDriver, service: Service) -> None:
