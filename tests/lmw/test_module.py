@@ -106,9 +106,10 @@ def test_the_candidates_are_who_holds_the_most_as_proc_shows_it(shell: ShellDriv
         order = [int(fields[0]) for fields in listed]
         assert pids["big"] not in order and 1 not in order
         assert order[0] == pids["small"] and pids["mid"] in order, lines
-        scores = [max(0, (1000 + int(committed_kb) * 1000 // total + int(adj)) * 2 // 3)
-                  for _, _, committed_kb, adj, *_ in listed]
-        for pid, start_time, committed_kb, adj, comm in listed:
+        assert all(len(fields) == 6 for fields in listed), lines
+        scores = [max(0, (1000 + int(family_kb) * 1000 // total + int(adj)) * 2 // 3)
+                  for _, _, _, adj, _, family_kb in listed]
+        for pid, start_time, committed_kb, adj, comm, _ in listed:
             stat = shell.run(f"cat /proc/{pid}/stat 2>/dev/null")[0]
             if not stat:
                 assert int(pid) not in pids.values()
@@ -120,7 +121,7 @@ def test_the_candidates_are_who_holds_the_most_as_proc_shows_it(shell: ShellDriv
             # the holders sit still: what /proc shows of them is what was listed
             assert int(after_comm[19]) == int(start_time), stat
             assert stat[0][stat[0].index("(") + 1:stat[0].rindex(")")] == \
-                bytes.fromhex(comm).decode()
+                ("" if comm == "-" else bytes.fromhex(comm).decode())
             assert shell.run_check(f"cat /proc/{pid}/oom_score_adj") == [adj]
             shown = shell.run_check("awk '/^(VmData|VmStk):/ { kb += $2 } END { print kb }' "
                                     f"/proc/{pid}/status")
@@ -129,6 +130,48 @@ def test_the_candidates_are_who_holds_the_most_as_proc_shows_it(shell: ShellDriv
         word, top_of_rest = rest.split()
         assert word == "rest" and (top_of_rest == "none" or int(top_of_rest) <= scores[-1])
         assert shell.run_check(f"stat -c '%a %u' {SYSFS}/candidates") == ["400 0"]
+
+
+def committed_of_children(shell: ShellDriver, parent: int) -> dict[int, tuple[int, int]]:
+    """pid -> (real uid, VmData + VmStk in kB) of each child of ``parent``, from /proc."""
+    script = ("for s in /proc/[0-9]*/status; do awk -v parent=" + str(parent) + " "
+              "'/^Pid:/ { pid = $2 } /^PPid:/ { ppid = $2 } /^Uid:/ { uid = $2 } "
+              "/^(VmData|VmStk):/ { kb += $2 } "
+              "END { if (ppid == parent) print pid, uid, kb }' $s 2>/dev/null; done")
+    return {int(pid): (int(uid), int(kb)) for pid, uid, kb in
+            (line.split() for line in shell.run_check(script))}
+
+
+def test_a_family_is_listed_with_its_childrens_memory(shell: ShellDriver) -> None:
+    """A shell whose twelve children of its uid hold 4 MB each is ranked
+    with them (FAMILY_KB: its own and theirs, as /proc shows them), above
+    a bystander larger than any one of them; its thirteenth child, which
+    became another user, does not count."""
+    with lmw(shell):
+        children = " ".join(f"lmwtest hold 4096 60 > /tmp/family-{n}.out &" for n in range(12))
+        head = start(shell, "family", f"sh -c '{children} lmwtest -u {NOBODY} hold 4096 60 "
+                                      "> /tmp/family-nobody.out & wait'")
+        bystander = start(shell, "bystander", "lmwtest hold 24576 60")
+        wait_until(shell, " && ".join(f"grep -q hold=ok /tmp/family-{n}.out"
+                                      for n in (*range(12), "nobody")) +
+                   " && grep -q hold=ok /tmp/bystander.out")
+        listed = {int(fields[0]): fields for fields in
+                  (line.split() for line in shell.run_check(f"cat {SYSFS}/candidates")[:-1])}
+        members = committed_of_children(shell, head)
+        assert len(members) == 13 and sorted(uid for uid, _ in members.values()) == \
+            [0] * 12 + [NOBODY], members
+        head_kb = int(shell.run_check(
+            f"awk '/^(VmData|VmStk):/ {{ kb += $2 }} END {{ print kb }}' "
+            f"/proc/{head}/status")[0])
+        ranked = head_kb + sum(kb for uid, kb in members.values() if uid == 0)
+        assert int(listed[head][2]) == head_kb and int(listed[head][5]) == ranked, listed[head]
+        assert int(listed[bystander][5]) == int(listed[bystander][2])
+        order = list(listed)
+        assert order.index(head) < order.index(bystander), order
+        # the children alone: each ranked by its own memory
+        for pid in members:
+            if pid in listed:
+                assert listed[pid][5] == listed[pid][2], listed[pid]
 
 
 def test_concurrent_committers_are_refused_within_the_bound(shell: ShellDriver) -> None:

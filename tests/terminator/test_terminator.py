@@ -617,6 +617,32 @@ def test_with_lmw_the_victim_is_the_one_that_committed(shell: ShellDriver,
         assert alive(shell, toucher)
 
 
+def test_a_fork_storm_goes_with_its_children_and_the_largest_bystander_lives(
+        shell: ShellDriver, service: Service) -> None:
+    """A shell has forked twelve children that hold 4 MB each; a bystander
+    holds 30 MB, more than any one of them. The memory is the family's:
+    the shell goes, every child with it (orphans would hold on to it), and
+    the bystander lives."""
+    with armed(shell, service, QUICK + PROTECT_TRIGGER) as offset:
+        shell.run_check("rm -f /tmp/storm-*.out")
+        bystander = start(shell, "bystander", f"lmwtest -u {NOBODY} use 30000 600")
+        children = " ".join(f"lmwtest use 4000 600 > /tmp/storm-{n}.out &" for n in range(12))
+        head = start(shell, "storm", f"sh -c '{children} wait'")
+        wait_until(shell, " && ".join(f"grep -q use=ok /tmp/storm-{n}.out" for n in range(12))
+                   + " && grep -q use=ok /tmp/bystander.out")
+        storm = [int(pid) for pid in shell.run_check("pgrep -f '^lmwtest use 4000 600'")]
+        assert len(storm) == 12, storm
+        push_over_notify(shell)
+        assert exit_status(shell, "storm") in (143, 137)
+        line = service.wait_for_log(offset, f"terminate sh[{head}] with 12 child(ren) of its "
+                                            "family")
+        assert "family of 13 committed" in line or "family committed" in line, line
+        # gone, not a zombie that init has still to reap: pgrep -f sees no cmdline in one
+        wait_until(shell, "! pgrep -f '^lmwtest use 4000 600' > /dev/null", seconds=10)
+        wait_until(shell, f"grep -q '^state=watching$' {STATUS}")
+        assert alive(shell, bystander)
+
+
 def test_a_copy_of_a_protected_binary_elsewhere_is_not_protected(shell: ShellDriver,
                                                                  service: Service) -> None:
     """A rule protects /usr/bin/lmwtest; a user runs their copy from

@@ -16,7 +16,7 @@ from pathlib import Path
 
 import pytest
 
-from lmw_terminator import cgroups, config, hooks, killer, procs
+from lmw_terminator import cgroups, config, hooks, killer, policy, procs
 from lmw_terminator.errors import ConfigError
 
 NOBODY = 65534
@@ -231,3 +231,119 @@ def test_a_system_without_cgroup_v2_or_cgroup_kill_is_said(tmp_path: Path) -> No
                                                        proc_root="/nonexistent"))
     (tmp_path / "child" / "cgroup.kill").write_text("")
     assert cgroups.unavailable(root=str(tmp_path), proc_root="/nonexistent") is None
+
+
+# ---- families ------------------------------------------------------------
+
+# A head that forks its children as the arguments say ("plain", "nobody":
+# drops to uid 65534, "keeper": named so, for a protect rule), each sleeping, and
+# writes their PIDs; "hostile" makes the head and its children ignore
+# SIGTERM and the head fork three more children when it gets one.
+FAMILY_HEAD = r"""
+import os, signal, sys, time
+out, hostile, kinds = sys.argv[1], sys.argv[2] == "hostile", sys.argv[3:]
+def child(kind):
+    pid = os.fork()
+    if pid:
+        return pid
+    if hostile:
+        signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if kind == "keeper":
+        with open("/proc/self/comm", "w") as comm:
+            comm.write("keeper")
+    if kind == "nobody":
+        os.setgid(65534)
+        os.setuid(65534)
+    while True:
+        time.sleep(60)
+pids = [child(kind) for kind in kinds]
+def more(signum, frame):
+    with open(out + ".more", "w") as stream:
+        stream.write(" ".join(str(child("plain")) for _ in range(3)))
+if hostile:
+    signal.signal(signal.SIGTERM, more)
+with open(out + ".tmp", "w") as stream:
+    stream.write(" ".join(map(str, pids)))
+os.rename(out + ".tmp", out)
+while True:
+    time.sleep(60)
+"""
+
+
+def alive(pid: int) -> bool:
+    """Whether ``pid`` runs (a zombie has ended: its parent has not reaped it yet)."""
+    stat = procs.read_bytes(f"/proc/{pid}/stat")
+    return stat is not None and stat[stat.rindex(b")") + 2:][:1] not in procs.EXITED_STATES
+
+
+def start_family(tmp_path: Path, mode: str, *kinds: str) -> tuple[subprocess.Popen[bytes],
+                                                                   list[int]]:
+    out = tmp_path / "children"
+    head = subprocess.Popen([sys.executable, "-c", FAMILY_HEAD, str(out), mode, *kinds])
+    for _ in range(400):
+        if out.exists():
+            return head, [int(word) for word in out.read_text().split()]
+        time.sleep(0.025)
+    head.kill()
+    raise AssertionError("the family never started")
+
+
+def end_all(head: subprocess.Popen[bytes], pids: list[int]) -> None:
+    for pid in pids:
+        if alive(pid):
+            os.kill(pid, 9)
+    head.kill()
+    head.wait()
+
+
+def test_a_family_goes_whole_but_for_what_is_not_its_to_take(tmp_path: Path,
+                                                               as_root: None) -> None:
+    """The head and its children of its uid end; a child that became another
+    user, and one the policy spares (a protect rule), live on."""
+    head, children = start_family(tmp_path, "plain", "plain", "plain", "plain", "nobody",
+                                  "keeper")
+    try:
+        victim = procs.read_proc(head.pid)
+        assert victim is not None
+        outcome, signalled = killer.terminate_family(
+            victim, FAST, lambda proc: policy.spared(
+                proc, config.parse('[[protect]]\ncomm = "^keeper$"\nuid = 0\n')))
+        head.wait(5)
+        assert outcome.ending == killer.Ending.TERMINATED and outcome.signalled_at is not None
+        assert signalled == 3
+        assert [alive(pid) for pid in children] == [False, False, False, True, True]
+    finally:
+        end_all(head, children)
+
+
+def test_a_family_that_ignores_sigterm_and_forks_in_the_grace_is_killed_whole(
+        tmp_path: Path) -> None:
+    """The head forks three more children on its SIGTERM, and none of them
+    heeds one: after the grace, SIGKILL takes them all, those born in the
+    grace too (the head is stopped before they are looked for)."""
+    head, children = start_family(tmp_path, "hostile", "plain", "plain")
+    more: list[int] = []
+    try:
+        victim = procs.read_proc(head.pid)
+        assert victim is not None
+        outcome, signalled = killer.terminate_family(victim, FAST, lambda proc: None)
+        head.wait(5)
+        more = [int(word) for word in (tmp_path / "children.more").read_text().split()]
+        assert outcome.ending == killer.Ending.KILLED
+        assert signalled == 5 and len(more) == 3
+        assert not any(alive(pid) for pid in children + more)
+    finally:
+        end_all(head, children + more)
+
+
+def test_a_family_whose_head_pid_was_reused_is_left_alone(tmp_path: Path) -> None:
+    head, children = start_family(tmp_path, "plain", "plain")
+    try:
+        victim = procs.read_proc(head.pid)
+        assert victim is not None
+        victim.start_time -= 1      # the one chosen started earlier: another process
+        outcome, signalled = killer.terminate_family(victim, FAST, lambda proc: None)
+        assert outcome.ending == killer.Ending.PID_REUSED and signalled == 0
+        assert alive(head.pid) and alive(children[0])
+    finally:
+        end_all(head, children)

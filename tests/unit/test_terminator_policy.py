@@ -15,11 +15,11 @@ def fake_proc(root: Path, pid: int, comm: str, *, cmdline: str = "", uid: int = 
               oom_score: int = 100, adj: int = 0, rss_kb: int = 1000,
               cgroup: str = "/user.slice", kthread: bool = False, start: int = 500,
               exe: str | None = None, committed_kb: int = 0,
-              vsize_kb: int | None = None) -> None:
+              vsize_kb: int | None = None, ppid: int = 1) -> None:
     base = root / str(pid)
     base.mkdir(parents=True)
     flags = 0x00200000 if kthread else 0x00400000
-    fields = ["S", "1", str(pid), str(pid), "0", "-1", str(flags)] + ["0"] * 12 + [str(start)]
+    fields = ["S", str(ppid), str(pid), str(pid), "0", "-1", str(flags)] + ["0"] * 12 + [str(start)]
     # what the kernel guarantees: everything committed is in the virtual size
     vsize_kb = committed_kb + 4096 if vsize_kb is None else vsize_kb
     (base / "stat").write_text(f"{pid} ({comm}) {' '.join(fields)} {vsize_kb * 1024} "
@@ -240,8 +240,19 @@ def test_the_process_that_crossed_last_outweighs_one_a_little_larger(tmp_path: P
                           policy.Ranking(total_kb=1_000_000))
     assert plain is not None and plain.proc.comm == "bystander"
 
+def with_families(table: list[procs.Proc]) -> list[procs.Proc]:
+    """``table`` with each process's family set, the rule applied to every
+    one of them (what choose() may skip reading)."""
+    eligible = [p for p in table if p.pid not in (1, SELF) and not p.kernel_thread
+                and not p.zombie and p.oom_score_adj != -1000]
+    for proc in table:
+        proc.family = policy.family_of(proc, [p for p in eligible if p.ppid == proc.pid])
+    return table
+
+
 def _brute_force(table: list[procs.Proc], cfg: config.Config,
                  ranking: policy.Ranking) -> tuple[int, int] | None:
+    with_families(table)
     keys = [(policy.score(p, cfg, ranking)[0], p.rss_kb) for p in table
             if not policy.protected(p, cfg, SELF)]
     return max(keys) if keys else None
@@ -258,7 +269,9 @@ def test_reading_by_ceiling_chooses_what_reading_everyone_would(tmp_path: Path,
                   uid=rng.choice([0, 1000, 1001]), adj=rng.choice([-1000, -500, 0, 0, 300, 1000]),
                   rss_kb=rng.randint(0, 400_000), committed_kb=committed,
                   vsize_kb=committed + rng.choice([0, 1, 4096, 2_000_000]),
-                  cmdline=rng.choice(["x --batch", "x", ""]))
+                  cmdline=rng.choice(["x --batch", "x", ""]),
+                  # families: a parent among those made before (9: none), or init
+                  ppid=rng.choice([1, 1, rng.randint(9, pid - 1)]))
     cfg = config.parse('[[prefer]]\ncomm = "web"\nadjust = 300\n'
                        '[[prefer]]\ncmdline = "--batch"\nadjust = 200\n'
                        '[[avoid]]\ncomm = "db"\nuid = 0\nadjust = -400\n'
@@ -274,13 +287,60 @@ def test_reading_by_ceiling_chooses_what_reading_everyone_would(tmp_path: Path,
 def candidates_file(table: list[procs.Proc], total_kb: int, size: int) -> bytes:
     """What lmw.ko's candidates file says of ``table``: the ``size`` highest
     committed scores of what may ever be chosen, the highest of the rest."""
-    scored = sorted(((policy.committed_score(p, total_kb), p) for p in table
+    scored = sorted(((policy.committed_score(p, total_kb), p) for p in with_families(table)
                      if p.pid != 1 and not p.kernel_thread and not p.zombie
                      and p.oom_score_adj != -1000), key=lambda item: -item[0])
     lines = [f"{p.pid} {p.start_time} {p.committed_kb} {p.oom_score_adj} "
-             f"{p.comm.encode().hex()}\n" for _, p in scored[:size]]
+             f"{p.comm.encode().hex() or '-'} {policy.ranked_kb(p)}\n" for _, p in scored[:size]]
     rest = f"rest {scored[size][0]}\n" if len(scored) > size else "rest none\n"
     return "".join([*lines, rest]).encode()
+
+
+def test_a_family_that_holds_its_memory_in_its_children_is_ranked_as_one(
+        tmp_path: Path) -> None:
+    """A fork storm of small children outranks the largest single process,
+    which holds less than all of them; a shell with one large job is no
+    family, nor a supervisor with a few services (the job, the leaker
+    among them are chosen); children of another user, and those never
+    chosen, do not count."""
+    total = 1_000_000
+    fake_proc(tmp_path, 100, "service", committed_kb=200_000, uid=0)
+    fake_proc(tmp_path, 200, "storm", committed_kb=1_000, uid=1000)
+    for pid in range(201, 241):
+        fake_proc(tmp_path, pid, "storm", committed_kb=8_000, uid=1000, ppid=200)
+    fake_proc(tmp_path, 300, "sh", committed_kb=2_000, uid=1000)
+    fake_proc(tmp_path, 301, "job", committed_kb=150_000, uid=1000, ppid=300)
+    fake_proc(tmp_path, 302, "tool", committed_kb=5_000, uid=1000, ppid=300)
+    ranking = policy.Ranking(total_kb=total)
+    choice = policy.choose(procs.read_all(str(tmp_path)), config.parse(""), SELF, ranking)
+    assert choice is not None and choice.proc.pid == 200
+    assert choice.proc.family is not None and choice.proc.family.members == 41
+    assert choice.proc.family.committed_kb == 1_000 + 40 * 8_000
+    assert "family of 41 committed 321000 kB" in choice.why
+    by_pid = {p.pid: p for p in with_families(procs.read_all(str(tmp_path)))}
+    assert by_pid[300].family is None and by_pid[100].family is None
+    # the storm's children as another user's, or never to be chosen: the service
+    for change in ("uid", "adj"):
+        root = tmp_path / change
+        fake_proc(root, 100, "service", committed_kb=200_000, uid=0)
+        fake_proc(root, 200, "storm", committed_kb=1_000, uid=1000)
+        for pid in range(201, 241):
+            fake_proc(root, pid, "storm", committed_kb=8_000, ppid=200,
+                      uid=1001 if change == "uid" else 1000,
+                      adj=-1000 if change == "adj" else 0)
+        choice = policy.choose(procs.read_all(str(root)), config.parse(""), SELF, ranking)
+        assert choice is not None and choice.proc.pid == 100, change
+    # a supervisor of a few services, one of them leaking: the leaker, alone
+    root = tmp_path / "supervisor"
+    fake_proc(root, 400, "appmgr", committed_kb=3_000, uid=0)
+    for pid in range(401, 406):
+        fake_proc(root, pid, "app", committed_kb=30_000, uid=0, ppid=400)
+    fake_proc(root, 406, "leaker", committed_kb=60_000, uid=0, ppid=400)
+    choice = policy.choose(procs.read_all(str(root)), config.parse(""), SELF, ranking)
+    assert choice is not None and choice.proc.pid == 406 and choice.proc.family is None
+    # resident ranking (PSI, MemAvailable) has no families
+    choice = policy.choose(procs.read_all(str(tmp_path)), config.parse(""), SELF)
+    assert choice is not None and choice.proc.family is None
 
 
 def test_parsing_the_candidates_file(tmp_path: Path) -> None:
@@ -294,11 +354,22 @@ def test_parsing_the_candidates_file(tmp_path: Path) -> None:
             for p in listed.procs] == [(412, 9001, 65536, 300, "hog"),
                                        (77, 12, 100, 0, "a \n(b) "), (78, 13, 4, -5, "")]
     assert all(p.vsize_kb == p.committed_kb for p in listed.procs)
+    assert all(p.family is None for p in listed.procs)
+    # today's module: a sixth word, the family's committed memory, and "-" for no comm
+    listed = procs.parse_candidates(b"412 9001 65536 300 686f67 65536\n"
+                                    b"500 77 1000 0 73746f726d 321000\n"
+                                    b"78 13 4 -5 - 4\nrest 10\n")
+    assert listed is not None
+    assert [(p.pid, p.comm, p.committed_kb, p.family and p.family.committed_kb)
+            for p in listed.procs] == [(412, "hog", 65536, None), (500, "storm", 1000, 321000),
+                                       (78, "", 4, None)]
+    assert policy.committed_score(listed.procs[1], 1_000_000) == (1000 + 321) * 2 // 3
     none = procs.parse_candidates(b"rest none\n")
     assert none is not None and none.procs == [] and none.rest is None
     for bad in (b"", b"412 9001 65536 300 686f67\n", b"412 x 1 1 61\nrest 3\n",
                 b"412 1 1 1 6\nrest 3\n", b"rest\n", b"rest 1 2\n", b"412 1 1\nrest 3\n",
-                b"\xff\nrest 1\n", b"last 3\n"):
+                b"\xff\nrest 1\n", b"last 3\n", b"1 2 3 4 61 5 6\nrest 1\n",
+                b"1 2 3 4 61 x\nrest 1\n"):
         assert procs.parse_candidates(bad) is None, bad
     assert procs.parse_candidates(None) is None
 
@@ -325,7 +396,8 @@ def test_choosing_from_the_candidates_chooses_what_reading_everyone_would(
                       uid=rng.choice([0, 1000, 1001]),
                       adj=rng.choice([-1000, -500, 0, 0, 300, 1000]),
                       rss_kb=rng.randint(0, 400_000), committed_kb=committed,
-                      cmdline=rng.choice(["x --batch", "x", ""]), start=seed + pid)
+                      cmdline=rng.choice(["x --batch", "x", ""]), start=seed + pid,
+                      ppid=rng.choice([1, 1, rng.randint(9, pid - 1)]))
         table = procs.read_all(str(root))
         ranking = policy.Ranking(total_kb=1_000_000,
                                  last_denied=(rng.choice(table).pid, "app"),

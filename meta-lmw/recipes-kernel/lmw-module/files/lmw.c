@@ -125,6 +125,7 @@
 #include <linux/cred.h>
 #include <linux/ctype.h>
 #include <linux/ftrace.h>
+#include <linux/hash.h>
 #include <linux/irq_work.h>
 #include <linux/kobject.h>
 #include <linux/kprobes.h>
@@ -785,30 +786,81 @@ static ssize_t last_crossed_show(struct kobject *kobj, struct kobj_attribute *at
  * where committed is its private writable memory, touched or not
  * (data_vm + stack_vm: VmData + VmStk). Read from user space, that is two
  * files per process (stat and oom_score_adj) on the path from the signal
- * to the kill; here it is one pass over the task list under RCU, as the
- * OOM killer makes its own. A process's memory is found through any of its
- * threads that still has it, as the OOM killer's find_lock_task_mm()
- * does: one whose main thread has exited shows none in /proc/PID, and a
- * zombie has none to free. Never listed: kernel threads, init, zombies,
- * and oom_score_adj -1000 (never chosen).
+ * to the kill; here it is a pass over the task list under RCU, as the OOM
+ * killer makes its own (two, with the families below). A process's memory
+ * is found through any of its threads that still has it, as the OOM
+ * killer's find_lock_task_mm() does: one whose main thread has exited
+ * shows none in /proc/PID, and a zombie has none to free. Never listed:
+ * kernel threads, init, zombies, and oom_score_adj -1000 (never chosen).
  *
- * LMW_CANDIDATES lines, the highest score first, then "rest" and the
- * highest score among the processes not listed ("none": there are none),
- * so that the reader knows when the list settles its choice and when it
- * must look at every process after all (its rules can raise any score).
- * 16: a terminator's rules rarely set aside more than a few of the
- * largest processes, and the file stays a fraction of a page.
+ * A process that forks workers, or a fork storm, holds its memory in its
+ * children: each of them is small, and a bystander that is merely the
+ * largest single process would be listed first. So a process is ranked
+ * with its family: itself and its direct children of the same real uid
+ * (whom it could signal itself; a child that changed to another user is
+ * that user's), but for children that are never chosen and those that
+ * share its memory (a vfork()ed child, until it execs). The family's
+ * committed memory F stands in for the process's own when F is at least
+ * LMW_FAMILY_SPREAD times what its largest member holds:
+ *
+ *	F >= LMW_FAMILY_SPREAD * max(own, largest child)
+ *
+ * that is, when the memory is spread so thin over so many processes (8
+ * at least) that no kill of one member takes much of it back, and only a
+ * kill of the family does. 8, not 2: a supervisor with a few services, or
+ * a service with a few workers, stays out, and a leaker among them, larger
+ * than the rest, is listed on its own and goes alone; what passes is a
+ * fork storm, or a pool of many small workers. A shell running one large
+ * job is no family either: the job holds nearly all of it. Grandchildren
+ * count with their own parent, not further up: the sums stay one pass
+ * each, and a tree of processes that each hold a little is a rare shape
+ * for a leak.
+ *
+ * LMW_CANDIDATES lines, the highest score first, each
+ * "PID START_TIME COMMITTED_KB OOM_SCORE_ADJ COMM_HEX FAMILY_KB" (the
+ * comm "-" when empty, so that every line has its six fields; FAMILY_KB
+ * equals COMMITTED_KB when the process is ranked alone), then "rest" and
+ * the highest score among the processes not listed ("none": there are
+ * none), so that the reader knows when the list settles its choice and
+ * when it must look at every process after all (its rules can raise any
+ * score). 16: a terminator's rules rarely set aside more than a few of
+ * the largest processes, and the file stays a fraction of a page.
+ *
+ * The sums are made in a first pass over the task list, into a table of
+ * parents keyed by the parent's task_struct (stable under the RCU read
+ * lock, held across both passes), and read in the second. The table is
+ * allocated with the module, not on the way from the signal to the kill,
+ * when memory is short: LMW_FAMILIES slots, filled at most half, so that
+ * a lookup stays a probe or two. Past LMW_FAMILIES / 2 parents (each
+ * with a child of its own uid), the processes left over are ranked alone,
+ * as a process without children is.
  */
-#define LMW_CANDIDATES	16
+#define LMW_CANDIDATES		16
+#define LMW_FAMILY_SPREAD	8
+#define LMW_FAMILY_BITS		10
+#define LMW_FAMILIES		BIT(LMW_FAMILY_BITS)
 
 struct lmw_candidate {
 	pid_t pid;
 	u64 start;			/* stat's field 22: clock ticks after boot */
 	unsigned long committed;	/* pages */
+	unsigned long family;		/* pages: its family's, or its own */
 	int oom_score_adj;
 	long score;
 	char comm[TASK_COMM_LEN];
 };
+
+struct lmw_family {
+	const struct task_struct *parent;	/* a thread group leader; NULL: free */
+	unsigned long children;			/* pages its counted children hold */
+	unsigned long largest;			/* pages the largest of them holds */
+};
+
+/* Both tables are candidates_show()'s alone, under lmw_candidates_lock */
+static DEFINE_MUTEX(lmw_candidates_lock);
+static struct lmw_candidate lmw_list[LMW_CANDIDATES];
+static struct lmw_family lmw_families[LMW_FAMILIES];
+static unsigned int lmw_families_used;
 
 static long lmw_score(unsigned long committed, int oom_score_adj)
 {
@@ -835,9 +887,70 @@ static bool lmw_task_committed(struct task_struct *p, unsigned long *committed)
 	return false;
 }
 
-/* Put @c into @list (@n long, the highest score first); return the score it pushed out */
-static long lmw_rank(struct lmw_candidate *list, int *n, const struct lmw_candidate *c)
+/* Whether @p may be listed at all, and what it has committed (pages) */
+static bool lmw_task_rankable(struct task_struct *p, unsigned long *committed)
 {
+	if (p->flags & PF_KTHREAD || is_global_init(p))
+		return false;
+	if (READ_ONCE(p->signal->oom_score_adj) == OOM_SCORE_ADJ_MIN)
+		return false;
+	return lmw_task_committed(p, committed);
+}
+
+/* The family entry of @parent; made when @make and there is room, else NULL */
+static struct lmw_family *lmw_family(const struct task_struct *parent, bool make)
+{
+	u32 i = hash_ptr(parent, LMW_FAMILY_BITS);
+
+	for (;; i = (i + 1) & (LMW_FAMILIES - 1)) {
+		struct lmw_family *f = &lmw_families[i];
+
+		if (f->parent == parent)
+			return f;
+		if (f->parent)
+			continue;	/* never all taken: filled at most half */
+		if (!make || lmw_families_used >= LMW_FAMILIES / 2)
+			return NULL;
+		lmw_families_used++;
+		f->parent = parent;
+		return f;
+	}
+}
+
+/* Add @p, which holds @committed pages, to its parent's family (RCU read lock held) */
+static void lmw_count_child(struct task_struct *p, unsigned long committed)
+{
+	struct task_struct *parent = rcu_dereference(p->real_parent)->group_leader;
+	struct lmw_family *f;
+
+	if (parent->flags & PF_KTHREAD || is_global_init(parent))
+		return;
+	if (!uid_eq(__task_cred(p)->uid, __task_cred(parent)->uid))
+		return;
+	/* compared, never dereferenced: a child that shares the parent's memory */
+	if (READ_ONCE(p->mm) && READ_ONCE(p->mm) == READ_ONCE(parent->mm))
+		return;
+	f = lmw_family(parent, true);
+	if (!f)
+		return;
+	f->children += committed;
+	f->largest = max(f->largest, committed);
+}
+
+/* The pages @p is ranked by: its family's, when the family counts (above) */
+static unsigned long lmw_ranked(struct task_struct *p, unsigned long committed)
+{
+	struct lmw_family *f = lmw_family(p, false);
+
+	if (f && committed + f->children >= LMW_FAMILY_SPREAD * max(committed, f->largest))
+		return committed + f->children;
+	return committed;
+}
+
+/* Put @c into lmw_list (@n long, the highest score first); return the score it pushed out */
+static long lmw_rank(int *n, const struct lmw_candidate *c)
+{
+	struct lmw_candidate *list = lmw_list;
 	long out = -1;
 	int i;
 
@@ -855,43 +968,54 @@ static long lmw_rank(struct lmw_candidate *list, int *n, const struct lmw_candid
 
 static ssize_t candidates_show(struct kobject *kobj, struct kobj_attribute *attr, char *buf)
 {
-	struct lmw_candidate *list, c;
+	struct lmw_candidate c;
 	struct task_struct *p;
+	unsigned long committed;
 	long rest = -1;
 	ssize_t len = 0;
 	int n = 0, i;
 
 	BUILD_BUG_ON(NSEC_PER_SEC % USER_HZ);	/* as nsec_to_clock_t() does it then */
-	list = kmalloc_array(LMW_CANDIDATES, sizeof(*list), GFP_KERNEL);
-	if (!list)
-		return -ENOMEM;
+	mutex_lock(&lmw_candidates_lock);
+	memset(lmw_families, 0, sizeof(lmw_families));
+	lmw_families_used = 0;
 	rcu_read_lock();
 	for_each_process(p) {
-		if (p->flags & PF_KTHREAD || is_global_init(p))
-			continue;
-		c.oom_score_adj = READ_ONCE(p->signal->oom_score_adj);
-		if (c.oom_score_adj == OOM_SCORE_ADJ_MIN || !lmw_task_committed(p, &c.committed))
+		if (lmw_task_rankable(p, &committed))
+			lmw_count_child(p, committed);
+	}
+	for_each_process(p) {
+		if (!lmw_task_rankable(p, &c.committed))
 			continue;
 		c.pid = task_tgid_vnr(p);
 		if (!c.pid)
 			continue;	/* outside the reader's PID namespace */
+		c.oom_score_adj = READ_ONCE(p->signal->oom_score_adj);
 		c.start = div_u64(p->start_boottime, NSEC_PER_SEC / USER_HZ);
-		c.score = lmw_score(c.committed, c.oom_score_adj);
+		c.family = lmw_ranked(p, c.committed);
+		c.score = lmw_score(c.family, c.oom_score_adj);
 		get_task_comm(c.comm, p);
-		rest = max(rest, lmw_rank(list, &n, &c));
+		rest = max(rest, lmw_rank(&n, &c));
 	}
 	rcu_read_unlock();
 	/* comm is its owner's to choose: in hex, no byte of it can end a field or a line */
-	for (i = 0; i < n; i++)
-		len += sysfs_emit_at(buf, len, "%d %llu %lu %d %*phN\n", list[i].pid,
-				     list[i].start, lmw_kb(list[i].committed),
-				     list[i].oom_score_adj,
-				     (int)strnlen(list[i].comm, TASK_COMM_LEN), list[i].comm);
+	for (i = 0; i < n; i++) {
+		struct lmw_candidate *l = &lmw_list[i];
+		int comm_len = strnlen(l->comm, TASK_COMM_LEN);
+
+		len += sysfs_emit_at(buf, len, "%d %llu %lu %d ", l->pid, l->start,
+				     lmw_kb(l->committed), l->oom_score_adj);
+		if (comm_len)
+			len += sysfs_emit_at(buf, len, "%*phN", comm_len, l->comm);
+		else
+			len += sysfs_emit_at(buf, len, "-");
+		len += sysfs_emit_at(buf, len, " %lu\n", lmw_kb(l->family));
+	}
+	mutex_unlock(&lmw_candidates_lock);
 	if (rest < 0)
 		len += sysfs_emit_at(buf, len, "rest none\n");
 	else
 		len += sysfs_emit_at(buf, len, "rest %ld\n", rest);
-	kfree(list);
 	return len;
 }
 

@@ -8,6 +8,17 @@ another process and nothing is sent. From then on the pidfd pins the
 process we checked, so a reused PID can never be hit. After SIGKILL,
 process_mrelease() (Linux 5.15+) frees the victim's memory at once rather
 than when its last thread has exited.
+
+A victim ranked with its family (policy.py) takes its children with it
+(terminate_family): a fork storm's or a forking service's children,
+orphaned, would live on and hold what the ranking counted. The head is
+stopped (SIGSTOP) first, so that it forks no more while its children are
+found; each child of its real uid that the policy does not spare is
+pinned by a pidfd and checked as the head is; then all get SIGTERM, the
+head SIGCONT to act on it, and the grace runs for all together. What
+remains then gets SIGKILL, after the head is stopped once more and the
+children it forked in the grace are pinned too. Only direct children:
+what a child forked is that child's own family.
 """
 
 from __future__ import annotations
@@ -71,6 +82,146 @@ def _wait_exit(pidfd: int, seconds: float) -> bool:
     poller = select.poll()
     poller.register(pidfd, select.POLLIN)
     return bool(poller.poll(max(0, int(seconds * 1000))))
+
+
+def _wait_all(pidfds: list[int], seconds: float) -> list[int]:
+    """Wait up to ``seconds`` for every process behind ``pidfds`` to exit;
+    the pidfds of those still running then."""
+    running = set(pidfds)
+    poller = select.poll()
+    for pidfd in running:
+        poller.register(pidfd, select.POLLIN)
+    deadline = time.monotonic() + seconds
+    while running:
+        left = deadline - time.monotonic()
+        if left <= 0:
+            break
+        for pidfd, _ in poller.poll(max(1, int(left * 1000))):
+            running.discard(pidfd)
+            poller.unregister(pidfd)
+    return [pidfd for pidfd in pidfds if pidfd in running]
+
+
+def _send(pidfd: int, signum: int) -> bool:
+    """Signal the process behind ``pidfd``; False when it has exited."""
+    try:
+        sig.pidfd_send_signal(pidfd, signum)
+    except ProcessLookupError:
+        return False
+    return True
+
+
+# How long a head of a family is given to stop: SIGSTOP takes effect when
+# it next runs, and the search for its children waits for that (a fork
+# under way would otherwise add a child after the search). It is a wait
+# for a state, ended as soon as /proc shows it.
+STOP_WAIT_S = 0.5
+STOPPED_STATES = (b"T", b"t")
+
+
+def _stop(pidfd: int, pid: int, proc_root: str) -> None:
+    """SIGSTOP the process behind ``pidfd`` and wait until it is stopped
+    (or gone, or STOP_WAIT_S has passed: the search goes on regardless)."""
+    if not _send(pidfd, sig.SIGSTOP):
+        return
+    deadline = time.monotonic() + STOP_WAIT_S
+    pause = 0.0005
+    while time.monotonic() < deadline:
+        stat = procs.read_bytes(f"{proc_root}/{pid}/stat")
+        if stat is None or stat[stat.rindex(b")") + 2:][:1] in STOPPED_STATES + procs.EXITED_STATES:
+            return
+        time.sleep(pause)
+        pause = min(pause * 2, 0.02)
+
+
+def _pin_children(head: Proc, pinned: dict[int, int], spare: Callable[[Proc], str | None],
+                  proc_root: str) -> None:
+    """Open a pidfd on each direct child of ``head`` of its real uid that
+    ``spare`` lets go and that is not pinned yet, into ``pinned`` (pid ->
+    pidfd; the caller closes them). A child is taken only if its start
+    time after the pidfd is open is the one read: otherwise the PID was
+    reused in between."""
+    for proc in procs.each(proc_root):
+        if proc.ppid != head.pid or proc.pid in pinned or proc.zombie or proc.kernel_thread:
+            continue
+        if proc.uid != head.uid or spare(proc) is not None:
+            continue
+        try:
+            pidfd = os.pidfd_open(proc.pid)
+        except OSError:
+            continue    # gone, or its PID a thread's now
+        if procs.start_time_of(proc.pid, proc_root) == proc.start_time:
+            pinned[proc.pid] = pidfd
+        else:
+            os.close(pidfd)
+
+
+def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
+                spare: Callable[[Proc], str | None], config: KillConfig,
+                proc_root: str) -> str:
+    """The family's end, once the head is stopped and its children are
+    pinned: SIGTERM to all, the grace, SIGKILL to what remains. The head's
+    ending, or "" when it was gone before its SIGTERM."""
+    for child in pinned.values():
+        _send(child, sig.SIGTERM)
+    if not _send(pidfd, sig.SIGTERM):
+        return ""
+    _send(pidfd, sig.SIGCONT)     # to act on its SIGTERM
+    running = _wait_all([pidfd, *pinned.values()], config.term_grace_ms / 1000)
+    if not running:
+        return Ending.TERMINATED
+    head_ran_on = pidfd in running
+    if head_ran_on:
+        # what it forked in the grace goes too: stopped, it forks no more
+        _stop(pidfd, victim.pid, proc_root)
+        before = set(pinned.values())
+        _pin_children(victim, pinned, spare, proc_root)
+        running += [child for child in pinned.values() if child not in before]
+    for each in running:
+        if _send(each, sig.SIGKILL):
+            _process_mrelease(each)
+    if pidfd in _wait_all(running, 5.0):
+        return Ending.SURVIVED
+    return Ending.KILLED if head_ran_on else Ending.TERMINATED
+
+
+def terminate_family(victim: Proc, config: KillConfig, spare: Callable[[Proc], str | None], *,
+                     dry_run: bool = False, proc_root: str = PROC,
+                     checked: Callable[[], None] | None = None) -> tuple[Outcome, int]:
+    """The victim and its direct children of its real uid (the module
+    docstring): SIGTERM to all, the grace, SIGKILL to what remains. The
+    outcome is the victim's; the number is how many children were
+    signalled. ``spare`` says why a child must not be signalled (None: it
+    may be); ``checked`` is terminate()'s."""
+    start = time.monotonic()
+    if dry_run:
+        return Outcome(Ending.DRY_RUN, 0.0), 0
+    try:
+        pidfd = os.pidfd_open(victim.pid)
+    except ProcessLookupError:
+        return Outcome(Ending.GONE_BEFORE, time.monotonic() - start), 0
+    except OSError as error:
+        if error.errno in (errno.EINVAL, errno.ENOENT):    # as in terminate()
+            return Outcome(Ending.PID_REUSED, time.monotonic() - start), 0
+        raise
+    pinned: dict[int, int] = {}
+    try:
+        if procs.start_time_of(victim.pid, proc_root) != victim.start_time:
+            return Outcome(Ending.PID_REUSED, time.monotonic() - start), 0
+        if checked is not None:
+            checked()
+        _stop(pidfd, victim.pid, proc_root)
+        _pin_children(victim, pinned, spare, proc_root)
+        signalled_at = time.monotonic()
+        ending = _end_family(pidfd, victim, pinned, spare=spare, config=config,
+                             proc_root=proc_root)
+        if not ending:
+            return Outcome(Ending.GONE_BEFORE, time.monotonic() - start), len(pinned)
+        return Outcome(ending, time.monotonic() - start, signalled_at), len(pinned)
+    finally:
+        for child in pinned.values():
+            os.close(child)
+        os.close(pidfd)
 
 
 def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,

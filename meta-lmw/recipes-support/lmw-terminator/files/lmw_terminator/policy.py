@@ -18,6 +18,15 @@ The base score matches what raised the signal:
   small whenever it is looked at, and would have others killed in its
   place.
 
+With committed memory, a process is ranked with its family when its
+children hold its memory: itself and its direct children of its own
+real uid that may be chosen, when together they hold at least
+FAMILY_SPREAD times what the largest of them holds (a fork storm, a
+service's workers; lmw.ko ranks its candidates by the same rule, and its
+lmw.c says why). The family's committed memory then stands in for the
+process's own, and a kill of the process takes its children with it
+(killer.terminate_family).
+
 prefer rules add to the base and avoid rules subtract from it. Every rule
 that matches applies, and the highest total wins; ties go to the larger
 RSS. Some processes are never chosen: PID 1, kernel threads, zombies
@@ -49,7 +58,7 @@ rule (choose_listed). Otherwise every process is read after all.
 from __future__ import annotations
 
 from .config import WHOLE_VALUE_FIELDS, Config, Rule
-from .procs import Proc
+from .procs import Family, Proc
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -68,6 +77,12 @@ LAST_DENIED_WEIGHT = 100
 # wrong moment, so less than the weight of a refusal, which says the
 # process keeps asking.
 LAST_CROSSED_WEIGHT = 50
+# A family is ranked as one when it holds at least this many times what its
+# largest member holds: memory spread so thin that no kill of one member
+# frees much of it (a fork storm, a pool of many small workers), while a
+# supervisor with a few services, or with a leaker among them, stays out.
+# lmw.c's LMW_FAMILY_SPREAD, the same rule; its comment says more.
+FAMILY_SPREAD = 8
 
 
 class Ranking:
@@ -157,9 +172,27 @@ def spared(proc: Proc, config: Config) -> str | None:
     return None
 
 
+def ranked_kb(proc: Proc) -> int:
+    """The committed memory ``proc`` is ranked by: its family's, or its own."""
+    return proc.committed_kb if proc.family is None else proc.family.committed_kb
+
+
+def family_of(head: Proc, children: Iterable[Proc]) -> Family | None:
+    """The family ``head`` is ranked as, or None: it is ranked alone.
+    ``children`` are its direct children that may be chosen by what they
+    are (not _never); those of another real uid, or gone, do not count."""
+    counted = [child.committed_kb for child in children
+               if child.uid == head.uid and not child.gone]
+    whole = head.committed_kb + sum(counted)
+    if counted and whole >= FAMILY_SPREAD * max(head.committed_kb, *counted):
+        return Family(whole, members=1 + len(counted))
+    return None
+
+
 def committed_score(proc: Proc, total_kb: int) -> int:
-    """The kernel's oom_score formula with committed memory in place of resident."""
-    per_mille = proc.committed_kb * 1000 // max(total_kb, 1)
+    """The kernel's oom_score formula with committed memory in place of
+    resident: the family's, when it is ranked with its family."""
+    per_mille = ranked_kb(proc) * 1000 // max(total_kb, 1)
     return max(0, (1000 + per_mille + proc.oom_score_adj) * 2 // 3)
 
 
@@ -172,12 +205,13 @@ def _names_comm_alone(rule: Rule) -> bool:
     return rule.uid is None and all(name == "comm" for name, _ in rule.patterns)
 
 
-def _ceiling(proc: Proc, config: Config, ranking: Ranking) -> int:
+def _ceiling(proc: Proc, config: Config, ranking: Ranking, children_vsize_kb: int = 0) -> int:
     """The highest total ``proc`` can have, from stat and oom_score_adj
-    alone (the module docstring says why it holds)."""
+    alone (the module docstring says why it holds); with its children's
+    virtual sizes, the highest its family can have."""
     if ranking.total_kb is None or proc.vsize_kb is None:
         return UNBOUNDED
-    per_mille = proc.vsize_kb * 1000 // max(ranking.total_kb, 1)
+    per_mille = (proc.vsize_kb + children_vsize_kb) * 1000 // max(ranking.total_kb, 1)
     ceiling = max(0, (1000 + per_mille + proc.oom_score_adj) * 2 // 3)
     ceiling += ranking.weight(proc.pid)
     for rule in config.prefer:
@@ -203,7 +237,13 @@ def score(proc: Proc, config: Config, ranking: Ranking = RESIDENT) -> tuple[int,
     if ranking.total_kb is None:
         reasons = [f"oom_score {proc.oom_score}"]
     else:
-        reasons = [f"committed {proc.committed_kb} kB: {committed_score(proc, ranking.total_kb)}"]
+        if proc.family is None:
+            reasons = [f"committed {proc.committed_kb} kB: "
+                       f"{committed_score(proc, ranking.total_kb)}"]
+        else:
+            members = f" of {proc.family.members}" if proc.family.members else ""
+            reasons = [f"family{members} committed {proc.family.committed_kb} kB (itself "
+                       f"{proc.committed_kb} kB): {committed_score(proc, ranking.total_kb)}"]
         if ranking.last_denied is not None and ranking.last_denied[0] == proc.pid:
             reasons.append(f"refused last by lmw.ko {LAST_DENIED_WEIGHT:+d}")
         if ranking.last_crossed is not None and ranking.last_crossed[0] == proc.pid:
@@ -240,12 +280,20 @@ def choose(procs: Iterable[Proc], config: Config, self_pid: int,
     Processes are read in the order of their ceilings and no further than
     one can still win (the module docstring); only numbers are compared
     on the way, and the reasons are written for the winner alone."""
-    ceilings: list[tuple[int, Proc]] = []
+    eligible: list[Proc] = []
     seen = 0
     for proc in procs:
         seen += 1
         if not _never(proc, self_pid):
-            ceilings.append((_ceiling(proc, config, ranking), proc))
+            eligible.append(proc)
+    # families are ranked with committed memory alone (the module docstring)
+    children: dict[int, list[Proc]] = {}
+    if ranking.total_kb is not None:
+        for proc in eligible:
+            children.setdefault(proc.ppid, []).append(proc)
+    ceilings = [(_ceiling(proc, config, ranking,
+                          sum(child.vsize_kb or 0 for child in children.get(proc.pid, ()))),
+                 proc) for proc in eligible]
     ceilings.sort(key=lambda item: item[0], reverse=True)
     best: Proc | None = None
     best_key = (0, 0)
@@ -254,6 +302,8 @@ def choose(procs: Iterable[Proc], config: Config, self_pid: int,
             break       # nobody left can reach the best score
         if proc.gone or protected(proc, config, self_pid):
             continue
+        if proc.pid in children:
+            proc.family = family_of(proc, children[proc.pid])
         key = (_total(proc, config, ranking), proc.rss_kb)
         if best is None or key > best_key:
             best, best_key = proc, key

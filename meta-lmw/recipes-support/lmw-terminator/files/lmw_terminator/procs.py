@@ -24,6 +24,18 @@ CLOCK_TICKS = os.sysconf("SC_CLK_TCK")
 CMDLINE_MAX = 4096
 
 
+class Family:
+    """A process's family as it is ranked: itself and the direct children
+    of its own real uid that may be chosen (policy.family_of has the rule).
+    ``committed_kb`` is the whole family's, ``members`` counts the process
+    too; ``members`` is 0 when only the sum is known (lmw.ko's candidates)."""
+
+    __slots__ = ("committed_kb", "members")
+
+    def __init__(self, committed_kb: int, members: int = 0) -> None:
+        self.committed_kb, self.members = committed_kb, members
+
+
 class Proc:
     """One process as the policy sees it.
 
@@ -51,16 +63,19 @@ class Proc:
     """
 
     __slots__ = ("_cgroup", "_cmdline", "_committed_kb", "_dir", "_exe", "_oom_score", "_rss_kb",
-                 "_uid", "comm", "kernel_thread", "oom_score_adj", "pid", "start_time", "vsize_kb",
-                 "zombie")
+                 "_uid", "comm", "family", "kernel_thread", "oom_score_adj", "pid", "ppid",
+                 "start_time", "vsize_kb", "zombie")
 
     def __init__(self, *, pid: int, start_time: int, comm: str, oom_score_adj: int,
                  kernel_thread: bool, uid: int | None = None, rss_kb: int | None = None,
                  committed_kb: int | None = None, vsize_kb: int | None = None,
                  cmdline: str | None = None, exe: str | None = None, cgroup: str | None = None,
                  oom_score: int | None = None, root: str = PROC, thread: int | None = None,
-                 zombie: bool = False) -> None:
+                 zombie: bool = False, ppid: int = 0, family: Family | None = None) -> None:
         self.pid = pid
+        self.ppid = ppid                # stat field 4; 0: not known
+        # what it is ranked by, with its children, when they count (policy.py)
+        self.family = family
         self.start_time = start_time    # clock ticks after boot: stat field 22
         self.comm = comm
         self.oom_score_adj = oom_score_adj
@@ -245,7 +260,7 @@ def read_proc(pid: int, root: str = PROC) -> Proc | None:
     try:
         comm_bytes = stat[stat.index(b"(") + 1:stat.rindex(b")")]
         fields = _stat_fields(stat)
-        state, flags = fields[0], int(fields[6])
+        state, ppid, flags = fields[0], int(fields[1]), int(fields[6])
         start_time, vsize = int(fields[19]), int(fields[20])
     except (ValueError, IndexError):
         return None
@@ -254,7 +269,7 @@ def read_proc(pid: int, root: str = PROC) -> Proc | None:
         # no memory, no user: nothing more to read (and never a victim)
         return Proc(pid=pid, start_time=start_time, comm=comm, uid=0, oom_score_adj=0,
                     rss_kb=0, committed_kb=0, vsize_kb=0, kernel_thread=True, cmdline="",
-                    exe="", cgroup="", oom_score=0, root=root)
+                    exe="", cgroup="", oom_score=0, root=root, ppid=ppid)
     oom_score_adj = _read_int(f"{base}/oom_score_adj")
     if oom_score_adj is None:
         return None
@@ -265,10 +280,11 @@ def read_proc(pid: int, root: str = PROC) -> Proc | None:
             # nothing to free (the Proc docstring): never a victim
             return Proc(pid=pid, start_time=start_time, comm=comm, oom_score_adj=oom_score_adj,
                         rss_kb=0, committed_kb=0, vsize_kb=0, kernel_thread=False,
-                        cmdline="", exe="", cgroup="", oom_score=0, root=root, zombie=True)
+                        cmdline="", exe="", cgroup="", oom_score=0, root=root, zombie=True,
+                        ppid=ppid)
         thread, vsize = living
     return Proc(pid=pid, start_time=start_time, comm=comm, oom_score_adj=oom_score_adj,
-                kernel_thread=False, vsize_kb=vsize // 1024, root=root, thread=thread)
+                kernel_thread=False, vsize_kb=vsize // 1024, root=root, thread=thread, ppid=ppid)
 
 
 def each(root: str = PROC) -> Iterator[Proc]:
@@ -298,10 +314,14 @@ class Candidates:
 
 def parse_candidates(text: bytes | None, root: str = PROC) -> Candidates | None:
     """lmw.ko's candidates file: "PID START_TIME COMMITTED_KB OOM_SCORE_ADJ
-    COMM_HEX" a line, then "rest SCORE" or "rest none". None when there is
-    no such file or it does not read as one: then every process is read.
-    The list has what the choice compares (committed memory is exact, so it
-    is its own ceiling); the rest is read as for any process, when asked."""
+    COMM_HEX FAMILY_KB" a line ("-" for an empty comm), then "rest SCORE"
+    or "rest none". A module before families wrote no FAMILY_KB, and its
+    hex of an empty comm was no word at all: four or five words are read
+    as from such a module. None when there is no such file or it does not
+    read as one: then every process is read. The list has what the choice
+    compares (what it is ranked by is exact, so it is its own ceiling; a
+    FAMILY_KB above COMMITTED_KB is the family's, ranked in its place); the rest is
+    read as for any process, when asked."""
     if text is None:
         return None
     listed: list[Proc] = []
@@ -311,13 +331,20 @@ def parse_candidates(text: bytes | None, root: str = PROC) -> Candidates | None:
         if word != "rest":
             return None
         for line in lines:
-            pid, start_time, committed_kb, oom_score_adj, *comm = line.split()
+            words = line.split()
+            if not 4 <= len(words) <= 6:
+                return None
+            pid, start_time, committed_kb, oom_score_adj, *more = words
+            comm_hex = "" if not more or more[0] == "-" else more[0]
+            family_kb = int(more[1]) if len(more) == 2 else int(committed_kb)
             listed.append(Proc(pid=int(pid), start_time=int(start_time),
-                               comm=bytes.fromhex(comm[0] if comm else "").decode(
-                                   errors="replace"),
+                               comm=bytes.fromhex(comm_hex).decode(errors="replace"),
                                oom_score_adj=int(oom_score_adj), kernel_thread=False,
-                               committed_kb=int(committed_kb), vsize_kb=int(committed_kb),
-                               root=root))
+                               # the ceiling (policy.py): what it is ranked by
+                               committed_kb=int(committed_kb),
+                               vsize_kb=max(family_kb, int(committed_kb)),
+                               root=root, family=Family(family_kb)
+                               if family_kb > int(committed_kb) else None))
         return Candidates(listed, None if rest == "none" else int(rest))
     except ValueError:
         return None

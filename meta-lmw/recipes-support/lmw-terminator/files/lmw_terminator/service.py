@@ -406,7 +406,14 @@ class Terminator:
                 facts.update(self._facts(victim, choice))
                 hooks.run(kill_cfg.before, "before", facts)
 
-        outcome = killer.terminate(victim, kill_cfg, dry_run=self.dry_run, checked=checked)
+        family = ""
+        if victim.family is None:
+            outcome = killer.terminate(victim, kill_cfg, dry_run=self.dry_run, checked=checked)
+        else:
+            outcome, children = killer.terminate_family(
+                victim, kill_cfg, lambda child: policy.spared(child, self.cfg),
+                dry_run=self.dry_run, checked=checked)
+            family = f" with {children} child(ren) of its family"
         self._say_held_lines()
         self.last_kill = time.monotonic()
         self.source.forget()
@@ -422,9 +429,9 @@ class Terminator:
         comm = log.printable(victim.comm)
         self.last_action = f"{comm}[{victim.pid}]: {outcome.ending}"
         log.warning(
-            "%sterminate %s[%d] uid %d rss %d kB committed %d kB cmdline %r: score %d (%s): "
+            "%sterminate %s[%d]%s uid %d rss %d kB committed %d kB cmdline %r: score %d (%s): "
             "%s in %.2f s; before: %s; after: %s", "[dry run] " if self.dry_run else "", comm,
-            victim.pid, victim.uid, victim.rss_kb, victim.committed_kb, cmdline[:200],
+            victim.pid, family, victim.uid, victim.rss_kb, victim.committed_kb, cmdline[:200],
             choice.score, choice.why, outcome.ending, outcome.seconds,
             memory_figures(figures), memory_figures())
         if outcome.signalled_at is not None:

@@ -20,6 +20,7 @@ else:
 SIG_DFL = _impl.SIG_DFL
 SIGCHLD, SIGHUP, SIGINT = _impl.SIGCHLD, _impl.SIGHUP, _impl.SIGINT
 SIGKILL, SIGPIPE, SIGTERM = _impl.SIGKILL, _impl.SIGPIPE, _impl.SIGTERM
+SIGCONT, SIGSTOP = _impl.SIGCONT, _impl.SIGSTOP
 pidfd_send_signal = _impl.pidfd_send_signal
 set_wakeup_fd = _impl.set_wakeup_fd
 signal = _impl.signal
