@@ -75,7 +75,7 @@ def run_all(args: argparse.Namespace) -> int:
     for name, o in outcomes.items():
         mark = "ok  " if o.failed == 0 else "FAIL"
         print(f"{mark} {name:28} {o.passed:3} passed {o.failed:3} failed "
-              f"{o.skipped:3} skipped {o.seconds:6.1f} s")
+              f"{o.skipped:3} skipped {o.seconds:6.1f} s {o.cpu_seconds:7.0f} CPU-s")
         total.passed += o.passed
         total.failed += o.failed
         total.skipped += o.skipped

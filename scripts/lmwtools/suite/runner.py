@@ -20,6 +20,7 @@ lower CPU priority.
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
 import threading
@@ -28,6 +29,7 @@ import xml.etree.ElementTree as ET
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
+from typing import IO
 
 from ..bed.catalog import BUILT_KERNELS, MATRIX
 from ..core import upstream
@@ -95,6 +97,13 @@ class Outcome:
     skipped: int = 0
     seconds: float = 0.0
     status: int = 0
+    # CPU time (user + system) of pytest and every process it waited for
+    # (a guest's QEMU, a build's compilers; not a daemon that left it, such
+    # as bitbake's server): what a session costs the machine, beside its
+    # wall time, which depends on what ran next to it
+    cpu_seconds: float = 0.0
+    # when it started, in seconds after the plan did
+    started: float = 0.0
 
 
 def sessions(quick: bool) -> list[Session]:
@@ -195,6 +204,16 @@ def pytest_command(slug: str) -> tuple[list[str], Path]:
 BACKGROUND_NICE = 10
 
 
+def _run_counted(command: list[str], out: IO[str] | None) -> tuple[int, float]:
+    """Run ``command`` in REPO; (exit status, CPU seconds of it and its waited-for children)."""
+    proc = subprocess.Popen(command, cwd=REPO, stdout=out,
+                            stderr=subprocess.STDOUT if out else None)
+    # wait4, not Popen.wait: the child's rusage comes with its status
+    _, wait_status, usage = os.wait4(proc.pid, 0)
+    proc.returncode = os.waitstatus_to_exitcode(wait_status)
+    return proc.returncode, usage.ru_utime + usage.ru_stime
+
+
 def run(session: Session, extra: list[str], *, log: Path | None = None) -> Outcome:
     """Run one session; its output goes to ``log`` when given, else to ours."""
     slug = session.name.replace("/", "-")
@@ -202,19 +221,24 @@ def run(session: Session, extra: list[str], *, log: Path | None = None) -> Outco
     if session.background:
         argv = ["nice", "-n", str(BACKGROUND_NICE), *argv]
     start = time.monotonic()
+    command = [*argv, *session.args, *extra]
     if log is None:
         print(f"\n===== {session.name} =====", flush=True)
-        proc = subprocess.run([*argv, *session.args, *extra], cwd=REPO, check=False)
+        status, cpu = _run_counted(command, None)
     else:
         with open(log, "w", encoding="utf-8") as out:
-            proc = subprocess.run([*argv, *session.args, *extra], cwd=REPO, check=False,
-                                  stdout=out, stderr=subprocess.STDOUT)
-    outcome = Outcome(seconds=time.monotonic() - start, status=proc.returncode)
+            status, cpu = _run_counted(command, out)
+    outcome = Outcome(seconds=time.monotonic() - start, status=status, cpu_seconds=cpu)
     count(junit, outcome)
     # pytest exit 5 = no test ran; a session that ran nothing proves nothing.
-    if proc.returncode != 0 and outcome.failed == 0:
+    if status != 0 and outcome.failed == 0:
         outcome.failed = 1
     return outcome
+
+
+def _clock(seconds: float) -> str:
+    """Minutes and seconds after the plan started: 12:05."""
+    return f"{int(seconds) // 60}:{int(seconds) % 60:02d}"
 
 
 def run_plan(plan: list[Session], extra: list[str], jobs: int) -> dict[str, Outcome]:
@@ -226,14 +250,19 @@ def run_plan(plan: list[Session], extra: list[str], jobs: int) -> dict[str, Outc
     if jobs <= 1:
         return {s.name: run(s, extra) for s in plan}
     lock = threading.Lock()
+    plan_start = time.monotonic()
 
     def one(session: Session) -> Outcome:
         log = TEST_RESULTS / f"{session.name.replace('/', '-')}.log"
+        started = time.monotonic() - plan_start
         with lock:
-            print(f"----- start {session.name}", flush=True)
+            print(f"----- start {session.name} at {_clock(started)}", flush=True)
         outcome = run(session, extra, log=log)
+        outcome.started = started
         with lock:
-            print(f"\n===== {session.name} ({outcome.seconds:.0f} s) =====", flush=True)
+            ended = _clock(time.monotonic() - plan_start)
+            print(f"\n===== {session.name} ({outcome.seconds:.0f} s, "
+                  f"{outcome.cpu_seconds:.0f} CPU-s; ended at {ended}) =====", flush=True)
             print(log.read_text(errors="replace"), end="", flush=True)
         return outcome
 
