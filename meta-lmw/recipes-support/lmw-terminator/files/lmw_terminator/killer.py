@@ -111,6 +111,28 @@ def _send(pidfd: int, signum: int) -> bool:
     return True
 
 
+def _pin(victim: Proc, proc_root: str) -> int | str:
+    """A pidfd on ``victim`` once it is known to be the process chosen, or
+    the Ending that says why not. The start time is read again after the
+    pidfd is open: if it differs, the PID belongs to another process now;
+    if it matches, the pidfd pins the very process that was checked."""
+    try:
+        pidfd = os.pidfd_open(victim.pid)
+    except ProcessLookupError:
+        return Ending.GONE_BEFORE
+    except OSError as error:
+        # The PID is a thread's now, not a process's (reused while it was
+        # chosen): EINVAL, or ENOENT from newer kernels. Anything else (no
+        # fd, no memory) is the main loop's to survive.
+        if error.errno in (errno.EINVAL, errno.ENOENT):
+            return Ending.PID_REUSED
+        raise
+    if procs.start_time_of(victim.pid, proc_root) != victim.start_time:
+        os.close(pidfd)
+        return Ending.PID_REUSED
+    return pidfd
+
+
 # How long a head of a family is given to stop: SIGSTOP takes effect when
 # it next runs, and the search for its children waits for that (a fork
 # under way would otherwise add a child after the search). It is a wait
@@ -127,8 +149,8 @@ def _stop(pidfd: int, pid: int, proc_root: str) -> None:
     deadline = time.monotonic() + STOP_WAIT_S
     pause = 0.0005
     while time.monotonic() < deadline:
-        stat = procs.read_bytes(f"{proc_root}/{pid}/stat")
-        if stat is None or stat[stat.rindex(b")") + 2:][:1] in STOPPED_STATES + procs.EXITED_STATES:
+        state = procs.state_of(pid, proc_root)
+        if state is None or state in STOPPED_STATES + procs.EXITED_STATES:
             return
         time.sleep(pause)
         pause = min(pause * 2, 0.02)
@@ -147,13 +169,11 @@ def _pin_children(head: Proc, pinned: dict[int, int], spare: Callable[[Proc], st
         if proc.uid != head.uid or spare(proc) is not None:
             continue
         try:
-            pidfd = os.pidfd_open(proc.pid)
+            pidfd = _pin(proc, proc_root)
         except OSError:
-            continue    # gone, or its PID a thread's now
-        if procs.start_time_of(proc.pid, proc_root) == proc.start_time:
+            continue    # no fd to spare: the child is left, the head still goes
+        if isinstance(pidfd, int):
             pinned[proc.pid] = pidfd
-        else:
-            os.close(pidfd)
 
 
 def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
@@ -196,18 +216,11 @@ def terminate_family(victim: Proc, config: KillConfig, spare: Callable[[Proc], s
     start = time.monotonic()
     if dry_run:
         return Outcome(Ending.DRY_RUN, 0.0), 0
-    try:
-        pidfd = os.pidfd_open(victim.pid)
-    except ProcessLookupError:
-        return Outcome(Ending.GONE_BEFORE, time.monotonic() - start), 0
-    except OSError as error:
-        if error.errno in (errno.EINVAL, errno.ENOENT):    # as in terminate()
-            return Outcome(Ending.PID_REUSED, time.monotonic() - start), 0
-        raise
+    pidfd = _pin(victim, proc_root)
+    if isinstance(pidfd, str):
+        return Outcome(pidfd, time.monotonic() - start), 0
     pinned: dict[int, int] = {}
     try:
-        if procs.start_time_of(victim.pid, proc_root) != victim.start_time:
-            return Outcome(Ending.PID_REUSED, time.monotonic() - start), 0
         if checked is not None:
             checked()
         _stop(pidfd, victim.pid, proc_root)
@@ -239,20 +252,10 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
 
     if dry_run:
         return done(Ending.DRY_RUN)
+    pidfd = _pin(victim, proc_root)
+    if isinstance(pidfd, str):
+        return done(pidfd)
     try:
-        pidfd = os.pidfd_open(victim.pid)
-    except ProcessLookupError:
-        return done(Ending.GONE_BEFORE)
-    except OSError as error:
-        # The PID is a thread's now, not a process's (reused while it was
-        # chosen): EINVAL, or ENOENT from newer kernels. Anything else (no
-        # fd, no memory) is the main loop's to survive.
-        if error.errno in (errno.EINVAL, errno.ENOENT):
-            return done(Ending.PID_REUSED)
-        raise
-    try:
-        if procs.start_time_of(victim.pid, proc_root) != victim.start_time:
-            return done(Ending.PID_REUSED)
         if checked is not None:
             checked()
         try:

@@ -359,6 +359,16 @@ def start_time_of(pid: int, root: str = PROC) -> int | None:
         return None
 
 
+def state_of(pid: int, root: str = PROC) -> bytes | None:
+    """The state letter of ``pid`` (stat field 3: b"R", b"S", b"T", ...),
+    or None if it is gone."""
+    stat = read_bytes(f"{root}/{pid}/stat")
+    try:
+        return None if stat is None else _stat_fields(stat)[0][:1]
+    except (ValueError, IndexError):
+        return None
+
+
 def owner_of(pid: int, root: str = PROC) -> tuple[int, int, int] | None:
     """(real uid, saved uid, start time) of a process, or None if it is gone:
     who may signal it (kill(2)'s rule), and which process it is."""
