@@ -617,6 +617,32 @@ def test_with_lmw_the_victim_is_the_one_that_committed(shell: ShellDriver,
         assert alive(shell, toucher)
 
 
+def test_memory_climbing_on_after_a_kill_ends_the_kill_interval(shell: ShellDriver,
+                                                               service: Service) -> None:
+    """A kill that does not stop the climb: the next committer goes without the
+    daemon waiting out min_interval_ms (10 minutes here, longer than the test),
+    and the log says why."""
+    slow = "[warn]\ngrace_ms = 0\n[kill]\nterm_grace_ms = 1500\nmin_interval_ms = 600000\n"
+    with armed(shell, service, slow + PROTECT_TRIGGER) as offset:
+        first = start(shell, "first", f"{named_copy(shell, 'first')} -u {NOBODY} "
+                                      "hold 16384 600")
+        wait_until(shell, "grep -q hold=ok /tmp/first.out")
+        push_over_notify(shell)
+        assert exit_status(shell, "first") == 143
+        service.wait_for_log(offset, f"terminate first[{first}]")
+        climber = start(shell, "climber", f"{named_copy(shell, 'climber')} -u {NOBODY} "
+                                          "grow 2048 100")
+        assert exit_status(shell, "climber") == 143, shell.run_check("tail -3 /tmp/climber.out")
+        line = service.wait_for_log(offset, "climbed on to")
+        assert "without waiting min_interval_ms" in line, line
+        service.wait_for_log(offset, f"terminate climber[{climber}]")
+        log = service.log()[offset:]
+        early = [i for i, text in enumerate(log) if "climbed on to" in text]
+        kills = [i for i, text in enumerate(log) if "] uid " in text and "terminate " in text]
+        # the one early end came after the first kill and before the climber's
+        assert len(early) == 1 and kills[0] < early[0] < kills[1], log
+
+
 def test_a_fork_storm_goes_with_its_children_and_the_largest_bystander_lives(
         shell: ShellDriver, service: Service) -> None:
     """A shell has forked twelve children that hold 4 MB each; a bystander

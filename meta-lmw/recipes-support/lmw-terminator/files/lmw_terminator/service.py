@@ -14,7 +14,9 @@ strategies are):
             signalled; memory has grace_ms to come back.
 - KILLING:  one victim is terminated (SIGTERM, grace, SIGKILL), then the
             level is read again. The next victim waits at least
-            min_interval_ms, so there is never a killing spree.
+            min_interval_ms, so there is never a killing spree, unless
+            committed memory climbs on past where it stood when the last
+            victim was chosen (pace.py: the kill did not stop the climb).
 
 The process stays under 10 MiB RSS: it imports no logging, argparse,
 dataclasses, pathlib, typing, enum, contextlib, socket.py (_socket does)
@@ -57,6 +59,7 @@ from . import (
     hooks,
     killer,
     log,
+    pace,
     policy,
     procs,
     sig,
@@ -155,6 +158,9 @@ class Terminator:
         self.level = Level.NORMAL
         self.episode: Episode | None = None
         self.last_kill = -1e9
+        # committed memory (kB) when the last victim that was signalled was
+        # chosen: a climb past it ends the kill interval early (pace.py)
+        self.committed_at_choice: int | None = None
         self.look_again_at = -1e9   # after a hold-back (HOLD_BACK_S)
         self.last_warned = -1e9
         self.kills = 0
@@ -304,9 +310,11 @@ class Terminator:
         if self.state == State.WARNED and self.episode:
             deadlines.append(self.episode.warned_at + self.cfg.warn.grace_ms / 1000 - now)
         if self.state == State.KILLING:
-            deadlines.append(max(self.last_kill + self.cfg.kill.min_interval_ms / 1000,
-                                 self.look_again_at) - now)
+            interval_ends = self.last_kill + self.cfg.kill.min_interval_ms / 1000
+            deadlines.append(max(interval_ends, self.look_again_at) - now)
             deadlines.append(1.0)   # re-read the level while acting
+            if self.committed_at_choice is not None and now < interval_ends:
+                deadlines.append(pace.CLIMB_CHECK_S)   # a climb may end the interval
         return min(deadlines) if deadlines else None
 
     # ---- the state machine ----------------------------------------------
@@ -344,9 +352,30 @@ class Terminator:
             if now - self.episode.warned_at < self.cfg.warn.grace_ms / 1000:
                 return
             self.state = State.KILLING
-        if now - self.last_kill < self.cfg.kill.min_interval_ms / 1000 or now < self.look_again_at:
+        if now < self.look_again_at:
             return
+        if now - self.last_kill < self.cfg.kill.min_interval_ms / 1000:
+            figures = self._climbed_on(figures)
+            if figures is None:
+                return
         self._kill_one(figures)
+
+    def _climbed_on(self, figures: dict[str, int] | None) -> dict[str, int] | None:
+        """Within the kill interval: the memory figures if committed memory has
+        climbed on past the last victim's choice (pace.py), else None."""
+        if self.committed_at_choice is None:
+            return None
+        figures = procs.meminfo() if figures is None else figures
+        if not pace.climbed(figures["Committed_AS"], self.committed_at_choice,
+                            figures["MemTotal"]):
+            return None
+        if self.held_lines is None:
+            self.held_lines = []    # a kill follows in this turn: say it after the signal
+        self._say(log.INFO, "committed memory climbed on to %d kB, past the %d kB of the last "
+                  "victim's choice %.2f s ago: the next victim without waiting min_interval_ms",
+                  figures["Committed_AS"], self.committed_at_choice,
+                  time.monotonic() - self.last_kill)
+        return figures
 
     def _warn(self) -> None:
         self.last_warned = time.monotonic()
@@ -416,6 +445,8 @@ class Terminator:
             family = f" with {children} child(ren) of its family"
         self._say_held_lines()
         self.last_kill = time.monotonic()
+        self.committed_at_choice = (figures["Committed_AS"] if outcome.signalled_at is not None
+                                    else None)
         self.source.forget()
         if outcome.ending in (killer.Ending.TERMINATED, killer.Ending.KILLED):
             self.kills += 1

@@ -1,0 +1,53 @@
+# SPDX-License-Identifier: MIT
+# Copyright (c) 2026 The meta-lmw authors
+"""When the next victim may go: the kill interval, and its early end (pure functions).
+
+After a kill, the next one waits ``[kill] min_interval_ms`` (1 s): what a
+victim frees takes a moment to show, and a daemon that killed again at
+once would take a second process for memory that is already on its way
+back. That wait is right when memory falls or holds still after a kill,
+and wrong when it climbs on: many committers at once, or a fork storm,
+take back what the victim freed within the interval, and the line is
+reached while the daemon waits.
+
+So the interval ends early when committed memory has climbed past where
+it stood when the last victim was chosen, by more than CLIMB_MARGIN of
+RAM: despite the kill, memory is worse than it was when a kill was
+needed. Each early end therefore needs the whole of what the last victim
+freed taken back, and that margin on top: a kill that freed nothing (a
+victim whose memory was shared), with memory holding still, never ends
+the interval early. With lmw.ko the climb is committed memory's own: an
+unprivileged process cannot push it past the deny line, so a user can
+make the daemon no faster than memory itself gets worse, and the victim
+is still the policy's choice. A refusal at the deny line is no reason
+for an early kill: any user can have a request refused (one too large
+for the room left), at will.
+
+While the interval runs and a climb could end it, the main loop reads
+committed memory every CLIMB_CHECK_S (only then: at rest it sleeps with
+no timeout).
+"""
+
+from __future__ import annotations
+
+# 1% of RAM: lmw.ko's own hysteresis (hysteresis_permille 10), the
+# smallest step of committed memory that it takes for a change.
+CLIMB_MARGIN_PERMILLE = 10
+# How often committed memory is read while the interval may end early:
+# lmw.ko's own re-check (recheck_ms 100). A climb that ends the interval
+# is seen at most this late.
+CLIMB_CHECK_S = 0.1
+
+
+def climb_margin_kb(total_kb: int) -> int:
+    """How far committed memory must climb past the last choice's figure."""
+    return total_kb * CLIMB_MARGIN_PERMILLE // 1000
+
+
+def climbed(committed_kb: int, committed_at_choice_kb: int | None, total_kb: int) -> bool:
+    """Whether committed memory is past the last victim's choice by more than
+    the margin (None: no kill to compare with)."""
+    if committed_at_choice_kb is None:
+        return False
+    return committed_kb > committed_at_choice_kb + climb_margin_kb(total_kb)
+
