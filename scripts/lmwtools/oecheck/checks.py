@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import itertools
+import shlex
 import subprocess
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -140,23 +142,65 @@ def checked_out_commit(settings: Settings, release: str, name: str) -> str | Non
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-def kernel_src_uri(settings: Settings, config: Config, recipe: str) -> list[str]:
-    """SRC_URI of the kernel ``recipe`` as the build would use it: made the
-    virtual/kernel provider for the query (linux-yocto-rt and -tiny are
-    skipped otherwise), in a copy of local.conf that kas rewrites anyway."""
-    script = "\n".join([
-        "set -e",
-        "cp conf/local.conf conf/local.conf.lmw-keep",
-        f"echo 'PREFERRED_PROVIDER_virtual/kernel = \"{recipe}\"' >> conf/local.conf",
-        f"status=0; bitbake-getvar -r {recipe} --value SRC_URI || status=$?",
-        "mv conf/local.conf.lmw-keep conf/local.conf",
-        "exit $status",
-    ])
+# Each kernel recipe's SRC_URI as the build would see it, through tinfoil
+# in one bitbake server: the configuration's parse (warm from its checks)
+# once, then each recipe file parsed again with a copy of the config that
+# makes it the virtual/kernel provider (linux-yocto-rt and -tiny skip
+# themselves otherwise). Setting the provider in local.conf instead is a
+# new configuration, a full parse of every recipe, per kernel.
+_KERNEL_QUERY = """
+import glob, os, shutil, sys
+bitbake = os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("bitbake"))))
+sys.path.insert(0, os.path.join(bitbake, "lib"))
+import bb.data, bb.tinfoil
+with bb.tinfoil.Tinfoil() as tinfoil:
+    tinfoil.prepare(config_only=False, quiet=2)
+    core = tinfoil.config_data.getVar("COREBASE")
+    for recipe in sys.argv[1:]:
+        found = sorted(glob.glob(os.path.join(core, "meta", "recipes-kernel", "linux",
+                                              recipe + "_*.bb")))
+        if not found:
+            print("###", recipe, "missing", flush=True)
+            continue
+        data = bb.data.createCopy(tinfoil.config_data)
+        data.setVar("PREFERRED_PROVIDER_virtual/kernel", recipe)
+        rd = tinfoil.parse_recipe_file(found[-1], config_data=data)
+        skipped = rd.getVar("__SKIPPED")
+        if skipped:
+            print("###", recipe, "skipped", " ".join(skipped.split()), flush=True)
+        else:
+            print("###", recipe, "uri", " ".join((rd.getVar("SRC_URI") or "").split()),
+                  flush=True)
+"""
+
+
+def kernel_src_uris(settings: Settings, config: Config,
+                    recipes: Sequence[str]) -> dict[str, list[str]]:
+    """SRC_URI of each of oe-core's kernel ``recipes`` as the build would use
+    it, each made the virtual/kernel provider for its query (_KERNEL_QUERY)."""
+    script = shlex.join(["python3", "-c", _KERNEL_QUERY, *recipes])
     argv = [str(settings.kas), "shell", config.kas_arg("offline"), "-c", script]
-    log_name = f"{config.name.replace('/', '-')}-{recipe}-src-uri.log"
+    log_name = f"{config.name.replace('/', '-')}-kernels-src-uri.log"
     returncode, output, _ = run_logged(settings, argv, kas_env(settings, config.release),
                                        log_name)
     if returncode != 0:
-        raise UserError(f"bitbake-getvar -r {recipe} SRC_URI failed (exit {returncode}):\n"
+        raise UserError(f"the kernel recipes' SRC_URI query failed (exit {returncode}; full "
+                        f"log: {settings.logs / log_name}):\n"
                         f"{tail(output, FAILURE_TAIL_LINES)}")
-    return output.split()
+    answers: dict[str, list[str]] = {}
+    problems: list[str] = []
+    for line in output.splitlines():
+        words = line.split()
+        if len(words) < 3 or words[0] != "###" or words[1] not in recipes:
+            continue
+        recipe, kind, rest = words[1], words[2], words[3:]
+        if kind == "uri":
+            answers[recipe] = rest
+        else:
+            problems.append(f"{recipe}: {kind} {' '.join(rest)}".strip())
+    problems += [f"{r}: no answer" for r in recipes if r not in answers
+                 and not any(p.startswith(f"{r}:") for p in problems)]
+    if problems:
+        raise UserError("kernel recipes not queried: " + "; ".join(problems)
+                        + f" (full log: {settings.logs / log_name})")
+    return answers
