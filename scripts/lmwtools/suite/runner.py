@@ -4,14 +4,14 @@ labgrid boots one environment per pytest session, so each guest (kernel,
 arch, userland) is its own session. ``sessions()`` is the plan;
 ``pytest_command()`` is how every run of the suite starts pytest (the
 matrix here, a farm place in farm/); ``count()`` reads a session's JUnit.
-Sessions run side by side (``run_plan``, two at a time by default: each
-x86 guest is one TCG thread), longest first, in three rounds by their
+Sessions run side by side (``run_plan``, three at a time by default: a
+guest is mostly waiting), longest first, in three rounds by their
 ``placement``: BUSY ones first, beside anything (the module's guests, the
 debug kernel's build, the arm guests' several TCG threads); then the
-QUIET ones beside each other only (the terminator's, whose tests race
-processes against the daemon and want no heavy guest beside them, and
-host work and single x86 guests that fit beside them: the loopback farm,
-the bench's smoke run); then the ALONE ones by themselves (none in the
+QUIET ones beside each other only, two at a time (the terminator's,
+whose tests race processes against the daemon and want no heavy guest
+beside them, and host work and single x86 guests that fit beside them:
+the loopback farm, the bench's smoke run); then the ALONE ones by themselves (none in the
 plan now: the place for a session that must measure). A ``background``
 session (the real bitbake and Buildroot: host work that no guest waits
 for) runs from the start beside all of them, outside the slots, at a
@@ -75,6 +75,9 @@ MM_KERNEL = "6.12"
 
 # A session's round (see the module docstring and run_plan).
 BUSY, QUIET, ALONE = "busy", "quiet", "alone"
+# The quiet round's sessions side by side, at most: a terminator session
+# and one x86 guest beside it, whatever --jobs says for the busy round.
+QUIET_SLOTS = 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -276,7 +279,7 @@ def run_plan(plan: list[Session], extra: list[str], jobs: int) -> dict[str, Outc
     with ThreadPoolExecutor(max_workers=max(1, len(background))) as behind:
         behind_runs = [behind.submit(one, s) for s in background]
         done = side_by_side(BUSY, jobs)
-        done.update(side_by_side(QUIET, jobs))
+        done.update(side_by_side(QUIET, min(jobs, QUIET_SLOTS)))
         done.update(side_by_side(ALONE, 1))
         done.update({s.name: future.result()
                      for s, future in zip(background, behind_runs, strict=True)})
