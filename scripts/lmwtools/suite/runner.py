@@ -4,8 +4,8 @@ labgrid boots one environment per pytest session, so each guest (kernel,
 arch, userland) is its own session. ``sessions()`` is the plan;
 ``pytest_command()`` is how every run of the suite starts pytest (the
 matrix here, a farm place in farm/); ``count()`` reads a session's JUnit.
-Sessions run side by side (``run_plan``, three at a time by default: a
-guest is mostly waiting), longest first, in three rounds by their
+Sessions run side by side (``run_plan``, two at a time by default: a
+cold run keeps two cores busy), longest first, in three rounds by their
 ``placement``: BUSY ones first, beside anything (the module's guests, the
 debug kernel's build, the arm guests' several TCG threads); then the
 QUIET ones beside each other only, two at a time (the terminator's,
