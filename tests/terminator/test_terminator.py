@@ -121,7 +121,8 @@ def armed(shell: ShellDriver, service: Service, conf: str, *,
     try:
         yield offset
     finally:
-        shell.run("kill -9 $(pidof lmwtest favourite trigger precious bystander toucher committer first climber) 2>/dev/null")
+        shell.run("kill -9 $(pidof lmwtest favourite trigger precious bystander toucher "
+                  "committer first climber) 2>/dev/null")
         if module:
             wait_until(shell, f"grep -qx normal {SYSFS}/state")
         # a benign state for whatever runs next: defaults, the module's signal
