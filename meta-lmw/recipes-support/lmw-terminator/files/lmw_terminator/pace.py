@@ -11,7 +11,7 @@ take back what the victim freed within the interval, and the line is
 reached while the daemon waits.
 
 So the interval ends early when committed memory has climbed past where
-it stood when the last victim was chosen, by more than CLIMB_MARGIN of
+it stood when the last victim was chosen, by more than CLIMB_MARGIN_PERMILLE of
 RAM: despite the kill, memory is worse than it was when a kill was
 needed. Each early end therefore needs the whole of what the last victim
 freed taken back, and that margin on top: a kill that freed nothing (a
