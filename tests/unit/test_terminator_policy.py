@@ -239,6 +239,26 @@ def test_the_process_that_crossed_last_outweighs_one_a_little_larger(tmp_path: P
     plain = policy.choose(procs.read_all(str(tmp_path)), config.parse(""), SELF,
                           policy.Ranking(total_kb=1_000_000))
     assert plain is not None and plain.proc.comm == "bystander"
+    # with what the crossing asked for (lmw.ko 1.8.0 on): the flapper's
+    # mapping, as if it still held it
+    sized = policy.Ranking(total_kb=1_000_000, last_crossed=(11, "flapper"), crossed_kb=64_000)
+    choice = policy.choose(procs.read_all(str(tmp_path)), config.parse(""), SELF, sized)
+    assert choice is not None and choice.proc.comm == "flapper"
+    assert "crossed a line last asking 64000 kB +42" in choice.why, choice.why
+
+
+def test_a_bystanders_small_crossing_does_not_outweigh_a_climber(tmp_path: Path) -> None:
+    """A shell forks at the moment a climber's growth has left committed
+    memory just under the line: the fork's few pages cross it. The shell
+    is weighed by those pages, and the climber, larger, goes."""
+    fake_proc(tmp_path, 10, "sh", uid=0, committed_kb=364)
+    fake_proc(tmp_path, 11, "climber", committed_kb=26_928)
+    total_kb = 466_136
+    for crossed_kb, victim in ((364, "climber"), (None, "sh")):
+        ranking = policy.Ranking(total_kb=total_kb, last_crossed=(10, "sh"), crossed_kb=crossed_kb)
+        choice = policy.choose(procs.read_all(str(tmp_path)), config.parse(""), SELF, ranking)
+        # (without the size, a module before 1.8.0: the whole weight, and the shell)
+        assert choice is not None and choice.proc.comm == victim, (crossed_kb, choice)
 
 def with_families(table: list[procs.Proc]) -> list[procs.Proc]:
     """``table`` with each process's family set, the rule applied to every

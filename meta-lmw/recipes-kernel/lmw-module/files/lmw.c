@@ -225,10 +225,13 @@ static bool lmw_stopping;
  * Who the state is about: the process refused last, and the one whose
  * commitment last took committed memory over the notify or the deny line.
  * A process that maps and unmaps across the notify line may be small
- * whenever user space looks; the crossing names it all the same.
+ * whenever user space looks; the crossing names it all the same, and
+ * says how much it asked for: a bystander's fork that happens to take the
+ * figure over the line asks for a few pages, a flapper for its mapping.
  */
 struct lmw_who {
 	pid_t pid;		/* the thread group id: the one user space kills by */
+	long pages;		/* the commitment that was refused, or crossed */
 	char comm[TASK_COMM_LEN];
 };
 
@@ -375,13 +378,14 @@ static bool lmw_crosses(unsigned long committed, long pages, unsigned long line)
 }
 
 /* @who is current now; safe in the probe */
-static void lmw_remember(struct lmw_who *who)
+static void lmw_remember(struct lmw_who *who, long pages)
 {
 	unsigned long flags;
 
 	/* a trylock (no waiting in an NMI): busy, another CPU records one */
 	if (raw_spin_trylock_irqsave(&lmw_last_lock, flags)) {
 		who->pid = task_tgid_nr(current);
+		who->pages = pages;
 		memcpy(who->comm, current->comm, TASK_COMM_LEN);
 		raw_spin_unlock_irqrestore(&lmw_last_lock, flags);
 	}
@@ -390,7 +394,7 @@ static void lmw_remember(struct lmw_who *who)
 static void lmw_record_denial(long pages, unsigned long committed, unsigned long deny)
 {
 	atomic_long_inc(&lmw_denials);
-	lmw_remember(&lmw_last_denied);
+	lmw_remember(&lmw_last_denied, pages);
 	pr_warn_ratelimited("denied %lu kB to %s[%d]: committed %lu kB, deny line %lu kB\n",
 			    lmw_kb(pages), current->comm, task_tgid_nr(current),
 			    lmw_kb(committed), lmw_kb(deny));
@@ -498,7 +502,7 @@ static int lmw_pre(struct kprobe *p, struct pt_regs *regs)
 	/* by the figure, not the state: the state may lag in its hysteresis */
 	notify = lmw_notify_pages();
 	if (lmw_crosses(committed, pages, notify) || lmw_crosses(committed, pages, deny))
-		lmw_remember(&lmw_last_crossed);
+		lmw_remember(&lmw_last_crossed, pages);
 	lmw_move_state(committed + pages, deny, notify);
 	return 0;
 }
@@ -776,6 +780,21 @@ static ssize_t last_crossed_show(struct kobject *kobj, struct kobj_attribute *at
 	return lmw_who_show(&lmw_last_crossed, buf);
 }
 
+/* What the last crossing asked for, in kB: a file of its own, one value */
+static ssize_t last_crossed_kb_show(struct kobject *kobj, struct kobj_attribute *attr,
+				    char *buf)
+{
+	struct lmw_who copy;
+	unsigned long flags;
+
+	raw_spin_lock_irqsave(&lmw_last_lock, flags);
+	copy = lmw_last_crossed;
+	raw_spin_unlock_irqrestore(&lmw_last_lock, flags);
+	if (!copy.pid)
+		return sysfs_emit(buf, "none\n");
+	return sysfs_emit(buf, "%lu\n", lmw_kb(copy.pages));
+}
+
 /*
  * The processes a terminator would choose among, ranked the way it ranks
  * them when lmw raised the signal: the kernel's oom_score formula with
@@ -1040,6 +1059,8 @@ static struct kobj_attribute lmw_last_denied_attr = __ATTR(last_denied, 0400,
 							   last_denied_show, NULL);
 static struct kobj_attribute lmw_last_crossed_attr = __ATTR(last_crossed, 0400,
 							    last_crossed_show, NULL);
+static struct kobj_attribute lmw_last_crossed_kb_attr = __ATTR(last_crossed_kb, 0400,
+							       last_crossed_kb_show, NULL);
 static struct kobj_attribute lmw_candidates_attr = __ATTR(candidates, 0400,
 							  candidates_show, NULL);
 static struct kobj_attribute lmw_probe_attr = __ATTR_RO(probe);
@@ -1054,6 +1075,7 @@ static struct attribute *lmw_attrs[] = {
 	&lmw_changes_attr.attr,
 	&lmw_last_denied_attr.attr,
 	&lmw_last_crossed_attr.attr,
+	&lmw_last_crossed_kb_attr.attr,
 	&lmw_candidates_attr.attr,
 	&lmw_probe_attr.attr,
 	NULL,

@@ -7,7 +7,7 @@ Standard library only. One concern per module:
 - config:  /etc/lmw/terminator.toml, validated into read-only objects
 - procs:   the process table, read from /proc
 - policy:  which process may be chosen and which is (pure functions)
-- pace:    when the next victim may go: the kill interval and its early end
+- pace:    when the next victim may go: the warning's grace, the kill interval, their early end
 - sources: the low-memory signal (lmw.ko, PSI trigger, MemAvailable polling)
 - killer:  warn, then SIGTERM/SIGKILL through pidfds, process_mrelease
 - hooks:   the commands run before and after each kill, the victim in their environment

@@ -1,6 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Copyright (c) 2026 The meta-lmw authors
-"""When the next victim may go: the kill interval, and its early end (pure functions).
+"""When the next victim may go: the warning's grace and the kill interval, and
+their early end (pure functions).
 
 After a kill, the next one waits ``[kill] min_interval_ms`` (1 s): what a
 victim frees takes a moment to show, and a daemon that killed again at
@@ -23,9 +24,19 @@ is still the policy's choice. A refusal at the deny line is no reason
 for an early kill: any user can have a request refused (one too large
 for the room left), at will.
 
-While the interval runs and a climb could end it, the main loop reads
-committed memory every CLIMB_CHECK_S (only then: at rest it sleeps with
-no timeout).
+The warning's grace (``[warn] grace_ms``, 1 s) ends early by the same
+rule, with where committed memory stood when the episode began in place
+of the last choice: memory that climbs on by more than the margin after
+the warning has not been given back, and it is still on its way to the
+line. Sixteen processes that commit and touch 1 MiB every 100 ms each
+take 160 MiB a second: on a device of 512 MiB, a grace of a second at
+the notify line (90%) ends with its memory gone and the device no longer
+answering. Memory that holds still or falls, because the warned
+applications give some back, keeps the whole grace.
+
+While the grace or the interval runs and a climb could end it, the main
+loop reads committed memory every CLIMB_CHECK_S (only then: at rest it
+sleeps with no timeout).
 """
 
 from __future__ import annotations
@@ -44,10 +55,11 @@ def climb_margin_kb(total_kb: int) -> int:
     return total_kb * CLIMB_MARGIN_PERMILLE // 1000
 
 
-def climbed(committed_kb: int, committed_at_choice_kb: int | None, total_kb: int) -> bool:
-    """Whether committed memory is past the last victim's choice by more than
-    the margin (None: no kill to compare with)."""
-    if committed_at_choice_kb is None:
+def climbed(committed_kb: int, mark_kb: int | None, total_kb: int) -> bool:
+    """Whether committed memory is past ``mark_kb`` (where it stood at the
+    last victim's choice, or when the episode began) by more than the
+    margin (None: no kill to compare with)."""
+    if mark_kb is None:
         return False
-    return committed_kb > committed_at_choice_kb + climb_margin_kb(total_kb)
+    return committed_kb > mark_kb + climb_margin_kb(total_kb)
 

@@ -13,10 +13,12 @@ The base score matches what raised the signal:
   the line; ranked by resident memory it would come last, and everyone
   else would be killed first. The process that lmw.ko refused last is
   still asking for more: it gets LAST_DENIED_WEIGHT on top. The process
-  whose commitment last took committed memory over a line gets
-  LAST_CROSSED_WEIGHT: one that maps and unmaps across the notify line is
-  small whenever it is looked at, and would have others killed in its
-  place.
+  whose commitment last took committed memory over a line is ranked as if
+  it still held what it asked for then, up to LAST_CROSSED_WEIGHT: one
+  that maps and unmaps across the notify line is small whenever it is
+  looked at, and would have others killed in its place; a bystander whose
+  fork happened to take the figure over the line asked for a few pages,
+  and weighs no more than those.
 
 With committed memory, a process is ranked with its family when its
 children hold its memory: itself and its direct children of its own
@@ -71,11 +73,13 @@ OOM_SCORE_ADJ_MIN = -1000
 # holds far more (the refused one may be a bystander that asked once).
 LAST_DENIED_WEIGHT = 100
 # On top of the base of the process whose commitment last took committed
-# memory over a line: what 7.5% of RAM committed scores. A process that
-# flaps across the notify line outweighs one up to that much larger than
-# it looks; the crossing may also be a bystander's small request at the
-# wrong moment, so less than the weight of a refusal, which says the
-# process keeps asking.
+# memory over a line: what that commitment scores (lmw.ko's
+# last_crossed_kb), at most what 7.5% of RAM committed scores. A process
+# that flaps across the notify line outweighs one as much larger than it
+# looks as the mapping it flaps with; the crossing may also be a
+# bystander's request at the wrong moment, so never more than 7.5%, less
+# than the weight of a refusal, which says the process keeps asking.
+# Without the size (a module before 1.8.0), the whole of it.
 LAST_CROSSED_WEIGHT = 50
 # A family is ranked as one when it holds at least this many times what its
 # largest member holds: memory spread so thin that no kill of one member
@@ -90,15 +94,25 @@ class Ranking:
     ``total_kb`` given, committed memory; ``last_denied`` is lmw.ko's
     (pid, comm) of the last refusal: the pid is the process's, the comm the
     refused thread's; ``last_crossed`` the same of the commitment that
-    last took committed memory over one of lmw.ko's lines."""
+    last took committed memory over one of lmw.ko's lines, and
+    ``crossed_kb`` what that commitment asked for (None: not known)."""
 
-    __slots__ = ("last_crossed", "last_denied", "total_kb")
+    __slots__ = ("crossed_kb", "last_crossed", "last_denied", "total_kb")
 
     def __init__(self, total_kb: int | None = None,
                  last_denied: tuple[int, str] | None = None,
-                 last_crossed: tuple[int, str] | None = None) -> None:
+                 last_crossed: tuple[int, str] | None = None,
+                 crossed_kb: int | None = None) -> None:
         self.total_kb, self.last_denied = total_kb, last_denied
-        self.last_crossed = last_crossed
+        self.last_crossed, self.crossed_kb = last_crossed, crossed_kb
+
+    def crossed_weight(self) -> int:
+        """What the crossing adds: the score of what it asked for, at most
+        LAST_CROSSED_WEIGHT (the whole of it when the size is not known)."""
+        if self.crossed_kb is None or self.total_kb is None:
+            return LAST_CROSSED_WEIGHT
+        per_mille = self.crossed_kb * 1000 // max(self.total_kb, 1)
+        return min(LAST_CROSSED_WEIGHT, per_mille * 2 // 3)
 
     def weight(self, pid: int) -> int:
         """What lmw.ko's records add to the base of process ``pid``."""
@@ -106,7 +120,7 @@ class Ranking:
         if self.last_denied is not None and self.last_denied[0] == pid:
             weight += LAST_DENIED_WEIGHT
         if self.last_crossed is not None and self.last_crossed[0] == pid:
-            weight += LAST_CROSSED_WEIGHT
+            weight += self.crossed_weight()
         return weight
 
 
@@ -247,7 +261,8 @@ def score(proc: Proc, config: Config, ranking: Ranking = RESIDENT) -> tuple[int,
         if ranking.last_denied is not None and ranking.last_denied[0] == proc.pid:
             reasons.append(f"refused last by lmw.ko {LAST_DENIED_WEIGHT:+d}")
         if ranking.last_crossed is not None and ranking.last_crossed[0] == proc.pid:
-            reasons.append(f"crossed a line last {LAST_CROSSED_WEIGHT:+d}")
+            asked = "" if ranking.crossed_kb is None else f" asking {ranking.crossed_kb} kB"
+            reasons.append(f"crossed a line last{asked} {ranking.crossed_weight():+d}")
     reasons += [f"{rule.describe()} {rule.adjust:+d}" for rule in (*config.prefer, *config.avoid)
                 if matches(rule, proc)]
     return _total(proc, config, ranking), ", ".join(reasons)

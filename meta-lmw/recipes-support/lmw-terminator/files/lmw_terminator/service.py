@@ -18,6 +18,11 @@ strategies are):
             committed memory climbs on past where it stood when the last
             victim was chosen (pace.py: the kill did not stop the climb).
 
+A climb in the warning's grace ends the grace the same way: past where
+committed memory stood when the episode began, the warning did not stop
+it, and a grace of a second is all the room there is to the line when
+memory climbs fast (many committers at once).
+
 The process stays under 10 MiB RSS: it imports no logging, argparse,
 dataclasses, pathlib, typing, enum, contextlib, socket.py (_socket does)
 or signal.py (sig takes _signal's), re only when the config has rules
@@ -140,11 +145,14 @@ HOLD_BACK_S = 0.1
 class Episode:
     """One stretch of low memory, from the signal to memory back to normal."""
 
-    __slots__ = ("held_back", "kills", "started", "warned_at")
+    __slots__ = ("committed_at_start", "held_back", "kills", "started", "warned_at")
 
-    def __init__(self, started: float) -> None:
+    def __init__(self, started: float, committed_at_start: int) -> None:
         self.started = started
         self.warned_at = started
+        # committed memory (kB) when the episode began: a climb past it ends
+        # the warning's grace early (pace.py)
+        self.committed_at_start = committed_at_start
         self.kills = 0
         self.held_back = 0      # turns with no kill: memory under the line (_hold_back)
 
@@ -309,6 +317,7 @@ class Terminator:
         deadlines = [x for x in (watchdog_s, self.source.max_sleep_s()) if x is not None]
         if self.state == State.WARNED and self.episode:
             deadlines.append(self.episode.warned_at + self.cfg.warn.grace_ms / 1000 - now)
+            deadlines.append(pace.CLIMB_CHECK_S)   # a climb may end the grace
         if self.state == State.KILLING:
             interval_ends = self.last_kill + self.cfg.kill.min_interval_ms / 1000
             deadlines.append(max(interval_ends, self.look_again_at) - now)
@@ -322,35 +331,20 @@ class Terminator:
     def step(self) -> None:
         now = time.monotonic()
         if self.level == Level.NORMAL:
-            if self.episode is not None:
-                held = (f" ({self.episode.held_back} held back: memory under the line)"
-                        if self.episode.held_back else "")
-                log.info("memory back to normal after %.1f s and %d kill(s)%s: %s",
-                         now - self.episode.started, self.episode.kills, held, memory_figures())
-            self.episode, self.state, self.nobody_logged = None, State.WATCHING, False
+            self._end_episode(now)
             return
         figures: dict[str, int] | None = None
         if self.state == State.WATCHING or self.episode is None:
-            self.episode = Episode(started=now)
-            if self.cfg.warn.grace_ms == 0:
-                self.held_lines = []    # the kill comes in this turn: say it all after
-            # read once: a kill in this same turn logs and ranks by it
-            figures = procs.meminfo()
-            self._say(log.WARNING, "low memory (%s, from %s): %s", LEVEL_NAMES[self.level],
-                      self.source.name, memory_figures(figures))
-            if now - self.last_warned < WARN_MIN_INTERVAL_S:
-                # warned lately: this episode's grace runs from that warning
-                self.episode.warned_at, self.state = self.last_warned, State.WARNED
-                self._say(log.INFO, "warned %.1f s ago: not again (at most one warning in "
-                          "%.0f s)", now - self.last_warned, WARN_MIN_INTERVAL_S)
-            else:
-                self._warn()
+            figures = self._start_episode(now)
             if self.cfg.warn.grace_ms > 0:
                 return
             # no grace: the first victim in the same turn as the signal
+        assert self.episode is not None
         if self.state == State.WARNED:
             if now - self.episode.warned_at < self.cfg.warn.grace_ms / 1000:
-                return
+                figures = self._climbed_in_grace(figures)
+                if figures is None:
+                    return
             self.state = State.KILLING
         if now < self.look_again_at:
             return
@@ -359,6 +353,51 @@ class Terminator:
             if figures is None:
                 return
         self._kill_one(figures)
+
+    def _start_episode(self, now: float) -> dict[str, int]:
+        """The signal, at rest: the warning (or, warned lately, that
+        warning's grace). Returns the memory figures it read."""
+        if self.cfg.warn.grace_ms == 0:
+            self.held_lines = []    # the kill comes in this turn: say it all after
+        # read once: a kill in this same turn logs and ranks by it
+        figures = procs.meminfo()
+        self.episode = Episode(started=now, committed_at_start=figures["Committed_AS"])
+        self._say(log.WARNING, "low memory (%s, from %s): %s", LEVEL_NAMES[self.level],
+                  self.source.name, memory_figures(figures))
+        if now - self.last_warned < WARN_MIN_INTERVAL_S:
+            # warned lately: this episode's grace runs from that warning
+            self.episode.warned_at, self.state = self.last_warned, State.WARNED
+            self._say(log.INFO, "warned %.1f s ago: not again (at most one warning in "
+                      "%.0f s)", now - self.last_warned, WARN_MIN_INTERVAL_S)
+        else:
+            self._warn()
+        return figures
+
+    def _end_episode(self, now: float) -> None:
+        """Memory is back to normal: the episode's last line, and rest."""
+        if self.episode is not None:
+            held = (f" ({self.episode.held_back} held back: memory under the line)"
+                    if self.episode.held_back else "")
+            log.info("memory back to normal after %.1f s and %d kill(s)%s: %s",
+                     now - self.episode.started, self.episode.kills, held, memory_figures())
+        self.episode, self.state, self.nobody_logged = None, State.WATCHING, False
+
+    def _climbed_in_grace(self, figures: dict[str, int] | None) -> dict[str, int] | None:
+        """Within the warning's grace: the memory figures if committed memory
+        has climbed on past where it stood when the episode began (pace.py),
+        else None."""
+        assert self.episode is not None
+        figures = procs.meminfo() if figures is None else figures
+        if not pace.climbed(figures["Committed_AS"], self.episode.committed_at_start,
+                            figures["MemTotal"]):
+            return None
+        if self.held_lines is None:
+            self.held_lines = []    # a kill follows in this turn: say it after the signal
+        self._say(log.INFO, "committed memory climbed on to %d kB, past the %d kB of the "
+                  "warning %.2f s ago: the grace ends, the first victim now",
+                  figures["Committed_AS"], self.episode.committed_at_start,
+                  time.monotonic() - self.episode.warned_at)
+        return figures
 
     def _climbed_on(self, figures: dict[str, int] | None) -> dict[str, int] | None:
         """Within the kill interval: the memory figures if committed memory has
@@ -535,7 +574,8 @@ class Terminator:
             return policy.RESIDENT
         return policy.Ranking(total_kb=figures["MemTotal"],
                               last_denied=self.source.last_denied(),
-                              last_crossed=self.source.last_crossed())
+                              last_crossed=self.source.last_crossed(),
+                              crossed_kb=self.source.last_crossed_kb())
 
     # ---- reload and status ----------------------------------------------
 

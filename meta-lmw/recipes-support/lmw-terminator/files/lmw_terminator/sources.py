@@ -37,6 +37,7 @@ else:
 LMW_STATE = "/sys/kernel/lmw/watermark/state"
 LMW_LAST_DENIED = "/sys/kernel/lmw/watermark/last_denied"   # "PID COMM", root only
 LMW_LAST_CROSSED = "/sys/kernel/lmw/watermark/last_crossed"   # the same
+LMW_LAST_CROSSED_KB = "/sys/kernel/lmw/watermark/last_crossed_kb"   # what it asked for
 LMW_CANDIDATES = "/sys/kernel/lmw/watermark/candidates"   # root only
 LMW_DIR = "/sys/kernel/lmw/watermark"
 PSI_MEMORY = "/proc/pressure/memory"
@@ -137,6 +138,15 @@ class LmwSource(_FileSource):
         """(pid, comm) of the process whose commitment last took committed
         memory over lmw.ko's notify or deny line, or None."""
         return LmwSource._who(path)
+
+    @staticmethod
+    def last_crossed_kb(path: str = LMW_LAST_CROSSED_KB) -> int | None:
+        """What that crossing asked for, in kB, or None ("none", or a module
+        before 1.8.0 without the file)."""
+        try:
+            return int(_read_small(path))
+        except (OSError, ValueError):
+            return None
 
     @staticmethod
     def _who(path: str) -> tuple[int, str] | None:
