@@ -151,7 +151,7 @@ def ended(shell: ShellDriver, service: Service, offset: int, name: str,
         return exit_status(shell, name, seconds)
     except AssertionError as error:
         figures = shell.run(f"cd {SYSFS} && grep . state committed_kb notify_kb last_crossed "
-                            "candidates")[0]
+                            "last_crossed_kb candidates")[0]
         raise AssertionError(f"{error}\nlmw.ko: {figures}\nthe daemon's log: "
                              f"{service.log()[offset:]}\n{name}: {output(shell, name)[-3:]}"
                              ) from None

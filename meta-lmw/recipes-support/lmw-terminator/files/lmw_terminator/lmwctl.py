@@ -25,7 +25,7 @@ SYSFS = Path("/sys/kernel/lmw/watermark")
 SYSCTL = Path("/proc/sys/vm")
 KNOBS = {"deny": "lowmem_deny_watermark", "notify": "lowmem_notify_watermark"}
 FIGURES = ("state", "committed_kb", "notify_kb", "deny_kb", "totalram_kb", "denials",
-           "state_changes", "last_denied", "last_crossed", "probe")
+           "state_changes", "last_denied", "last_crossed", "last_crossed_kb", "probe")
 STATUS_FILE = Path(os.environ.get("RUNTIME_DIRECTORY", "/run/lmw")) / "terminator.status"
 WATERMARK_MAX = 1000
 EXIT_NO_MODULE = 1
@@ -44,7 +44,7 @@ def cmd_status(_: argparse.Namespace) -> int:
         for name in FIGURES:
             try:
                 value = _read(SYSFS / name)
-            except PermissionError:     # last_denied, last_crossed: another user's pid and comm
+            except PermissionError:     # last_denied, last_crossed(_kb): another user's
                 value = "(root only)"
             except FileNotFoundError:   # a figure an older lmw.ko does not have
                 value = "(not in this lmw.ko)"
