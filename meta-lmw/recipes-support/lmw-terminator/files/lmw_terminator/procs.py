@@ -389,10 +389,22 @@ def boot_time(root: str = PROC) -> float | None:
         return None
 
 
+# /proc/meminfo is about 1.5 KB: one read takes it whole
+MEMINFO_MAX = 16384
+
+
 def meminfo(root: str = PROC) -> dict[str, int]:
-    """/proc/meminfo in kB."""
+    """/proc/meminfo in kB. It is read on the reaction's path, so as
+    read_bytes reads: no text file, one read (the profile of a reaction in
+    the guest found open() and a decoder at 2 ms, several times this)."""
+    fd = os.open(f"{root}/meminfo", os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        text = os.read(fd, MEMINFO_MAX)
+    finally:
+        os.close(fd)
     figures = {}
-    for line in _read(f"{root}/meminfo").splitlines():
-        key, _, value = line.partition(":")
-        figures[key] = int(value.split()[0])
+    for line in text.split(b"\n"):
+        key, _, value = line.partition(b":")
+        if value:
+            figures[key.decode("ascii", "replace")] = int(value.split()[0])
     return figures

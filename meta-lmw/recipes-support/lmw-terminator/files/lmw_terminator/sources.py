@@ -151,8 +151,10 @@ class LmwSource(_FileSource):
     @staticmethod
     def _who(path: str) -> tuple[int, str] | None:
         try:
-            with open(path, encoding="utf-8", errors="replace") as stream:
-                pid, _, comm = stream.read().rstrip("\n").partition(" ")
+            # os.open and one read, as procs.read_bytes: this is on the
+            # reaction's path, where a text file's open() cost milliseconds
+            text = _read_small(path).decode("utf-8", "replace")
+            pid, _, comm = text.rstrip("\n").partition(" ")
             return int(pid), comm
         except (OSError, ValueError):
             return None     # "none", or a module without the file
