@@ -632,6 +632,16 @@ def test_with_lmw_the_victim_is_the_one_that_committed(shell: ShellDriver,
         assert alive(shell, toucher)
 
 
+def first_over_notify(shell: ShellDriver) -> int:
+    """An unprivileged "first" that holds 16 MiB, then committed memory pushed
+    over the notify line (by the protected trigger): the first victim, and
+    memory that holds still. Returns its pid."""
+    first = start(shell, "first", f"{named_copy(shell, 'first')} -u {NOBODY} hold 16384 600")
+    wait_until(shell, "grep -q hold=ok /tmp/first.out")
+    push_over_notify(shell)
+    return first
+
+
 def test_memory_climbing_on_after_a_kill_ends_the_kill_interval(shell: ShellDriver,
                                                                service: Service) -> None:
     """A kill that does not stop the climb: the next committer goes without the
@@ -639,10 +649,7 @@ def test_memory_climbing_on_after_a_kill_ends_the_kill_interval(shell: ShellDriv
     and the log says why."""
     slow = "[warn]\ngrace_ms = 0\n[kill]\nterm_grace_ms = 1500\nmin_interval_ms = 600000\n"
     with armed(shell, service, slow + PROTECT_TRIGGER) as offset:
-        first = start(shell, "first", f"{named_copy(shell, 'first')} -u {NOBODY} "
-                                      "hold 16384 600")
-        wait_until(shell, "grep -q hold=ok /tmp/first.out")
-        push_over_notify(shell)
+        first = first_over_notify(shell)
         assert ended(shell, service, offset, "first") == 143
         service.wait_for_log(offset, f"terminate first[{first}]")
         climber = start(shell, "climber", f"{named_copy(shell, 'climber')} -u {NOBODY} "
@@ -675,10 +682,7 @@ def test_memory_climbing_on_in_the_warning_grace_ends_the_grace(shell: ShellDriv
     within the minute."""
     slow = "[warn]\ngrace_ms = 60000\n[kill]\nterm_grace_ms = 1500\nmin_interval_ms = 500\n"
     with armed(shell, service, slow + PROTECT_TRIGGER) as offset:
-        holder = start(shell, "first", f"{named_copy(shell, 'first')} -u {NOBODY} "
-                                       "hold 16384 600")
-        wait_until(shell, "grep -q hold=ok /tmp/first.out")
-        push_over_notify(shell)
+        holder = first_over_notify(shell)
         wait_until(shell, f"grep -q '^state=warned$' {STATUS}")
         # in the grace the daemon looks at memory every turn (100 ms): still
         daemon_turns(shell, 5)

@@ -342,14 +342,18 @@ class Terminator:
         assert self.episode is not None
         if self.state == State.WARNED:
             if now - self.episode.warned_at < self.cfg.warn.grace_ms / 1000:
-                figures = self._climbed_in_grace(figures)
+                figures = self._climbed(figures, self.episode.committed_at_start,
+                                        self.episode.warned_at, "the warning",
+                                        "the grace ends, the first victim now")
                 if figures is None:
                     return
             self.state = State.KILLING
         if now < self.look_again_at:
             return
         if now - self.last_kill < self.cfg.kill.min_interval_ms / 1000:
-            figures = self._climbed_on(figures)
+            figures = self._climbed(figures, self.committed_at_choice, self.last_kill,
+                                    "the last victim's choice",
+                                    "the next victim without waiting min_interval_ms")
             if figures is None:
                 return
         self._kill_one(figures)
@@ -382,38 +386,22 @@ class Terminator:
                      now - self.episode.started, self.episode.kills, held, memory_figures())
         self.episode, self.state, self.nobody_logged = None, State.WATCHING, False
 
-    def _climbed_in_grace(self, figures: dict[str, int] | None) -> dict[str, int] | None:
-        """Within the warning's grace: the memory figures if committed memory
-        has climbed on past where it stood when the episode began (pace.py),
-        else None."""
-        assert self.episode is not None
-        figures = procs.meminfo() if figures is None else figures
-        if not pace.climbed(figures["Committed_AS"], self.episode.committed_at_start,
-                            figures["MemTotal"]):
-            return None
-        if self.held_lines is None:
-            self.held_lines = []    # a kill follows in this turn: say it after the signal
-        self._say(log.INFO, "committed memory climbed on to %d kB, past the %d kB of the "
-                  "warning %.2f s ago: the grace ends, the first victim now",
-                  figures["Committed_AS"], self.episode.committed_at_start,
-                  time.monotonic() - self.episode.warned_at)
-        return figures
-
-    def _climbed_on(self, figures: dict[str, int] | None) -> dict[str, int] | None:
-        """Within the kill interval: the memory figures if committed memory has
-        climbed on past the last victim's choice (pace.py), else None."""
-        if self.committed_at_choice is None:
+    def _climbed(self, figures: dict[str, int] | None, mark_kb: int | None, since: float,
+                 mark: str, outcome: str) -> dict[str, int] | None:
+        """Within the warning's grace or the kill interval: the memory figures
+        if committed memory has climbed on past ``mark_kb`` (where it stood
+        at ``mark``, ``since`` then; pace.py), else None. A kill follows in
+        this turn: the line that says why waits for its signal."""
+        if mark_kb is None:
             return None
         figures = procs.meminfo() if figures is None else figures
-        if not pace.climbed(figures["Committed_AS"], self.committed_at_choice,
-                            figures["MemTotal"]):
+        if not pace.climbed(figures["Committed_AS"], mark_kb, figures["MemTotal"]):
             return None
         if self.held_lines is None:
-            self.held_lines = []    # a kill follows in this turn: say it after the signal
-        self._say(log.INFO, "committed memory climbed on to %d kB, past the %d kB of the last "
-                  "victim's choice %.2f s ago: the next victim without waiting min_interval_ms",
-                  figures["Committed_AS"], self.committed_at_choice,
-                  time.monotonic() - self.last_kill)
+            self.held_lines = []
+        self._say(log.INFO, "committed memory climbed on to %d kB, past the %d kB of %s %.2f s "
+                  "ago: %s", figures["Committed_AS"], mark_kb, mark, time.monotonic() - since,
+                  outcome)
         return figures
 
     def _warn(self) -> None:
