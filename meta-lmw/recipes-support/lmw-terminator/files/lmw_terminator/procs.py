@@ -8,6 +8,7 @@ between the moment a victim is chosen and the moment it is signalled.
 
 from __future__ import annotations
 
+import errno
 import os
 
 TYPE_CHECKING = False
@@ -394,14 +395,13 @@ MEMINFO_MAX = 16384
 
 
 def meminfo(root: str = PROC) -> dict[str, int]:
-    """/proc/meminfo in kB. It is read on the reaction's path, so as
-    read_bytes reads: no text file, one read (the profile of a reaction in
-    the guest found open() and a decoder at 2 ms, several times this)."""
-    fd = os.open(f"{root}/meminfo", os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        text = os.read(fd, MEMINFO_MAX)
-    finally:
-        os.close(fd)
+    """/proc/meminfo in kB. It is read on the reaction's path, so through
+    read_bytes: no text file, one read (the profile of a reaction in the
+    guest found open() and a decoder at 2 ms, several times this)."""
+    path = f"{root}/meminfo"
+    text = read_bytes(path, MEMINFO_MAX)
+    if text is None:    # no /proc: an OSError, as an open() would raise
+        raise FileNotFoundError(errno.ENOENT, os.strerror(errno.ENOENT), path)
     figures = {}
     for line in text.split(b"\n"):
         key, _, value = line.partition(b":")
