@@ -39,6 +39,10 @@ def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> 
         assert latency[killer]["ms"] and latency[killer]["timeouts"] == 0, latency[killer]
         assert all(v > 0 for v in latency[killer]["ms"]), latency[killer]
     assert all(v > 0 for v in latency["poll_ms"])
+    # the same waiter at SCHED_FIFO 1 on the crosser's vCPU
+    assert len(latency["poll_same_vcpu_ms"]) == 10
+    assert all(v > 0 for v in latency["poll_same_vcpu_ms"])
+    assert results["reaction"]["poll_waiter_fifo_same_vcpu_ms"]["n"] == 10
     # the traced run: each step of the waiter's path, each crossing's steps adding up
     path = latency["poll_path"]
     assert path["total_ms"] and all(

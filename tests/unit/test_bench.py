@@ -129,6 +129,25 @@ def test_the_ordinary_scheduling_leg_is_reported_beside_the_real_time_one() -> N
         "n": 2, "p50": 30.0, "p99": 80.0, "max": 80.0}
 
 
+def test_the_waiter_on_the_crossers_vcpu_is_reported_beside_the_one_as_it_comes() -> None:
+    measured = latency.Latency(
+        poll_ms=[0.4, 7.0], terminator=latency.Reaction(ms=[30.0], timeouts=0), earlyoom=None,
+        poll_same_vcpu_ms=[0.5, 0.9, 0.4])
+    table = report.latency_table(measured)
+    rows = [row for row in table if "waiter" in row]
+    assert rows == ["| poll() waiter on the state file | 2 | 0.40 | 7.00 | 7.00 |",
+                    "| the same waiter at SCHED_FIFO 1 on the crosser's vCPU | 3 | 0.50 | 0.90 "
+                    "| 0.90 |"]
+    figures = report.reaction_json(measured)
+    assert figures["poll_waiter_fifo_same_vcpu_ms"] == {"n": 3, "p50": 0.5, "p99": 0.9,
+                                                        "max": 0.9}
+    # an older run without that leg: no row, no figure
+    older = latency.Latency(poll_ms=[0.4], terminator=latency.Reaction(ms=[30.0], timeouts=0),
+                            earlyoom=None)
+    assert not [row for row in report.latency_table(older) if "crosser's vCPU" in row]
+    assert "poll_waiter_fifo_same_vcpu_ms" not in report.reaction_json(older)
+
+
 def test_stage_names_may_hold_spaces() -> None:
     (stage,) = latency.stage_records(["noise", "stage name=scan+choice, 3 rules p50_ms=1.5 "
                                       "p99_ms=2.5 max_ms=3.0"])

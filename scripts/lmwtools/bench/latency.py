@@ -5,7 +5,11 @@
     the terminator stopped meanwhile), and the same again under ftrace
     (workloads/signal-trace.sh), for where its time goes: the module's
     part, the wake-up reaching the waiter's vCPU, and that vCPU's
-    scheduler;
+    scheduler; then once more with the waiter at SCHED_FIFO 1 (as the
+    terminator runs) on the crosser's own vCPU (taskset), where neither
+    of the two later steps can wait: the module's path alone, as a board
+    with a core a CPU would see it (QEMU's single TCG thread delivers a
+    wake-up to another vCPU only when it next switches to it);
 (b) lmw-terminator's SIGTERM arriving at its victim (the whole chain,
     workloads/reaction.sh), with the daemon's own account of each
     reaction (from its wake-up: the choice, then the signal);
@@ -86,9 +90,14 @@ class Latency:
     poll_path: PollPath | None = None
     # the terminator as an ordinary process (realtime_priority 0)
     ordinary: Reaction | None = None
+    # the poll() waiter at SCHED_FIFO 1 on the crosser's vCPU (see (a) above)
+    poll_same_vcpu_ms: list[float] = field(default_factory=list)
 
     def poll(self) -> Tail:
         return Tail.of(self.poll_ms)
+
+    def poll_same_vcpu(self) -> Tail | None:
+        return Tail.of(self.poll_same_vcpu_ms) if self.poll_same_vcpu_ms else None
 
 
 def reaction(victims: list[Record], timeouts: int,
@@ -141,16 +150,29 @@ def stage_records(lines: list[str]) -> list[Record]:
     return found
 
 
-def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
+def poll_waiter(shell: object, crossings: int, placed: str = "") -> list[float]:
+    """ms from each crossing to a poll() waiter awake; ``placed``: a command
+    prefix that places both lmwbench processes (taskset, chrt)."""
     # the terminator stopped meanwhile: 200 crossings in a row, each freed
     # as soon as it is seen, are 200 low-memory episodes to it
     lines = run(shell, f"modprobe lmw && systemctl stop lmw-terminator && "
-                f"{{ lmwbench signal {crossings}; rc=$?; systemctl start lmw-terminator; "
-                "[ $rc = 0 ]; }", timeout=60 + crossings * 15)
+                f"{{ {placed}lmwbench signal {crossings}; rc=$?; systemctl start "
+                "lmw-terminator; [ $rc = 0 ]; }", timeout=60 + crossings * 15)
     poll_ms = [float(r["latency_ns"]) / NS_PER_MS for r in records(lines, "signal")
                if "latency_ns" in r]
     if not poll_ms:
-        raise UserError("the poll() waiter measured nothing:\n" + "\n".join(lines[-15:]))
+        raise UserError(f"the poll() waiter ({placed or 'as it comes'}) measured nothing:\n"
+                        + "\n".join(lines[-15:]))
+    return poll_ms
+
+
+# Both lmwbench processes, the crosser and its waiter, on vCPU 0 at SCHED_FIFO 1.
+SAME_VCPU = "taskset -c 0 chrt -f 1 "
+
+
+def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
+    poll_ms = poll_waiter(shell, crossings)
+    poll_same_vcpu_ms = poll_waiter(shell, crossings, SAME_VCPU)
     poll_path = trace_poll_path(shell, crossings)
     terminator, accounts = measure_killer(shell, "lmw-terminator", crossings)
     timed, table_size = stages(shell, max(10, crossings // 4))
@@ -161,7 +183,7 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
                       stages=timed, table_size=table_size)
     ordinary = measure_killer(shell, "lmw-terminator-ordinary", crossings)[0]
     peer = measure_killer(shell, "earlyoom", crossings)[0] if earlyoom else None
-    return Latency(poll_ms, terminator, peer, profile, poll_path, ordinary)
+    return Latency(poll_ms, terminator, peer, profile, poll_path, ordinary, poll_same_vcpu_ms)
 
 
 def trace_poll_path(shell: object, crossings: int) -> PollPath:

@@ -42,8 +42,11 @@ def hook_table(hook: HookCost) -> list[str]:
 
 
 def latency_table(latency: Latency) -> list[str]:
-    rows = [("poll() waiter on the state file", latency.poll()),
-            ("lmw-terminator's SIGTERM at the victim", latency.terminator.tail())]
+    rows = [("poll() waiter on the state file", latency.poll())]
+    same_vcpu = latency.poll_same_vcpu()
+    if same_vcpu is not None:
+        rows.append(("the same waiter at SCHED_FIFO 1 on the crosser's vCPU", same_vcpu))
+    rows.append(("lmw-terminator's SIGTERM at the victim", latency.terminator.tail()))
     if latency.ordinary is not None:
         rows.append(("the same, lmw-terminator an ordinary process (realtime_priority 0)",
                      latency.ordinary.tail()))
@@ -142,6 +145,9 @@ def reaction_json(latency: Latency) -> dict[str, object]:
         "poll_waiter_ms": tail_json(latency.poll()),
         "terminator_reaction_ms": tail_json(latency.terminator.tail()),
     }
+    same_vcpu = latency.poll_same_vcpu()
+    if same_vcpu is not None:
+        figures["poll_waiter_fifo_same_vcpu_ms"] = tail_json(same_vcpu)
     if latency.ordinary is not None:
         figures["terminator_ordinary_scheduling_reaction_ms"] = tail_json(
             latency.ordinary.tail())
