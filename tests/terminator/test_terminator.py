@@ -85,8 +85,12 @@ class Service:
                                f"grep -c -F -- {shlex.quote(text)}) -ge {count} ]",
                    seconds=30, interval=0.2)
 
+    def status(self, key: str) -> str:
+        """One field of the daemon's status file (rewritten every turn)."""
+        return str(self.shell.run_check(f"sed -n 's/^{key}=//p' {STATUS}")[0])
+
     def pid(self) -> int:
-        return int(self.shell.run_check(f"sed -n 's/^pid=//p' {STATUS}")[0])
+        return int(self.status("pid"))
 
     def next_pid(self, old: int) -> int:
         """The daemon that replaced ``old`` (restarted by its init system), once up."""
@@ -886,8 +890,7 @@ def test_an_example_application_frees_its_cache_and_nobody_is_killed(
             except AssertionError as error:
                 raise AssertionError(f"{error}\n{why_not(shell, service, offset, 'app')}"
                                      ) from None
-            status = dict(line.split("=", 1) for line in shell.run_check(f"cat {STATUS}"))
-            assert status["kills"] == "0", why_not(shell, service, offset, "app")
+            assert service.status("kills") == "0", why_not(shell, service, offset, "app")
             assert alive(shell, app)
             data_kb = int(shell.run_check(f"sed -n 's/^VmData:[^0-9]*//p' /proc/{app}/status"
                                           " | cut -d' ' -f1")[0])

@@ -7,9 +7,10 @@
     part, the wake-up reaching the waiter's vCPU, and that vCPU's
     scheduler; then once more with the waiter at SCHED_FIFO 1 (as the
     terminator runs) on the crosser's own vCPU (taskset), where neither
-    of the two later steps can wait: the module's path alone, as a board
-    with a core a CPU would see it (QEMU's single TCG thread delivers a
-    wake-up to another vCPU only when it next switches to it);
+    of the two later steps can wait: close to the module's path alone,
+    as a board whose CPUs are real cores would show it (QEMU's single
+    TCG thread delivers a wake-up to another vCPU only when it next
+    switches to it);
 (b) lmw-terminator's SIGTERM arriving at its victim (the whole chain,
     workloads/reaction.sh), with the daemon's own account of each
     reaction (from its wake-up: the choice, then the signal);
