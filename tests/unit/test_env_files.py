@@ -9,16 +9,29 @@ from labgrid import Environment
 
 from lmwtools.bed import boot
 from lmwtools.bed.catalog import ARCHES, KERNELS, USERLANDS
-from lmwtools.bed.guest import Guest, GuestSpec
+from lmwtools.bed.guest import MAX_VCPUS, VCPUS, Guest, GuestSpec
 from lmwtools.bed.kernels import KernelTree
+from lmwtools.core.errors import UserError
 
 
-def _guest(tmp_path: Path, userland: str, arch: str) -> Guest:
+def _guest(tmp_path: Path, userland: str, arch: str, vcpus: int = VCPUS) -> Guest:
     tree = KernelTree(series=KERNELS["6.1"], arch=ARCHES[arch], release="9.9.9-test",
                       version="9.9.9-1", root=tmp_path)
     rootfs = tmp_path / "root.ext4" if userland != "initramfs" else None
-    return Guest(spec=GuestSpec(kernel="6.1", arch=arch, userland=userland), tree=tree,
-                 initrd=tmp_path / "boot.cpio.gz", rootfs=rootfs)
+    return Guest(spec=GuestSpec(kernel="6.1", arch=arch, userland=userland, vcpus=vcpus),
+                 tree=tree, initrd=tmp_path / "boot.cpio.gz", rootfs=rootfs)
+
+
+def _qemu_argv(guest: Guest, monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """The QEMU command line that labgrid builds from the guest's env file."""
+    for name, value in guest.labgrid_vars().items():
+        monkeypatch.setenv(name, value)
+    env = Environment(config_file=str(boot.env_file(guest.spec.userland)))
+    try:
+        qemu = env.get_target("main").get_driver("QEMUDriver", activate=False)
+        return [str(arg) for arg in qemu.get_qemu_base_args()]
+    finally:
+        env.cleanup()
 
 
 @pytest.mark.parametrize("arch", sorted(ARCHES))
@@ -26,16 +39,8 @@ def _guest(tmp_path: Path, userland: str, arch: str) -> Guest:
 def test_env_file_builds_the_qemu_command(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                           userland: str, arch: str) -> None:
     guest = _guest(tmp_path, userland, arch)
-    for name, value in guest.labgrid_vars().items():
-        monkeypatch.setenv(name, value)
-    env_file = boot.env_file(userland)
-    assert boot.userland_of(env_file) == userland
-    env = Environment(config_file=str(env_file))
-    try:
-        qemu = env.get_target("main").get_driver("QEMUDriver", activate=False)
-        argv = qemu.get_qemu_base_args()
-    finally:
-        env.cleanup()
+    assert boot.userland_of(boot.env_file(userland)) == userland
+    argv = _qemu_argv(guest, monkeypatch)
     assert argv[0].endswith(ARCHES[arch].qemu)
     assert argv[argv.index("-kernel") + 1] == str(guest.tree.vmlinuz)
     assert argv[argv.index("-initrd") + 1] == str(guest.initrd)
@@ -176,3 +181,16 @@ def test_an_sdwire_takes_the_place_of_the_usb_sd_mux(
         assert type(strategy.storage.storage).__name__ == resource
     finally:
         env.cleanup()
+
+
+@pytest.mark.parametrize("vcpus", [1, VCPUS, MAX_VCPUS])
+def test_the_guest_has_the_vcpus_it_was_given(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                              vcpus: int) -> None:
+    argv = _qemu_argv(_guest(tmp_path, "systemd", "x86_64", vcpus), monkeypatch)
+    assert argv[argv.index("-smp") + 1] == str(vcpus)
+
+
+@pytest.mark.parametrize("vcpus", [0, -1, MAX_VCPUS + 1])
+def test_a_vcpu_count_out_of_range_is_refused_before_any_download(vcpus: int) -> None:
+    with pytest.raises(UserError, match=f"{vcpus} vCPUs: a guest has 1 to {MAX_VCPUS}"):
+        GuestSpec(kernel="6.1", arch="x86_64", userland="systemd", vcpus=vcpus).check()
