@@ -336,6 +336,27 @@ def test_a_family_that_ignores_sigterm_and_forks_in_the_grace_is_killed_whole(
         end_all(head, children + more)
 
 
+def test_a_familys_head_is_read_for_the_log_after_its_sigterm(tmp_path: Path) -> None:
+    """``signalled`` runs once, after the head's SIGTERM and before the
+    grace ends: the head (which ignores SIGTERM) is still there, and its
+    command line still its own."""
+    head, children = start_family(tmp_path, "hostile", "plain")
+    seen: list[str] = []
+    try:
+        victim = procs.read_proc(head.pid)
+        assert victim is not None
+        outcome, _ = killer.terminate_family(
+            victim, FAST, lambda proc: None,
+            checked=lambda: seen.append("checked"),
+            signalled=lambda: seen.append(f"signalled {alive(head.pid)} {victim.cmdline}"))
+        head.wait(5)
+        assert outcome.ending == killer.Ending.KILLED
+        assert len(seen) == 2 and seen[0] == "checked"
+        assert seen[1].startswith("signalled True ") and "hostile" in seen[1]
+    finally:
+        end_all(head, children)
+
+
 def test_a_family_whose_head_pid_was_reused_is_left_alone(tmp_path: Path) -> None:
     head, children = start_family(tmp_path, "plain", "plain")
     try:

@@ -47,6 +47,46 @@ def test_sigkill_after_the_grace_period() -> None:
     assert victim.wait(5) == -signal.SIGKILL
 
 
+def sigterm_pending(pid: int) -> bool:
+    """A SIGTERM sent to the process and held (it blocks SIGTERM): ShdPnd."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("ShdPnd:"):
+            return bool(int(line.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+    raise AssertionError(f"/proc/{pid}/status has no ShdPnd")
+
+
+def test_what_may_wait_on_the_victim_is_read_after_the_sigterm() -> None:
+    """``checked`` runs before the SIGTERM, ``signalled`` once after it and
+    before the SIGKILL: there the victim's command line (whose read waits
+    on the victim's mmap_lock) is still the victim's to read."""
+    victim = child("import signal\nsignal.pthread_sigmask(signal.SIG_BLOCK, {signal.SIGTERM})")
+    chosen = snapshot(victim.pid)
+    seen: list[tuple[str, bool, str]] = []
+    outcome = killer.terminate(
+        chosen, FAST,
+        checked=lambda: seen.append(("checked", sigterm_pending(victim.pid), "")),
+        signalled=lambda: seen.append(("signalled", sigterm_pending(victim.pid),
+                                       chosen.cmdline)))
+    assert outcome.ending == killer.Ending.KILLED
+    assert [(when, pending) for when, pending, _ in seen] == [("checked", False),
+                                                            ("signalled", True)]
+    assert "pthread_sigmask" in seen[1][2]
+    assert victim.wait(5) == -signal.SIGKILL
+
+
+def test_nothing_is_signalled_nor_read_after_for_a_reused_pid() -> None:
+    bystander = child("")
+    real = snapshot(bystander.pid)
+    real.start_time -= 1        # the one chosen started earlier: another process
+    called: list[str] = []
+    outcome = killer.terminate(real, FAST, checked=lambda: called.append("checked"),
+                               signalled=lambda: called.append("signalled"))
+    assert outcome.ending == killer.Ending.PID_REUSED and called == []
+    assert bystander.poll() is None
+    bystander.kill()
+    bystander.wait()
+
+
 def test_a_different_start_time_means_another_process_and_nothing_is_sent() -> None:
     bystander = child("")
     real = snapshot(bystander.pid)

@@ -59,6 +59,11 @@ class Profile:
     choice_ms: list[float]
     processes: list[int]
     chosen_from: list[str] = field(default_factory=list)
+    # each reaction split where the daemon's log places its wake-up
+    # (split_reactions): the crossing to the daemon awake, and its SIGTERM
+    # to the victim's handler running; empty when it could not be split
+    awake_ms: list[float] = field(default_factory=list)
+    delivery_ms: list[float] = field(default_factory=list)
     # each stage timed alone in the guest (workloads/reaction-profile.py):
     # name -> (p50, p99, max) ms, in the order measured
     stages: dict[str, tuple[float, float, float]] = field(default_factory=dict)
@@ -109,14 +114,50 @@ def reaction(victims: list[Record], timeouts: int,
                     - len(crossed), strays=[r.get("name", "?") for r in strays or []])
 
 
-def measure_killer(shell: object, killer: str, crossings: int) -> tuple[Reaction, list[Record]]:
+# A wake-up this long before its crossing belongs to another crossing
+# (split_reactions): crossings are a settle and a victim's start apart,
+# hundreds of ms on the bench's guest.
+MISPAIRED_MS = 50.0
+
+
+def split_reactions(victims: list[Record], accounts: list[Record]) -> tuple[list[float],
+                                                                            list[float]]:
+    """Each reaction split where the daemon's log places its wake-up
+    (``woke_s``, CLOCK_MONOTONIC as the victims' records, from 1.8.1 on):
+    ms from the crossing to the daemon awake, and from its SIGTERM to the
+    victim's handler running (the signal's delivery, which waits until the
+    victim runs again). Paired in order, a reaction a crossing; ([], [])
+    when they do not pair: the counts differ, a wake-up is not said, or one
+    comes long before its crossing."""
+    crossed = [r for r in victims if "term_ns" in r and int(r["cross_ns"]) > 0]
+    if not crossed or len(crossed) != len(accounts) or not all("woke_s" in a for a in accounts):
+        return [], []
+    awake, delivery = [], []
+    for victim, account in zip(crossed, accounts, strict=True):
+        woke_ms = float(account["woke_s"]) * 1000
+        awake.append(woke_ms - int(victim["cross_ns"]) / NS_PER_MS)
+        delivery.append(int(victim["term_ns"]) / NS_PER_MS - woke_ms - float(account["term_ms"]))
+    # Either part may come out a little under 0, and is counted as 0: the
+    # daemon's clock is read after its signal went (on two vCPUs the
+    # victim's handler may run first), and a wake-up for another reason
+    # may find the crossing just made. Far under 0, a reaction is paired
+    # with another's crossing: no split.
+    if min(awake) < -MISPAIRED_MS:
+        return [], []
+    return [max(0.0, ms) for ms in awake], [max(0.0, ms) for ms in delivery]
+
+
+def measure_killer(shell: object, killer: str, crossings: int) -> tuple[
+        Reaction, list[Record], list[Record]]:
+    """A killer's reaction; the daemon's accounts ("profile" records) and
+    the victims' records, for split_reactions."""
     lines = run(shell, workload("reaction.sh", killer, crossings),
                 timeout=120 + crossings * 25)
-    measured = reaction(records(lines, "victim"), len(records(lines, "timeout")),
-                        records(lines, "stray"))
+    victims = records(lines, "victim")
+    measured = reaction(victims, len(records(lines, "timeout")), records(lines, "stray"))
     if not measured.ms:
         raise UserError(f"{killer}'s reaction measured nothing:\n" + "\n".join(lines[-15:]))
-    return measured, records(lines, "profile")
+    return measured, records(lines, "profile"), victims
 
 
 # Under systemd-cat, so that its log lines go to a journal stream as the
@@ -175,12 +216,14 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
     poll_ms = poll_waiter(shell, crossings)
     poll_same_vcpu_ms = poll_waiter(shell, crossings, SAME_VCPU)
     poll_path = trace_poll_path(shell, crossings)
-    terminator, accounts = measure_killer(shell, "lmw-terminator", crossings)
+    terminator, accounts, victims = measure_killer(shell, "lmw-terminator", crossings)
     timed, table_size = stages(shell, max(10, crossings // 4))
+    awake_ms, delivery_ms = split_reactions(victims, accounts)
     profile = Profile(term_ms=[float(r["term_ms"]) for r in accounts],
                       choice_ms=[float(r["choice_ms"]) for r in accounts],
                       processes=[int(r["processes"]) for r in accounts],
                       chosen_from=[r.get("from", "/proc") for r in accounts],
+                      awake_ms=awake_ms, delivery_ms=delivery_ms,
                       stages=timed, table_size=table_size)
     ordinary = measure_killer(shell, "lmw-terminator-ordinary", crossings)[0]
     peer = measure_killer(shell, "earlyoom", crossings)[0] if earlyoom else None

@@ -113,9 +113,15 @@ def profile_table(latency: Latency) -> list[str]:
     rows = [("wake-up to SIGTERM", Tail.of(profile.term_ms)),
             ("of which the choice (lmw.ko's candidates or /proc, rules)",
              Tail.of(profile.choice_ms))]
-    if len(profile.term_ms) == len(latency.terminator.ms):
-        # paired per crossing: what is left is the signal reaching the daemon
-        rows.insert(0, ("crossing to the daemon awake",
+    if profile.awake_ms:
+        # split where the daemon's log places its wake-up
+        rows.insert(0, ("crossing to the daemon awake", Tail.of(profile.awake_ms)))
+        rows.append(("SIGTERM to the victim's handler running", Tail.of(profile.delivery_ms)))
+    elif len(profile.term_ms) == len(latency.terminator.ms):
+        # paired per crossing, with no wake-up time in the log (before
+        # 1.8.1): what is left holds both the signal reaching the daemon
+        # and the SIGTERM reaching the victim
+        rows.insert(0, ("the rest: crossing to the daemon awake, and SIGTERM to the victim",
                         Tail.of([max(0.0, total - own) for total, own in
                                  zip(latency.terminator.ms, profile.term_ms, strict=True)])))
     processes = sorted(profile.processes)
@@ -162,6 +168,10 @@ def reaction_json(latency: Latency) -> dict[str, object]:
     if latency.profile.term_ms:
         figures["terminator_wake_to_sigterm_ms"] = tail_json(Tail.of(latency.profile.term_ms))
         figures["terminator_choice_ms"] = tail_json(Tail.of(latency.profile.choice_ms))
+    if latency.profile.awake_ms:
+        figures["terminator_crossing_to_awake_ms"] = tail_json(Tail.of(latency.profile.awake_ms))
+        figures["terminator_sigterm_to_victim_ms"] = tail_json(
+            Tail.of(latency.profile.delivery_ms))
     return figures
 
 

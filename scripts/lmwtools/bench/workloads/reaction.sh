@@ -146,7 +146,12 @@ if [ "$killer" = earlyoom ]; then
 fi
 if [ "$killer" != earlyoom ]; then
 	# "reaction: SIGTERM 12.3 ms after the wake-up; choice 8.1 ms over 97
-	# processes (/proc)", or "(lmw.ko's candidates)": from=/proc or from=lmw
+	# processes (/proc); woke at 123.456789 s", or "(lmw.ko's candidates)":
+	# from=/proc or from=lmw; woke_s (CLOCK_MONOTONIC, as the victims'
+	# records) from 1.8.1 on
+	head='^reaction: SIGTERM \([0-9.]*\) ms after the wake-up; choice \([0-9.]*\) ms over \([0-9]*\) processes (\([a-z/]*\)'
+	record='profile term_ms=\1 choice_ms=\2 processes=\3 from=\4'
 	journalctl -q -u lmw-terminator -o cat --since "@$started" |
-		sed -n 's/^reaction: SIGTERM \([0-9.]*\) ms after the wake-up; choice \([0-9.]*\) ms over \([0-9]*\) processes (\([a-z/]*\).*/profile term_ms=\1 choice_ms=\2 processes=\3 from=\4/p'
+		sed -n -e "s|$head[^;]*; woke at \([0-9.]*\) s\$|$record woke_s=\5|p; t" \
+			-e "s|$head.*|$record|p"
 fi

@@ -178,7 +178,7 @@ def _pin_children(head: Proc, pinned: dict[int, int], spare: Callable[[Proc], st
 
 def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
                 spare: Callable[[Proc], str | None], config: KillConfig,
-                proc_root: str) -> str:
+                proc_root: str, signalled: Callable[[], object] | None) -> str:
     """The family's end, once the head is stopped and its children are
     pinned: SIGTERM to all, the grace, SIGKILL to what remains. The head's
     ending, or "" when it was gone before its SIGTERM."""
@@ -187,6 +187,8 @@ def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
     if not _send(pidfd, sig.SIGTERM):
         return ""
     _send(pidfd, sig.SIGCONT)     # to act on its SIGTERM
+    if signalled is not None:
+        signalled()
     running = _wait_all([pidfd, *pinned.values()], config.term_grace_ms / 1000)
     if not running:
         return Ending.TERMINATED
@@ -207,12 +209,13 @@ def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
 
 def terminate_family(victim: Proc, config: KillConfig, spare: Callable[[Proc], str | None], *,
                      dry_run: bool = False, proc_root: str = PROC,
-                     checked: Callable[[], None] | None = None) -> tuple[Outcome, int]:
+                     checked: Callable[[], None] | None = None,
+                     signalled: Callable[[], object] | None = None) -> tuple[Outcome, int]:
     """The victim and its direct children of its real uid (the module
     docstring): SIGTERM to all, the grace, SIGKILL to what remains. The
     outcome is the victim's; the number is how many children were
     signalled. ``spare`` says why a child must not be signalled (None: it
-    may be); ``checked`` is terminate()'s."""
+    may be); ``checked`` and ``signalled`` are terminate()'s."""
     start = time.monotonic()
     if dry_run:
         return Outcome(Ending.DRY_RUN, 0.0), 0
@@ -227,7 +230,7 @@ def terminate_family(victim: Proc, config: KillConfig, spare: Callable[[Proc], s
         _pin_children(victim, pinned, spare, proc_root)
         signalled_at = time.monotonic()
         ending = _end_family(pidfd, victim, pinned, spare=spare, config=config,
-                             proc_root=proc_root)
+                             proc_root=proc_root, signalled=signalled)
         if not ending:
             return Outcome(Ending.GONE_BEFORE, time.monotonic() - start), len(pinned)
         return Outcome(ending, time.monotonic() - start, signalled_at), len(pinned)
@@ -238,11 +241,14 @@ def terminate_family(victim: Proc, config: KillConfig, spare: Callable[[Proc], s
 
 
 def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
-              proc_root: str = PROC, checked: Callable[[], None] | None = None) -> Outcome:
+              proc_root: str = PROC, checked: Callable[[], None] | None = None,
+              signalled: Callable[[], object] | None = None) -> Outcome:
     """SIGTERM, the grace, SIGKILL. ``checked`` is called once the victim is
     known to be the chosen process and pinned by its pidfd, right before
     the SIGTERM: what must see the victim alive (the before hook, its
-    cgroup) runs there."""
+    cgroup) runs there. ``signalled`` is called right after the SIGTERM,
+    before the grace: what only the log needs and what may wait on the
+    victim (its command line) is read there, off the reaction's path."""
     start = time.monotonic()
     signalled_at: float | None = None
 
@@ -263,6 +269,8 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
         except ProcessLookupError:
             return done(Ending.GONE_BEFORE)
         signalled_at = time.monotonic()
+        if signalled is not None:
+            signalled()
         if _wait_exit(pidfd, config.term_grace_ms / 1000):
             return done(Ending.TERMINATED)
         try:

@@ -32,9 +32,10 @@ process.
 The reaction, from the signal to the victim's SIGTERM, is on the path of
 every kill: with no warning grace the first victim goes in the same turn
 as the signal; the choice reads two small /proc files a process and
-more only of those that could win (policy.choose); the reasons and the
-log are written after the signal. The
-"reaction:" line of each kill says how long it took.
+more only of those that could win (policy.choose); the reasons, the
+victim's command line (its read waits on the victim's mmap_lock) and the
+log come after the signal. The "reaction:" line of each kill says how
+long it took.
 
 Past the deny line anything may fail for a moment (a fork, a read of
 /proc, a pidfd): an OSError or MemoryError in one turn of the loop is
@@ -449,7 +450,6 @@ class Terminator:
             self._hold_back()
             return
         victim = choice.proc
-        cmdline = victim.cmdline   # for the log: read while the victim is still there
         kill_cfg = self.cfg.kill
         service: list[str] = []    # the victim's service cgroup, if it is to go too
         facts: dict[str, object] = {}
@@ -462,13 +462,24 @@ class Terminator:
                 facts.update(self._facts(victim, choice))
                 hooks.run(kill_cfg.before, "before", facts)
 
+        # The victim's command line, for the log, is read right after the
+        # SIGTERM (the Proc keeps it), while the victim is still there, and
+        # never before: /proc/PID/cmdline waits for the victim's mmap_lock,
+        # and the crosser holds it for writing in the very mmap that woke
+        # the daemon. Preempted there, the crosser lets go of it only when
+        # the scheduler runs it again, after whatever else woke (12 ms on
+        # the bench's one-vCPU guest, the memory monitor's turn).
+        def signalled() -> str:
+            return victim.cmdline
+
         family = ""
         if victim.family is None:
-            outcome = killer.terminate(victim, kill_cfg, dry_run=self.dry_run, checked=checked)
+            outcome = killer.terminate(victim, kill_cfg, dry_run=self.dry_run, checked=checked,
+                                       signalled=signalled)
         else:
             outcome, children = killer.terminate_family(
                 victim, kill_cfg, lambda child: policy.spared(child, self.cfg),
-                dry_run=self.dry_run, checked=checked)
+                dry_run=self.dry_run, checked=checked, signalled=signalled)
             family = f" with {children} child(ren) of its family"
         self._say_held_lines()
         self.last_kill = time.monotonic()
@@ -489,14 +500,17 @@ class Terminator:
         log.warning(
             "%sterminate %s[%d]%s uid %d rss %d kB committed %d kB cmdline %r: score %d (%s): "
             "%s in %.2f s; before: %s; after: %s", "[dry run] " if self.dry_run else "", comm,
-            victim.pid, family, victim.uid, victim.rss_kb, victim.committed_kb, cmdline[:200],
-            choice.score, choice.why, outcome.ending, outcome.seconds,
+            victim.pid, family, victim.uid, victim.rss_kb, victim.committed_kb,
+            victim.cmdline[:200], choice.score, choice.why, outcome.ending, outcome.seconds,
             memory_figures(figures), memory_figures())
         if outcome.signalled_at is not None:
-            # the reaction, as make bench's profile reads it from the log
+            # the reaction, as make bench's profile reads it from the log; the
+            # wake-up's CLOCK_MONOTONIC time places it among other clocks'
+            # records (the victim's own, ftrace's mono clock)
             log.info("reaction: SIGTERM %.1f ms after the wake-up; choice %.1f ms over %d "
-                     "processes (%s)", (outcome.signalled_at - self.woke_at) * 1000,
-                     (chosen_at - self.woke_at) * 1000, choice.seen, among)
+                     "processes (%s); woke at %.6f s", (outcome.signalled_at - self.woke_at)
+                     * 1000, (chosen_at - self.woke_at) * 1000, choice.seen, among,
+                     self.woke_at)
 
     def _facts(self, victim: procs.Proc, choice: policy.Choice) -> dict[str, object]:
         """What a kill hook is told of the victim (hooks.py names them)."""
