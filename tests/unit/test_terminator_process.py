@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import os
 import signal
 import subprocess
@@ -12,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from lmw_terminator import config, killer, log, policy, procs
+from lmw_terminator import config, killer, log, policy, procs, service
 
 FILES = Path(__file__).resolve().parents[2] / "meta-lmw/recipes-support/lmw-terminator/files"
 FAST = config.KillConfig(term_grace_ms=300, min_interval_ms=0)
@@ -72,6 +73,17 @@ def test_what_may_wait_on_the_victim_is_read_after_the_sigterm() -> None:
                                                             ("signalled", True)]
     assert "pthread_sigmask" in seen[1][2]
     assert victim.wait(5) == -signal.SIGKILL
+
+
+def test_the_kill_line_shows_a_command_line_quoted_or_says_why_not() -> None:
+    victim = child("")
+    chosen = snapshot(victim.pid)
+    gone = snapshot(victim.pid)
+    shown = service.shown_cmdline(chosen)
+    assert ast.literal_eval(shown).startswith(sys.executable + " -c "), shown
+    victim.kill()
+    victim.wait()
+    assert service.shown_cmdline(gone) == "unread (gone after its SIGTERM)"
 
 
 def test_nothing_is_signalled_nor_read_after_for_a_reused_pid() -> None:

@@ -125,6 +125,16 @@ def memory_figures(m: dict[str, int] | None = None) -> str:
             f"of {m['MemTotal']} kB")
 
 
+def shown_cmdline(proc: procs.Proc) -> str:
+    """A victim's command line as the kill's line shows it, read after its
+    SIGTERM: quoted (the first 200 characters), or why it is not there."""
+    try:
+        text = proc.cmdline
+    except OSError as error:
+        return f"unread ({error.strerror})"
+    return repr(text[:200]) if text else "unread (gone after its SIGTERM)"
+
+
 # After an OSError or MemoryError in the loop: wait this long before the
 # next turn, so that a failure that repeats (no memory for a while) is
 # logged a few times a second at most rather than spun on.
@@ -463,14 +473,19 @@ class Terminator:
                 hooks.run(kill_cfg.before, "before", facts)
 
         # The victim's command line, for the log, is read right after the
-        # SIGTERM (the Proc keeps it), while the victim is still there, and
-        # never before: /proc/PID/cmdline waits for the victim's mmap_lock,
-        # and the crosser holds it for writing in the very mmap that woke
-        # the daemon. Preempted there, the crosser lets go of it only when
-        # the scheduler runs it again, after whatever else woke (12 ms on
-        # the bench's one-vCPU guest, the memory monitor's turn).
-        def signalled() -> str:
-            return victim.cmdline
+        # SIGTERM, while the victim is still there, and never before:
+        # /proc/PID/cmdline waits for the victim's mmap_lock, and the
+        # crosser holds it for writing in the very mmap that woke the
+        # daemon. Preempted there, the crosser lets go of it only when the
+        # scheduler runs it again, after whatever else woke (12 ms on the
+        # bench's one-vCPU guest, the memory monitor's turn). A victim
+        # quick to exit may be gone by then (on another CPU): the log says
+        # so. A read that fails (no fd or memory past the deny line) costs
+        # the log the command line, never the kill its SIGKILL.
+        said: list[str] = []
+
+        def signalled() -> None:
+            said.append(shown_cmdline(victim))
 
         family = ""
         if victim.family is None:
@@ -495,13 +510,27 @@ class Terminator:
         if facts:
             hooks.run(kill_cfg.after, "after", {**facts, "outcome": killer.WORDS[outcome.ending],
                                                 "service_cgroup": taken})
+        self._log_kill(choice, outcome, family=family, said=said, figures=figures,
+                       chosen_at=chosen_at, among=among)
+
+    def _log_kill(self, choice: policy.Choice, outcome: killer.Outcome, *, family: str,
+                  said: list[str], figures: dict[str, int], chosen_at: float,
+                  among: str) -> None:
+        """The kill's lines: the victim, its score and why, how it ended,
+        memory before (``figures``) and now; then the reaction. ``said``:
+        the command line read after the SIGTERM (shown: quoted, or why
+        not), if one went."""
+        victim = choice.proc
         comm = log.printable(victim.comm)
+        # no signal, no read after it: a dry run reads it now, while a PID
+        # found reused or gone has nothing of the victim's left to read
+        cmdline = said[0] if said else repr(victim.cmdline[:200] if self.dry_run else "")
         self.last_action = f"{comm}[{victim.pid}]: {outcome.ending}"
         log.warning(
-            "%sterminate %s[%d]%s uid %d rss %d kB committed %d kB cmdline %r: score %d (%s): "
+            "%sterminate %s[%d]%s uid %d rss %d kB committed %d kB cmdline %s: score %d (%s): "
             "%s in %.2f s; before: %s; after: %s", "[dry run] " if self.dry_run else "", comm,
             victim.pid, family, victim.uid, victim.rss_kb, victim.committed_kb,
-            victim.cmdline[:200], choice.score, choice.why, outcome.ending, outcome.seconds,
+            cmdline, choice.score, choice.why, outcome.ending, outcome.seconds,
             memory_figures(figures), memory_figures())
         if outcome.signalled_at is not None:
             # the reaction, as make bench's profile reads it from the log; the
