@@ -152,6 +152,6 @@ if [ "$killer" != earlyoom ]; then
 	head='^reaction: SIGTERM \([0-9.]*\) ms after the wake-up; choice \([0-9.]*\) ms over \([0-9]*\) processes (\([a-z/]*\)'
 	record='profile term_ms=\1 choice_ms=\2 processes=\3 from=\4'
 	journalctl -q -u lmw-terminator -o cat --since "@$started" |
-		sed -n -e "s|$head[^;]*; woke at \([0-9.]*\) s\$|$record woke_s=\5|p; t" \
+		sed -n -e "s|${head}[^;]*; woke at \([0-9.]*\) s\$|$record woke_s=\5|p; t" \
 			-e "s|$head.*|$record|p"
 fi
