@@ -921,8 +921,11 @@ def test_glib_applications_hear_notify_then_deny_on_the_system_bus(shell: ShellD
     is stopped: the crossings are root's, and nobody is to be killed."""
     if shell.run("test -S /run/dbus/system_bus_socket && command -v lmw-memory-monitor")[2]:
         pytest.skip("no system bus or no lmw-memory-monitor in this image")
+    # gone: its own last words, and whether the terminator took it (its comm
+    # is the script's name, cut to 15 characters)
     assert shell.run("systemctl is-active lmw-memory-monitor")[0] == ["active"], \
-        shell.run("journalctl -u lmw-memory-monitor -o cat --no-pager | tail -5")[0]
+        (shell.run("journalctl -u lmw-memory-monitor -o cat --no-pager | tail -5")[0],
+         [line for line in service.log() if "terminate lmw-memory-moni[" in line])
     encoded = base64.b64encode(GLIB_CLIENT.encode()).decode()
     service.stop()
     try:
@@ -960,6 +963,22 @@ def test_glib_applications_hear_notify_then_deny_on_the_system_bus(shell: ShellD
         wait_until(shell, f"grep -qx normal {SYSFS}/state")
         service.start()
         wait_until(shell, f"grep -q '^source=lmw$' {STATUS}")
+
+
+def test_the_memory_monitor_is_back_a_second_after_a_sigterm(shell: ShellDriver) -> None:
+    """A SIGTERM ends lmw-memory-monitor with 0 (the terminator's, taking it
+    for its memory, or anyone's with root): systemd starts it again, and it
+    is active once its name is on the bus again (Type=dbus)."""
+    if shell.run("test -S /run/dbus/system_bus_socket && command -v lmw-memory-monitor")[2]:
+        pytest.skip("no system bus or no lmw-memory-monitor in this image")
+    main_pid = "systemctl show -p MainPID --value lmw-memory-monitor"
+    old = int(shell.run_check(main_pid)[0])
+    assert old > 0, shell.run("systemctl status lmw-memory-monitor --no-pager")[0]
+    shell.run_check(f"kill -TERM {old}")
+    wait_until(shell, f"pid=$({main_pid}) && [ \"$pid\" != 0 ] && [ \"$pid\" != {old} ] "
+                      "&& systemctl is-active -q lmw-memory-monitor", seconds=30, interval=0.5)
+    journal = shell.run_check("journalctl -u lmw-memory-monitor -o cat --no-pager | tail -20")
+    assert [line for line in journal if "Scheduled restart job" in line], journal
 
 
 @pytest.mark.parametrize(("setup", "says"), [

@@ -1,10 +1,14 @@
-"""The kill interval's early end (lmw_terminator.pace): pure arithmetic on figures."""
+"""The kill interval's early end (lmw_terminator.pace): pure arithmetic on
+figures; and the line under the mark (lmw_terminator.sources)."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import pytest
 
 from lmw_terminator import pace
+from lmw_terminator.sources import Level, LmwSource
 
 TOTAL_KB = 512 * 1024
 
@@ -29,3 +33,47 @@ def test_the_margin_is_a_share_of_ram_and_only_a_climb_past_it_counts(total_kb: 
     assert margin * 100 <= total_kb < (margin + 1) * 100
     assert not pace.climbed(at_choice + margin, at_choice, total_kb)
     assert pace.climbed(at_choice + margin + 1, at_choice, total_kb)
+
+
+@pytest.mark.parametrize("total_kb", [64 * 1024, TOTAL_KB, 8 * 1024 * 1024])
+def test_a_figure_read_before_the_crossing_was_accounted_ends_no_interval(
+        total_kb: int) -> None:
+    """The daemon woke inside the crossing commitment and read committed
+    memory without it, far under the notify line; the victim it chose then
+    freed less than the crossing took. Memory is under where it stood at
+    the choice: no climb, though it is far above the figure read."""
+    line = total_kb * 40 // 100
+    crossing = total_kb // 4
+    read = line - crossing + total_kb // 100     # the crossing not in it yet
+    after_kill = read + crossing - total_kb // 50   # the crossing in, the victim out
+    assert pace.climbed(after_kill, read, total_kb)    # what the figure alone did
+    at_choice = pace.mark(read, line, crossing)
+    assert at_choice == read + crossing
+    assert not pace.climbed(after_kill, at_choice, total_kb)
+    # memory that climbs past where it truly stood, by the margin, still ends it
+    assert pace.climbed(at_choice + pace.climb_margin_kb(total_kb) + 1, at_choice, total_kb)
+    # with nothing known of the crossing, the line
+    assert pace.mark(read, line, None) == line
+
+
+def test_a_figure_past_the_line_is_the_mark() -> None:
+    """The crossing is in it (or the level comes from no line): no more is added."""
+    assert pace.mark(300_000, 200_000, 150_000) == 300_000
+    assert pace.mark(100_000, None, 150_000) == 100_000
+
+
+@pytest.mark.parametrize(("level", "expected"), [
+    (Level.NOTIFY, 186454), (Level.DENY, 279681), (Level.NORMAL, None)])
+def test_the_line_a_level_is_past(tmp_path: Path, level: int, expected: int | None) -> None:
+    (tmp_path / "notify_kb").write_text("186454\n")
+    (tmp_path / "deny_kb").write_text("279681\n")
+    assert LmwSource.line_kb(level, str(tmp_path)) == expected
+
+
+@pytest.mark.parametrize("text", [None, "", "lots\n"])
+def test_a_line_that_cannot_be_read_is_none(tmp_path: Path, text: str | None) -> None:
+    """A module gone meanwhile, or a file that says no number: the figure
+    read stands alone (pace.mark)."""
+    if text is not None:
+        (tmp_path / "notify_kb").write_text(text)
+    assert LmwSource.line_kb(Level.NOTIFY, str(tmp_path)) is None

@@ -37,6 +37,18 @@ applications give some back, keeps the whole grace.
 While the grace or the interval runs and a climb could end it, the main
 loop reads committed memory every CLIMB_CHECK_S (only then: at rest it
 sleeps with no timeout).
+
+Where committed memory stood (the mark) is read with the crossing in it
+(mark()). lmw.ko signals from inside the commitment that crosses, before
+the kernel accounts it; the daemon (SCHED_FIFO) may run first, preempting
+the crosser or beside it on another CPU, and then reads Committed_AS
+without that request: as much as the whole of it, far under the line.
+Measured from there, a climb would be any memory above that figure: the
+grace or the interval would end at once, and a victim go for a climb that
+never was. A figure under the line that the level is past is such a
+read, as with the crossing in it the figure would be past the line: the
+crossing's request (lmw.ko's last_crossed_kb) is added, and the mark is
+the line at least.
 """
 
 from __future__ import annotations
@@ -63,3 +75,17 @@ def climbed(committed_kb: int, mark_kb: int | None, total_kb: int) -> bool:
         return False
     return committed_kb > mark_kb + climb_margin_kb(total_kb)
 
+
+
+def mark(committed_kb: int, line_kb: int | None, crossed_kb: int | None) -> int:
+    """Where committed memory stood, for a later climb to be measured from:
+    the figure read, unless it is under ``line_kb``, the line the level
+    is past (None: a source without lines). Then the crossing was not in
+    it yet, and ``crossed_kb``, what the crossing asked for, is added; the
+    line at least (None: nothing known of the crossing). A level that
+    lags on the way down (lmw.ko's hysteresis) makes the same case, and
+    the mark too high: an early end then needs a larger climb, and the
+    grace or the interval runs its course as it would without one."""
+    if line_kb is None or committed_kb > line_kb:
+        return committed_kb
+    return max(line_kb, committed_kb + (crossed_kb or 0))

@@ -376,7 +376,7 @@ class Terminator:
             self.held_lines = []    # the kill comes in this turn: say it all after
         # read once: a kill in this same turn logs and ranks by it
         figures = procs.meminfo()
-        self.episode = Episode(started=now, committed_at_start=figures["Committed_AS"])
+        self.episode = Episode(started=now, committed_at_start=self._mark(figures))
         self._say(log.WARNING, "low memory (%s, from %s): %s", LEVEL_NAMES[self.level],
                   self.source.name, memory_figures(figures))
         if now - self.last_warned < WARN_MIN_INTERVAL_S:
@@ -414,6 +414,18 @@ class Terminator:
                   "ago: %s", figures["Committed_AS"], mark_kb, mark, time.monotonic() - since,
                   outcome)
         return figures
+
+    def _mark(self, figures: dict[str, int]) -> int:
+        """Where committed memory stands now, for a climb to be measured
+        from: ``figures``' own, with lmw.ko's last crossing added when that
+        was not in them yet (pace.mark)."""
+        committed = figures["Committed_AS"]
+        if not isinstance(self.source, LmwSource):
+            return committed
+        line = LmwSource.line_kb(self.level)
+        if line is None or committed > line:
+            return committed    # no more to read: the crossing is in the figure
+        return pace.mark(committed, line, LmwSource.last_crossed_kb())
 
     def _warn(self) -> None:
         self.last_warned = time.monotonic()
@@ -498,7 +510,7 @@ class Terminator:
             family = f" with {children} child(ren) of its family"
         self._say_held_lines()
         self.last_kill = time.monotonic()
-        self.committed_at_choice = (figures["Committed_AS"] if outcome.signalled_at is not None
+        self.committed_at_choice = (self._mark(figures) if outcome.signalled_at is not None
                                     else None)
         self.source.forget()
         if outcome.ending in (killer.Ending.TERMINATED, killer.Ending.KILLED):

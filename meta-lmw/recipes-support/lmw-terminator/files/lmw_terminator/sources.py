@@ -172,6 +172,18 @@ class LmwSource(_FileSource):
         pass            # the module's state is always current
 
     @staticmethod
+    def line_kb(level: int, directory: str = LMW_DIR) -> int | None:
+        """The line (kB of committed memory) that ``level`` is past, or None:
+        normal, or the figure cannot be read."""
+        if level == Level.NORMAL:
+            return None
+        try:
+            name = "deny_kb" if level == Level.DENY else "notify_kb"
+            return int(_read_small(f"{directory}/{name}"))
+        except (OSError, ValueError):
+            return None
+
+    @staticmethod
     def above_notify(directory: str = LMW_DIR) -> bool:
         """Whether committed memory is above the notify line right now. The
         state lags on the way down (lmw.ko sees memory freed only at its
