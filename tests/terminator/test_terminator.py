@@ -709,6 +709,74 @@ def test_memory_climbing_on_in_the_warning_grace_ends_the_grace(shell: ShellDriv
         assert ended(shell, service, offset, "climber") == 143
 
 
+@contextmanager
+def daemon_preempts_the_crosser(shell: ShellDriver) -> Iterator[None]:
+    """The guest on one CPU with full preemption (6.1's PREEMPT_DYNAMIC sets it
+    at run time): a crosser at SCHED_FIFO under the daemon's priority is
+    preempted by the daemon as soon as lmw.ko's signal wakes it, in the
+    commit decision, before the kernel has accounted the request. A board
+    with PREEMPT or PREEMPT_RT is in this case at every crossing."""
+    preempt = "/sys/kernel/debug/sched/preempt"
+    shell.run("mountpoint -q /sys/kernel/debug || mount -t debugfs none /sys/kernel/debug")
+    if shell.run(f"test -w {preempt}")[2]:
+        pytest.skip(f"no {preempt}: the kernel's preemption is fixed at build time")
+    # "none (voluntary) full": the model in force is the one in brackets
+    was = re.search(r"\((\w+)\)", shell.run_check(f"cat {preempt}")[0])
+    assert was, shell.run_check(f"cat {preempt}")
+    others = [str(cpu) for cpu in shell.run_check(
+        "ls -d /sys/devices/system/cpu/cpu[1-9]* 2>/dev/null | sed 's/.*cpu//'")]
+    try:
+        shell.run_check(f"echo full > {preempt}")
+        for cpu in others:
+            shell.run_check(f"echo 0 > /sys/devices/system/cpu/cpu{cpu}/online")
+        yield
+    finally:
+        for cpu in others:
+            shell.run(f"echo 1 > /sys/devices/system/cpu/cpu{cpu}/online")
+        shell.run(f"echo {was.group(1)} > {preempt}")
+
+
+def test_a_crossing_the_daemon_reads_before_it_is_accounted_keeps_the_grace(
+        shell: ShellDriver, service: Service) -> None:
+    """The daemon, woken in the crossing's commit decision, reads committed memory
+    without the crossing in it. Its grace (a minute) holds all the same: the
+    crossing accounted afterwards is no climb past where the episode began,
+    and the unprotected bystander lives. lmw.ko's state stays up meanwhile,
+    though the daemon's own commitments come before that accounting."""
+    # A grace that ends early takes the bystander; the long interval keeps a
+    # second victim (the login shell among them) from going until the test
+    # has seen it and ended the episode.
+    slow = ("[warn]\ngrace_ms = 60000\n[kill]\nterm_grace_ms = 1500\n"
+            "min_interval_ms = 600000\nrealtime_priority = 2\n")
+    with armed(shell, service, slow + PROTECT_TRIGGER) as offset, \
+            daemon_preempts_the_crosser(shell):
+        bystander = start(shell, "bystander", f"lmwtest -u {NOBODY} hold 16384 600")
+        wait_until(shell, "grep -q hold=ok /tmp/bystander.out")
+        line = figure(shell, "notify_kb")
+        need = line - figure(shell, "committed_kb") + 4096
+        start(shell, "trigger", f"chrt -f 1 {named_copy(shell, 'trigger')} hold {need} 600")
+        wait_until(shell, "grep -q hold=ok /tmp/trigger.out")
+        warning = service.wait_for_log(offset, "low memory (notify")
+        read = re.search(r"committed (\d+) kB", warning)
+        assert read, warning
+        # the case this test is about, or its set-up failed to make it
+        assert int(read.group(1)) <= line, (warning, line)
+        # ten turns of the grace (100 ms each), each looking for a climb; a
+        # bystander gone ends the wait at once
+        wait_until(shell, f"grep -q '^state=warned$' {STATUS} || ! kill -0 {bystander}")
+        shell.run_check(f"n=0; last=$(stat -c %i {STATUS}); while [ $n -lt 10 ] && "
+                        f"kill -0 {bystander}; do sleep 0.02; now=$(stat -c %i {STATUS}); "
+                        "if [ \"$now\" != \"$last\" ]; then n=$((n + 1)); last=$now; fi; done",
+                        timeout=60)
+        if not alive(shell, bystander):
+            shell.run("kill -9 $(pidof trigger)")   # the episode's end: no second victim
+        log = service.log()[offset:]
+        assert alive(shell, bystander), log
+        assert not [text for text in log
+                    if "the grace ends" in text or "back to normal" in text], log
+        assert shell.run_check(f"cat {SYSFS}/state") == ["notify"], log
+
+
 def test_a_fork_storm_goes_with_its_children_and_the_largest_bystander_lives(
         shell: ShellDriver, service: Service) -> None:
     """A shell has forked twelve children that hold 4 MB each; a bystander
@@ -914,13 +982,18 @@ GLib.MainLoop().run()
 """
 
 
+def needs_memory_monitor(shell: ShellDriver) -> None:
+    """Skips the test on an image without a system bus or lmw-memory-monitor."""
+    if shell.run("test -S /run/dbus/system_bus_socket && command -v lmw-memory-monitor")[2]:
+        pytest.skip("no system bus or no lmw-memory-monitor in this image")
+
+
 def test_glib_applications_hear_notify_then_deny_on_the_system_bus(shell: ShellDriver,
                                                                   service: Service) -> None:
     """An unprivileged GLib client (Gio.MemoryMonitor) hears LowMemoryWarning 100
     when committed memory crosses notify, then 255 past deny. The terminator
     is stopped: the crossings are root's, and nobody is to be killed."""
-    if shell.run("test -S /run/dbus/system_bus_socket && command -v lmw-memory-monitor")[2]:
-        pytest.skip("no system bus or no lmw-memory-monitor in this image")
+    needs_memory_monitor(shell)
     # gone: its own last words, and whether the terminator took it (its comm
     # is the script's name, cut to 15 characters)
     assert shell.run("systemctl is-active lmw-memory-monitor")[0] == ["active"], \
@@ -969,8 +1042,7 @@ def test_the_memory_monitor_is_back_a_second_after_a_sigterm(shell: ShellDriver)
     """A SIGTERM ends lmw-memory-monitor with 0 (the terminator's, taking it
     for its memory, or anyone's with root): systemd starts it again, and it
     is active once its name is on the bus again (Type=dbus)."""
-    if shell.run("test -S /run/dbus/system_bus_socket && command -v lmw-memory-monitor")[2]:
-        pytest.skip("no system bus or no lmw-memory-monitor in this image")
+    needs_memory_monitor(shell)
     main_pid = "systemctl show -p MainPID --value lmw-memory-monitor"
     old = int(shell.run_check(main_pid)[0])
     assert old > 0, shell.run("systemctl status lmw-memory-monitor --no-pager")[0]

@@ -53,6 +53,15 @@
  *	up(c)   = deny if c > D, notify if c > N, normal otherwise
  *	state'  = max(up(C), min(state, up(C + H)))
  *
+ * At a commit decision for p pages the state only rises, to
+ * max(state, up(C + p)): the probe runs before the kernel accounts p, and
+ * until it does, every other decision sees C without it. One of those may
+ * be the woken listener's own (on a fully preemptible kernel it runs
+ * before the crosser gets back to its accounting), and letting it lower
+ * the state would signal normal, then notify again, for one crossing.
+ * The state falls only where C is read whole: at the re-check below and
+ * at a knob's write.
+ *
  * Each change of state is the low-memory signal (LMS): a POLLPRI on
  * /sys/kernel/lmw/watermark/state (and on Maemo's /sys/kernel/low_watermark
  * and high_watermark) and a KOBJ_CHANGE uevent from
@@ -340,10 +349,12 @@ static enum lmw_state lmw_level(unsigned long committed, unsigned long deny,
 /*
  * Move the state for committed memory @committed, with the lines @deny and
  * @notify the caller has worked out already (the probe needs them first);
- * safe in the probe. Returns true when the state changed (the caller's
- * change raised the LMS).
+ * only up unless @may_fall (see the header: the probe's figure may lack a
+ * request in flight). Safe in the probe. Returns true when the state
+ * changed (the caller's change raised the LMS).
  */
-static bool lmw_move_state(unsigned long committed, unsigned long deny, unsigned long notify)
+static bool lmw_move_state(unsigned long committed, unsigned long deny, unsigned long notify,
+			   bool may_fall)
 {
 	unsigned long slack = lmw_pages_of(hysteresis_permille, 1000);
 	int old = atomic_read(&lmw_state);
@@ -356,7 +367,7 @@ static bool lmw_move_state(unsigned long committed, unsigned long deny, unsigned
 			new = max(lmw_level(committed, deny, notify),
 				  min_t(enum lmw_state, old,
 					lmw_level(committed + slack, deny, notify)));
-		if (new == old)
+		if (new == old || (new < old && !may_fall))
 			return false;
 	} while (!atomic_try_cmpxchg(&lmw_state, &old, new));
 
@@ -368,7 +379,7 @@ static bool lmw_move_state(unsigned long committed, unsigned long deny, unsigned
 
 static bool lmw_update_state(unsigned long committed)
 {
-	return lmw_move_state(committed, lmw_deny_pages(), lmw_notify_pages());
+	return lmw_move_state(committed, lmw_deny_pages(), lmw_notify_pages(), true);
 }
 
 /* Whether @pages more on top of @committed take committed memory over @line. */
@@ -495,7 +506,7 @@ static int lmw_pre(struct kprobe *p, struct pt_regs *regs)
 
 	committed = lmw_committed();
 	if (committed + pages > deny && !lmw_exempt(regs)) {
-		lmw_move_state(committed, deny, lmw_notify_pages());
+		lmw_move_state(committed, deny, lmw_notify_pages(), false);
 		lmw_record_denial(pages, committed, deny);
 		return lmw_refuse(regs);
 	}
@@ -503,7 +514,7 @@ static int lmw_pre(struct kprobe *p, struct pt_regs *regs)
 	notify = lmw_notify_pages();
 	if (lmw_crosses(committed, pages, notify) || lmw_crosses(committed, pages, deny))
 		lmw_remember(&lmw_last_crossed, pages);
-	lmw_move_state(committed + pages, deny, notify);
+	lmw_move_state(committed + pages, deny, notify, false);
 	return 0;
 }
 

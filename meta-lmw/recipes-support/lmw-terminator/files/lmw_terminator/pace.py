@@ -76,7 +76,6 @@ def climbed(committed_kb: int, mark_kb: int | None, total_kb: int) -> bool:
     return committed_kb > mark_kb + climb_margin_kb(total_kb)
 
 
-
 def mark(committed_kb: int, line_kb: int | None, crossed_kb: int | None) -> int:
     """Where committed memory stood, for a later climb to be measured from:
     the figure read, unless it is under ``line_kb``, the line the level

@@ -158,11 +158,14 @@ class Episode:
 
     __slots__ = ("committed_at_start", "held_back", "kills", "started", "warned_at")
 
-    def __init__(self, started: float, committed_at_start: int) -> None:
+    def __init__(self, started: float, committed_at_start: int | None) -> None:
         self.started = started
         self.warned_at = started
         # committed memory (kB) when the episode began: a climb past it ends
-        # the warning's grace early (pace.py)
+        # the warning's grace early (pace.py). None with no grace: nothing
+        # to end early, and the mark's reads stay off the reaction's path
+        # (a reload that gives a grace mid-episode lets that one run its
+        # course).
         self.committed_at_start = committed_at_start
         self.kills = 0
         self.held_back = 0      # turns with no kill: memory under the line (_hold_back)
@@ -376,7 +379,8 @@ class Terminator:
             self.held_lines = []    # the kill comes in this turn: say it all after
         # read once: a kill in this same turn logs and ranks by it
         figures = procs.meminfo()
-        self.episode = Episode(started=now, committed_at_start=self._mark(figures))
+        self.episode = Episode(started=now, committed_at_start=(
+            self._mark(figures) if self.cfg.warn.grace_ms > 0 else None))
         self._say(log.WARNING, "low memory (%s, from %s): %s", LEVEL_NAMES[self.level],
                   self.source.name, memory_figures(figures))
         if now - self.last_warned < WARN_MIN_INTERVAL_S:
