@@ -437,3 +437,29 @@ def test_choosing_from_the_candidates_chooses_what_reading_everyone_would(
             assert choice.proc.start_time == seed + choice.proc.pid
     # both ways were taken: the list settled many choices, and left some to /proc
     assert settled_seen > 10 and unsettled_seen > 5, (settled_seen, unsettled_seen)
+
+
+@pytest.mark.parametrize("keys", ['uid = 0\ncmdline = "x"', 'cmdline = "x"\nexe = "/usr/bin/x"',
+                                  'cgroup = "/system.slice/x"\ncmdline = "x"',
+                                  'cmdline = "x"\ncomm = "^x$"'])
+def test_a_rule_reads_the_command_line_last(tmp_path: Path, keys: str) -> None:
+    """A process that one of the rule's other keys rules out is never asked
+    for its command line, whatever order the keys are written in: that read
+    goes through the process's own memory, which it can make wait."""
+    fake_proc(tmp_path, 800, "other", cmdline="x", uid=1000, exe="/usr/bin/other",
+              cgroup="/user.slice/other")
+    asked: list[str] = []
+
+    class Watched(procs.Proc):
+        @property
+        def cmdline(self) -> str:
+            asked.append("cmdline")
+            return super().cmdline
+
+    read = procs.read_proc(800, str(tmp_path))
+    assert read is not None
+    proc = Watched(pid=read.pid, start_time=read.start_time, comm=read.comm,
+                   oom_score_adj=read.oom_score_adj, kernel_thread=False, root=str(tmp_path))
+    rule = config.parse(f"[[prefer]]\n{keys}\n").prefer[0]
+    assert not policy.matches(rule, proc)
+    assert asked == []

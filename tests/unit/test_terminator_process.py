@@ -3,17 +3,20 @@
 from __future__ import annotations
 
 import ast
+import errno
 import os
 import signal
 import subprocess
 import sys
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 
-from lmw_terminator import config, killer, log, policy, procs, service
+from lmw_terminator import config, killer, log, policy, procs
 
 FILES = Path(__file__).resolve().parents[2] / "meta-lmw/recipes-support/lmw-terminator/files"
 FAST = config.KillConfig(term_grace_ms=300, min_interval_ms=0)
@@ -79,11 +82,124 @@ def test_the_kill_line_shows_a_command_line_quoted_or_says_why_not() -> None:
     victim = child("")
     chosen = snapshot(victim.pid)
     gone = snapshot(victim.pid)
-    shown = service.shown_cmdline(chosen)
+    shown = procs.CmdlineAside(chosen).shown(5)
     assert ast.literal_eval(shown).startswith(sys.executable + " -c "), shown
     victim.kill()
     victim.wait()
-    assert service.shown_cmdline(gone) == "unread (gone after its SIGTERM)"
+    assert procs.CmdlineAside(gone).shown(5) == "unread (gone after its SIGTERM)"
+
+
+def stalled_cmdline(tmp_path: Path, pid: int) -> tuple[procs.Proc, Path]:
+    """A process whose cmdline read never returns until the test lets it: a
+    FIFO in its place, whose open waits for a writer, as a read of a FUSE
+    file waits for its server. Returns the process and the FIFO."""
+    (tmp_path / str(pid)).mkdir()
+    fifo = tmp_path / str(pid) / "cmdline"
+    os.mkfifo(fifo)
+    return procs.Proc(pid=pid, start_time=1, comm="stall", oom_score_adj=0,
+                      kernel_thread=False, root=str(tmp_path)), fifo
+
+
+def let_go(fifo: Path, seconds: float = 5) -> None:
+    """The stalled read returns: a writer comes, writes nothing and goes, once
+    the read has opened its end (a read just started may not have yet); a
+    read that has not come within ``seconds`` is not waited for."""
+    deadline = time.monotonic() + seconds
+    while True:
+        try:
+            os.close(os.open(fifo, os.O_WRONLY | os.O_NONBLOCK))
+            return
+        except OSError as error:
+            assert error.errno == errno.ENXIO, error     # no reader (yet)
+        if time.monotonic() > deadline:
+            return
+        time.sleep(0.01)
+
+
+@contextmanager
+def rescued(fifos: list[Path], after_s: float = 5) -> Iterator[None]:
+    """Lets every stalled read go, over and over, once ``after_s`` have
+    passed: a read made in the test's own thread (the bug these tests are
+    for) would otherwise hang the test instead of failing it."""
+    done = threading.Event()
+
+    def rescue() -> None:
+        if done.wait(after_s):
+            return
+        while not done.is_set():
+            for fifo in fifos:
+                let_go(fifo, seconds=0)
+            time.sleep(0.05)
+
+    rescuer = threading.Thread(target=rescue, daemon=True)
+    rescuer.start()
+    try:
+        yield
+    finally:
+        done.set()
+        rescuer.join()
+
+
+def test_a_command_line_that_never_comes_costs_the_log_not_the_kill(tmp_path: Path) -> None:
+    """A victim whose command line cannot be read (its own FUSE file under its
+    arguments) still gets its SIGKILL in time; the line says why it has no
+    command line, and a later victim's is read again."""
+    stalled, fifo = stalled_cmdline(tmp_path, 1)
+    victim = child("import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)")
+    chosen = snapshot(victim.pid)
+    said: list[procs.CmdlineAside] = []
+    with rescued([fifo]):
+        outcome = killer.terminate(chosen, FAST,
+                                   signalled=lambda: said.append(procs.CmdlineAside(stalled)))
+        assert outcome.ending == killer.Ending.KILLED
+        assert outcome.seconds < 2 * FAST.term_grace_ms / 1000 + 1, outcome.seconds
+        assert victim.wait(5) == -signal.SIGKILL
+        assert said[0].shown(0.2) == "unread (no answer in 0.2 s)"
+        assert said[0].waiting
+        other = child("")
+        shown = procs.CmdlineAside(snapshot(other.pid)).shown(5)
+        assert ast.literal_eval(shown).startswith(sys.executable + " -c "), shown
+        other.kill()
+        other.wait()
+        let_go(fifo)
+        wait_for(lambda: not said[0].waiting)
+    assert said[0].shown(0) == "unread (gone after its SIGTERM)"
+
+
+def wait_for(done: Callable[[], bool], seconds: float = 5) -> None:
+    deadline = time.monotonic() + seconds
+    while not done():
+        assert time.monotonic() < deadline, f"not within {seconds} s"
+        time.sleep(0.01)
+
+
+def os_threads() -> int:
+    """This process's threads, as the kernel counts them (threading knows
+    only its own)."""
+    return len(os.listdir("/proc/self/task"))
+
+
+def test_stalled_command_line_reads_cannot_pile_up_threads(tmp_path: Path) -> None:
+    """Once ASIDE_READS_MAX reads stall, the next victim's is not started (its
+    line says why); when they return, reads start again."""
+    stalled = [stalled_cmdline(tmp_path, pid) for pid in range(1, procs.ASIDE_READS_MAX + 2)]
+    with rescued([fifo for _, fifo in stalled], after_s=10):
+        threads = os_threads()
+        reads = [procs.CmdlineAside(proc) for proc, _ in stalled[:-1]]
+        assert all(read.waiting for read in reads)
+        refused = procs.CmdlineAside(stalled[-1][0])
+        assert not refused.waiting
+        assert os_threads() == threads + procs.ASIDE_READS_MAX
+        assert refused.shown(0) == (f"unread ({procs.ASIDE_READS_MAX} reads of earlier "
+                                    "victims still wait)")
+        for _, fifo in stalled[:-1]:
+            let_go(fifo)
+        wait_for(lambda: not any(read.waiting for read in reads))
+        wait_for(lambda: os_threads() == threads)
+        again = procs.CmdlineAside(stalled[-1][0])
+        assert again.waiting
+        let_go(stalled[-1][1])
+    assert again.shown(5) == "unread (gone after its SIGTERM)"
 
 
 def test_nothing_is_signalled_nor_read_after_for_a_reused_pid() -> None:

@@ -26,7 +26,8 @@ not the defaults):
     term_grace_ms = 5000          # SIGTERM, wait this long, then SIGKILL
 
     [[prefer]]                    # raise the score of matching processes
-    cmdline = "chromium.*--type=renderer"
+    exe = "/usr/lib/chromium/chromium"
+    cmdline = "--type=renderer"   # read last, for the processes exe matches
     adjust = 500
     [[avoid]]                     # lower it
     exe = "/usr/bin/weston"       # exe, cgroup: the whole path
@@ -56,7 +57,10 @@ if TYPE_CHECKING:
 
 DEFAULT_PATH = "/etc/lmw/terminator.toml"
 SOURCE_KINDS = ("auto", "lmw", "psi", "meminfo")
-TEXT_FIELDS = ("comm", "cmdline", "exe", "cgroup")
+# In the order a rule tries them (policy.matches stops at the first miss):
+# cmdline last, the one field read through the process's own memory, which
+# the process can make a read wait for (procs.CmdlineAside).
+TEXT_FIELDS = ("comm", "exe", "cgroup", "cmdline")
 # Who sets each field decides what a rule on it is worth. comm and cmdline
 # are the process's own to choose (prctl, argv): a rule on them alone,
 # protect or avoid, is any user's to take. exe is the path of the file it

@@ -8,12 +8,14 @@ between the moment a victim is chosen and the moment it is signalled.
 
 from __future__ import annotations
 
+import _thread  # threading's imports would cost RSS for one reader thread
 import errno
 import os
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Iterator
+    from typing import ClassVar
 
 PF_KTHREAD = 0x00200000   # include/linux/sched.h
 PROC = "/proc"
@@ -408,3 +410,77 @@ def meminfo(root: str = PROC) -> dict[str, int]:
         if value:
             figures[key.decode("ascii", "replace")] = int(value.split()[0])
     return figures
+
+
+# A read of /proc/PID/cmdline goes through the process's own memory
+# (access_remote_vm), not a record the kernel keeps: it waits for the
+# process's mmap_lock, and for each page of its argument area that is not
+# in memory. A process can back that area with a file that its own FUSE
+# server (unprivileged, in a user namespace) never answers for: the read
+# then waits as long as that server lives. A kill's command line is for
+# the log only, so it is read on a thread of its own, which the kill never
+# waits for. At most ASIDE_READS_MAX such reads wait at once: a victim
+# that stalls one gets its kill all the same, and a run of them cannot
+# pile up threads.
+ASIDE_READS_MAX = 4
+# A reader's stack: the read needs little, and a stalled one keeps it.
+ASIDE_STACK = 256 * 1024
+
+
+class CmdlineAside:
+    """``proc``'s command line, read on a thread of its own from the moment
+    this is made (see above); ``shown()`` waits a bounded time for it."""
+
+    # reads started and not yet seen to end (kept by the caller's thread)
+    _started: ClassVar[list[CmdlineAside]] = []
+
+    __slots__ = ("_done", "_error", "_not_started", "_proc", "_text")
+
+    def __init__(self, proc: Proc) -> None:
+        self._proc = proc
+        self._text = ""
+        self._error: str | None = None          # why the read failed
+        self._not_started: str | None = None    # why there is no read
+        self._done = _thread.allocate_lock()    # held until the read returns
+        self._done.acquire()
+        waiting = [read for read in CmdlineAside._started if read.waiting]
+        CmdlineAside._started = waiting
+        if len(waiting) >= ASIDE_READS_MAX:
+            self._not_started = f"{len(waiting)} reads of earlier victims still wait"
+            return
+        old = _thread.stack_size(ASIDE_STACK)
+        try:
+            _thread.start_new_thread(self._read, ())
+        except RuntimeError as error:
+            self._not_started = f"no thread: {error}"
+            return
+        finally:
+            _thread.stack_size(old)
+        waiting.append(self)
+
+    @property
+    def waiting(self) -> bool:
+        """The read has started and not returned."""
+        return self._not_started is None and self._done.locked()
+
+    def _read(self) -> None:
+        try:
+            self._text = self._proc.cmdline
+        except OSError as error:
+            self._error = error.strerror or str(error)
+        except MemoryError:
+            self._error = "no memory"
+        finally:
+            self._done.release()
+
+    def shown(self, wait_s: float) -> str:
+        """As a kill's line shows it: quoted (the first 200 characters), or
+        why it is not there; waits at most ``wait_s`` for the read."""
+        if self._not_started is not None:
+            return f"unread ({self._not_started})"
+        if not self._done.acquire(timeout=wait_s):
+            return f"unread (no answer in {wait_s:g} s)"
+        self._done.release()
+        if self._error is not None:
+            return f"unread ({self._error})"
+        return repr(self._text[:200]) if self._text else "unread (gone after its SIGTERM)"

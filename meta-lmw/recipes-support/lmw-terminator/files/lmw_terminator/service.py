@@ -125,14 +125,11 @@ def memory_figures(m: dict[str, int] | None = None) -> str:
             f"of {m['MemTotal']} kB")
 
 
-def shown_cmdline(proc: procs.Proc) -> str:
-    """A victim's command line as the kill's line shows it, read after its
-    SIGTERM: quoted (the first 200 characters), or why it is not there."""
-    try:
-        text = proc.cmdline
-    except OSError as error:
-        return f"unread ({error.strerror})"
-    return repr(text[:200]) if text else "unread (gone after its SIGTERM)"
+# How long a kill's line waits for the victim's command line, read aside
+# since its SIGTERM (procs.CmdlineAside). The victim has ended by then, or
+# had its SIGKILL, and the read it held up has returned; one that has not
+# is a stall of the victim's own making.
+CMDLINE_WAIT_S = 0.2
 
 
 # After an OSError or MemoryError in the loop: wait this long before the
@@ -488,20 +485,21 @@ class Terminator:
                 facts.update(self._facts(victim, choice))
                 hooks.run(kill_cfg.before, "before", facts)
 
-        # The victim's command line, for the log, is read right after the
-        # SIGTERM, while the victim is still there, and never before:
+        # The victim's command line, for the log, is read from right after
+        # the SIGTERM, while the victim is still there, and never before:
         # /proc/PID/cmdline waits for the victim's mmap_lock, and the
         # crosser holds it for writing in the very mmap that woke the
         # daemon. Preempted there, the crosser lets go of it only when the
         # scheduler runs it again, after whatever else woke (12 ms on the
         # bench's one-vCPU guest, the memory monitor's turn). A victim
         # quick to exit may be gone by then (on another CPU): the log says
-        # so. A read that fails (no fd or memory past the deny line) costs
-        # the log the command line, never the kill its SIGKILL.
-        said: list[str] = []
+        # so. The read runs aside (procs.CmdlineAside): one that fails or
+        # stalls (a victim's own FUSE file under its arguments) costs the
+        # log the command line, never the kill its SIGKILL.
+        said: list[procs.CmdlineAside] = []
 
         def signalled() -> None:
-            said.append(shown_cmdline(victim))
+            said.append(procs.CmdlineAside(victim))
 
         family = ""
         if victim.family is None:
@@ -530,17 +528,18 @@ class Terminator:
                        chosen_at=chosen_at, among=among)
 
     def _log_kill(self, choice: policy.Choice, outcome: killer.Outcome, *, family: str,
-                  said: list[str], figures: dict[str, int], chosen_at: float,
+                  said: list[procs.CmdlineAside], figures: dict[str, int], chosen_at: float,
                   among: str) -> None:
         """The kill's lines: the victim, its score and why, how it ended,
         memory before (``figures``) and now; then the reaction. ``said``:
-        the command line read after the SIGTERM (shown: quoted, or why
-        not), if one went."""
+        the command line's read since the SIGTERM, if one went."""
         victim = choice.proc
         comm = log.printable(victim.comm)
         # no signal, no read after it: a dry run reads it now, while a PID
         # found reused or gone has nothing of the victim's left to read
-        cmdline = said[0] if said else repr(victim.cmdline[:200] if self.dry_run else "")
+        if not said and self.dry_run:
+            said = [procs.CmdlineAside(victim)]
+        cmdline = said[0].shown(CMDLINE_WAIT_S) if said else repr("")
         self.last_action = f"{comm}[{victim.pid}]: {outcome.ending}"
         log.warning(
             "%sterminate %s[%d]%s uid %d rss %d kB committed %d kB cmdline %s: score %d (%s): "
