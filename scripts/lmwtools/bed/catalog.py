@@ -191,6 +191,18 @@ _LOGIN_HOOKS = (
     f'printf "127.0.0.1 localhost\\n127.0.1.1 {HOSTNAME}\\n" > "$1/etc/hosts"',
 )
 
+# A guest under TCG on a busy host can take minutes to coldplug its
+# devices. The serial console's getty waits for its device unit, whose job
+# systemd gives up on after 90 s by default: the getty is then never
+# started, and the guest never offers a login (seen on the arm64 guest,
+# booted beside the debug kernel's build). The device comes; let the
+# getty wait for it (labgrid's login timeout still bounds the boot).
+_DEVICE_WAIT_HOOKS = (
+    'mkdir -p "$1/etc/systemd/system.conf.d"',
+    'printf "[Manager]\\nDefaultDeviceTimeoutSec=infinity\\n" '
+    '> "$1/etc/systemd/system.conf.d/lmw-bed-devices.conf"',
+)
+
 # Timers that would wake a test guest for maintenance that it never needs.
 _MASKED_UNITS = ("apt-daily.timer", "apt-daily-upgrade.timer", "dpkg-db-backup.timer",
                  "e2scrub_all.timer", "e2scrub_reap.service", "fstrim.timer")
@@ -212,8 +224,9 @@ USERLANDS: dict[str, Userland] = {
     "systemd": Userland(
         name="systemd", packages=(*COMMON_PACKAGES, "systemd-sysv", "udev", *PEER_PACKAGES,
                                   *DBUS_PACKAGES),
-        hooks=(*_LOGIN_HOOKS, *(f'ln -sf /dev/null "$1/etc/systemd/system/{u}"'
-                                for u in (*_MASKED_UNITS, *_PEER_UNITS))),
+        hooks=(*_LOGIN_HOOKS, *_DEVICE_WAIT_HOOKS,
+               *(f'ln -sf /dev/null "$1/etc/systemd/system/{u}"'
+                 for u in (*_MASKED_UNITS, *_PEER_UNITS))),
         summary="Debian 12 minbase, python3, systemd as PID 1, the system bus and GLib's "
                 "GMemoryMonitor (earlyoom, nohang: for the bench)",
     ),
