@@ -674,11 +674,13 @@ def test_memory_climbing_on_after_a_kill_ends_the_kill_interval(shell: ShellDriv
         assert len(early) == 1 and kills[0] < early[0] < kills[1], log
 
 
-def daemon_turns(shell: ShellDriver, turns: int) -> None:
+def daemon_turns(shell: ShellDriver, turns: int, while_alive: int | None = None) -> None:
     """Waits until the daemon has made ``turns`` more turns of its loop: each
-    writes the status file anew (a new file, so a new inode)."""
-    shell.run_check(f"n=0; last=$(stat -c %i {STATUS}); while [ $n -lt {turns} ]; do "
-                    f"sleep 0.02; now=$(stat -c %i {STATUS}); "
+    writes the status file anew (a new file, so a new inode). The wait ends
+    early once the process ``while_alive`` is gone."""
+    alive_check = f" && kill -0 {while_alive}" if while_alive is not None else ""
+    shell.run_check(f"n=0; last=$(stat -c %i {STATUS}); while [ $n -lt {turns} ]{alive_check}; "
+                    f"do sleep 0.02; now=$(stat -c %i {STATUS}); "
                     "if [ \"$now\" != \"$last\" ]; then n=$((n + 1)); last=$now; fi; done",
                     timeout=60)
 
@@ -764,10 +766,7 @@ def test_a_crossing_the_daemon_reads_before_it_is_accounted_keeps_the_grace(
         # ten turns of the grace (100 ms each), each looking for a climb; a
         # bystander gone ends the wait at once
         wait_until(shell, f"grep -q '^state=warned$' {STATUS} || ! kill -0 {bystander}")
-        shell.run_check(f"n=0; last=$(stat -c %i {STATUS}); while [ $n -lt 10 ] && "
-                        f"kill -0 {bystander}; do sleep 0.02; now=$(stat -c %i {STATUS}); "
-                        "if [ \"$now\" != \"$last\" ]; then n=$((n + 1)); last=$now; fi; done",
-                        timeout=60)
+        daemon_turns(shell, 10, while_alive=bystander)
         if not alive(shell, bystander):
             shell.run("kill -9 $(pidof trigger)")   # the episode's end: no second victim
         log = service.log()[offset:]
