@@ -175,6 +175,14 @@ class Userland:
     summary: str
     packages: tuple[str, ...] = ()   # Debian packages; none: the busybox initramfs
     hooks: tuple[str, ...] = ()      # mmdebstrap --customize-hook commands ("$1" = the root)
+    # The name of its Debian base (rootfs.base_tarball): userlands made of
+    # the same packages and hooks share one, one mmdebstrap run (minutes
+    # under qemu-user) rather than one each. Empty: its own name.
+    base: str = ""
+
+    @property
+    def base_name(self) -> str:
+        return self.base or self.name
 
     @property
     def is_debian(self) -> bool:
@@ -217,6 +225,11 @@ PEER_PACKAGES = ("earlyoom", "nohang")
 DBUS_PACKAGES = ("dbus", "python3-gi", "gir1.2-glib-2.0")
 _PEER_UNITS = ("earlyoom.service", "nohang.service", "nohang-desktop.service")
 
+# The Debian base of the busybox-init userlands (sysvinit, buildroot):
+# they differ only in what goes on top of it.
+_BUSYBOX_INIT_PACKAGES = (*COMMON_PACKAGES, "busybox")
+_BUSYBOX_INIT_HOOKS = (*_LOGIN_HOOKS, 'ln -sf /bin/busybox "$1/sbin/init"')
+
 USERLANDS: dict[str, Userland] = {
     "initramfs": Userland(
         name="initramfs", summary="busybox in RAM, fastest boot, for kernel-only tests",
@@ -231,15 +244,15 @@ USERLANDS: dict[str, Userland] = {
                 "GMemoryMonitor (earlyoom, nohang: for the bench)",
     ),
     "sysvinit": Userland(
-        name="sysvinit", packages=(*COMMON_PACKAGES, "busybox"),
-        hooks=(*_LOGIN_HOOKS, 'ln -sf /bin/busybox "$1/sbin/init"'),
+        name="sysvinit", packages=_BUSYBOX_INIT_PACKAGES, hooks=_BUSYBOX_INIT_HOOKS,
+        base="busybox-init",
         summary="Debian 12 minbase, python3, busybox init (sysvinit-style rc scripts)",
     ),
     # What br2-external's packages install, started by Buildroot's own
     # busybox-init files (bed/buildrootway.py); needs $LMW_UPSTREAM.
     "buildroot": Userland(
-        name="buildroot", packages=(*COMMON_PACKAGES, "busybox"),
-        hooks=(*_LOGIN_HOOKS, 'ln -sf /bin/busybox "$1/sbin/init"'),
+        name="buildroot", packages=_BUSYBOX_INIT_PACKAGES, hooks=_BUSYBOX_INIT_HOOKS,
+        base="busybox-init",
         summary="Debian 12 minbase, python3, Buildroot's busybox init and numbered "
                 "S??* scripts, our packages installed as br2-external's install them",
     ),

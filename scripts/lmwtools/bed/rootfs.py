@@ -44,7 +44,7 @@ def _sources() -> list[str]:
 
 def _base_path_and_key(arch: Arch, userland: Userland) -> tuple[Path, str]:
     key = fingerprint([arch.deb, ROOTFS_SUITE, *userland.packages, *userland.hooks, *_sources()])
-    return cache_root() / "rootfs" / f"{userland.name}-{arch.deb}.tar", key
+    return cache_root() / "rootfs" / f"{userland.base_name}-{arch.deb}.tar", key
 
 
 def preflight(arch: Arch, userland: Userland) -> None:
@@ -77,7 +77,8 @@ def base_tarball(arch: Arch, userland: Userland) -> Path:
              "--format=tar", ROOTFS_SUITE, str(dest), *_sources()], quiet=False)
 
     return build_once(out, key, debootstrap,
-                      f"mmdebstrap {userland.name} rootfs for {arch.deb} (takes a minute or two)")
+                      f"mmdebstrap {userland.base_name} rootfs for {arch.deb} "
+                      "(takes a minute or two)")
 
 
 def _merged_path(root: Path, relative: Path) -> Path:
