@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import re
 import shlex
 import subprocess
 from collections.abc import Sequence
@@ -11,11 +12,24 @@ from pathlib import Path
 
 from ..core.errors import UserError
 from ..core.progress import say
-from .kas import FAILURE_TAIL_LINES, Settings, Step, kas_env, run_logged, run_step, tail
+from .kas import (
+    FAILURE_TAIL_LINES,
+    FIXED_HASH_SEED,
+    RESIDENT_SERVER,
+    Settings,
+    Step,
+    kas_env,
+    run_logged,
+    run_step,
+    tail,
+)
 from .matrix import IMAGE, INIT_MANAGERS, LOCAL_RECIPES, MACHINES, Config
 
 # Lines of `bitbake -g` output worth showing (its summary is at the end).
 GRAPH_TAIL_LINES = 5
+# bitbake's line when it parsed recipes rather than load them all from its
+# cache: "Parsing of 957 .bb files complete (0 cached, 957 parsed). ..."
+_REPARSE = re.compile(r"Parsing of \d+ \.bb files complete \(\d+ cached, [1-9]\d* parsed\)")
 
 
 @dataclass(slots=True)
@@ -33,6 +47,14 @@ class ConfigResult:
     @property
     def graph_tail(self) -> str:
         return tail(self.graph.output, GRAPH_TAIL_LINES) if self.graph else ""
+
+    @property
+    def parsed_again(self) -> list[str]:
+        """The steps after bitbake -p that parsed recipes again rather than
+        load its parse (see kas.RESIDENT_SERVER): none, when all is well."""
+        later = (("graph", self.graph), ("populate_lic", self.licenses))
+        return [name for name, step in later
+                if step is not None and _REPARSE.search(step.output)]
 
     @property
     def licenses_summary(self) -> str:
@@ -78,7 +100,7 @@ _MARK = "### oe-check step"
 
 def steps_script() -> str:
     """A shell script running STEPS, each announced by a marker line with a timestamp."""
-    lines = ["set -e"]
+    lines = ["set -e", FIXED_HASH_SEED, RESIDENT_SERVER]
     for name, command in STEPS:
         lines += [f'echo "{_MARK} {name} $(date +%s.%N)"', command]
     lines.append(f'echo "{_MARK} end $(date +%s.%N)"')
@@ -143,11 +165,15 @@ def checked_out_commit(settings: Settings, release: str, name: str) -> str | Non
 
 
 # Each kernel recipe's SRC_URI as the build would see it, through tinfoil
-# in one bitbake server: the configuration's parse (warm from its checks)
-# once, then each recipe file parsed again with a copy of the config that
-# makes it the virtual/kernel provider (linux-yocto-rt and -tiny skip
-# themselves otherwise). Setting the provider in local.conf instead is a
-# new configuration, a full parse of every recipe, per kernel.
+# in one bitbake server: the configuration's parse once, then each recipe
+# file parsed again with a copy of the config that makes it the
+# virtual/kernel provider (linux-yocto-rt and -tiny skip themselves
+# otherwise). Setting the provider in local.conf instead is a new
+# configuration, a full parse of every recipe, per kernel. (The one parse
+# is a full one too, about 100 s: this kas call writes the conf files
+# again, so the checks' server, still up, reads the configuration anew,
+# and the one cache file on disk has the first run's name; see
+# kas.RESIDENT_SERVER.)
 _KERNEL_QUERY = """
 import glob, os, shutil, sys
 bitbake = os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("bitbake"))))
@@ -178,7 +204,8 @@ def kernel_src_uris(settings: Settings, config: Config,
                     recipes: Sequence[str]) -> dict[str, list[str]]:
     """SRC_URI of each of oe-core's kernel ``recipes`` as the build would use
     it, each made the virtual/kernel provider for its query (_KERNEL_QUERY)."""
-    script = shlex.join(["python3", "-c", _KERNEL_QUERY, *recipes])
+    query = shlex.join(["python3", "-c", _KERNEL_QUERY, *recipes])
+    script = f"{FIXED_HASH_SEED}; {RESIDENT_SERVER}; {query}"
     argv = [str(settings.kas), "shell", config.kas_arg("offline"), "-c", script]
     log_name = f"{config.name.replace('/', '-')}-kernels-src-uri.log"
     returncode, output, _ = run_logged(settings, argv, kas_env(settings, config.release),

@@ -24,6 +24,25 @@ DEFAULT_USER = "lmwbuild"
 DEFAULT_WORK = OE_CHECK_WORK
 FAILURE_TAIL_LINES = 30
 
+# The first lines of the shell scripts that run bitbake here, so that the
+# bitbake runs of one configuration parse its recipes once (a parse of
+# oe-core is minutes of two cores). bitbake names its parse cache by a
+# hash of the configuration, and two things change that hash between runs
+# of one unchanged configuration, so that the next run parses every
+# recipe again (seen in three of four wrynose runs):
+# - the order of Python sets, which the interpreter's random hash seed
+#   changes from run to run. FIXED_HASH_SEED fixes it (bitbake.conf
+#   exports the same to every task); every script has it.
+# - bitbake's code parser cache: a module function parsed afresh keeps
+#   some of its dependencies, and the same function read back from that
+#   cache has lost them, so the first run in a new build dir and the next
+#   one name different caches. With RESIDENT_SERVER, the server stays up
+#   between the runs of a script and keeps the first parse in memory; it
+#   leaves 30 s after the last run. For scripts whose runs keep one
+#   configuration (a changed one is parsed again anyway).
+FIXED_HASH_SEED = "export PYTHONHASHSEED=0"
+RESIDENT_SERVER = "export BB_SERVER_TIMEOUT=30"
+
 
 def tail(text: str, lines: int) -> str:
     return "\n".join(text.rstrip().splitlines()[-lines:])
