@@ -115,8 +115,8 @@ def sessions(quick: bool) -> list[Session]:
                              "tests/yocto/test_vendor_kernel.py"), placement=QUIET)]
     # The real bitbake and Buildroot on our layer and tree: they skip
     # (seconds) without $LMW_UPSTREAM's snapshots; with them, bitbake's cut
-    # of oe-check is the longest session of all (yocto-check-layer's
-    # signature rule).
+    # of oe-check is one of the two longest sessions (most of it
+    # yocto-check-layer's signature rule; the other: the debug kernel's).
     snapshots = upstream.configured()
     plan.append(Session("bitbake", ("tests/yocto/test_bitbake.py",),
                         minutes=15.0 if snapshots else 0.1, background=snapshots))
