@@ -36,7 +36,8 @@ class CheckLayerResult:
 
 
 def _fresh_build_script(settings: Settings, release: str, build: Path, command: str) -> str:
-    """A shell script: ``command`` in a fresh plain oe-init-build-env build dir, offline."""
+    """Empties ``build``, then returns a shell script that runs ``command`` in it
+    as a plain oe-init-build-env build dir, offline."""
     kas_work = settings.kas_work(release)
     # A reused build dir gives spurious signature errors: always start fresh.
     shutil.rmtree(build, ignore_errors=True)

@@ -205,7 +205,7 @@ def kernel_src_uris(settings: Settings, config: Config,
     """SRC_URI of each of oe-core's kernel ``recipes`` as the build would use
     it, each made the virtual/kernel provider for its query (_KERNEL_QUERY)."""
     query = shlex.join(["python3", "-c", _KERNEL_QUERY, *recipes])
-    script = f"{FIXED_HASH_SEED}; {RESIDENT_SERVER}; {query}"
+    script = f"{FIXED_HASH_SEED}; {query}"
     argv = [str(settings.kas), "shell", config.kas_arg("offline"), "-c", script]
     log_name = f"{config.name.replace('/', '-')}-kernels-src-uri.log"
     returncode, output, _ = run_logged(settings, argv, kas_env(settings, config.release),
