@@ -205,6 +205,9 @@ def pytest_command(slug: str) -> tuple[list[str], Path]:
 # server among them) get the CPU the guests leave, which is plenty in
 # the quiet and alone rounds, and are never starved for long (nice 19 or
 # SCHED_IDLE would be, and bitbake's client gives up on a silent server).
+# bitbake's server leaves our session, and with it our scheduler
+# autogroup, where a nice means something: oecheck.kas.ServersKeepOurNice
+# gives its autogroup this nice.
 BACKGROUND_NICE = 10
 
 
