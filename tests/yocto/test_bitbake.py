@@ -79,11 +79,32 @@ def test_kas_checks_out_the_locked_commits(settings: kas.Settings, checked_out: 
         assert checks.checked_out_commit(settings, release, name) == locks[name], name
 
 
+KERNELS = ("linux-yocto", "linux-yocto-rt", "linux-yocto-tiny")
+
+
+@pytest.fixture(scope="session")
+def config_results() -> dict[str, checks.ConfigResult]:
+    """Each configuration's checks, once per session (see checked_out)."""
+    return {}
+
+
+def _checked(settings: kas.Settings, checked_out: set[str],
+             config_results: dict[str, checks.ConfigResult],
+             config: matrix.Config) -> checks.ConfigResult:
+    """The checks of ``config``, run once; on the newest release with the
+    query of every oe-core kernel's SRC_URI, in the same kas shell."""
+    if config.name not in config_results:
+        _checkout(settings, checked_out, config.release)
+        kernels = KERNELS if config.release == RELEASES[-1] else ()
+        config_results[config.name] = checks.check_config(settings, config, kernels)
+    return config_results[config.name]
+
+
 @pytest.mark.parametrize("config", CONFIGS, ids=[c.name for c in CONFIGS])
 def test_parse_resolve_and_license_check(settings: kas.Settings, checked_out: set[str],
+                                         config_results: dict[str, checks.ConfigResult],
                                          config: matrix.Config) -> None:
-    _checkout(settings, checked_out, config.release)
-    result = checks.check_config(settings, config)
+    result = _checked(settings, checked_out, config_results, config)
     assert result.error is None, result.error
     # bitbake -g: the image's whole tree resolved, and our recipes are in it.
     missing = [r for r in (matrix.IMAGE, *matrix.IMAGE_CONTENT) if r not in result.buildlist]
@@ -97,21 +118,16 @@ def test_parse_resolve_and_license_check(settings: kas.Settings, checked_out: se
     assert not result.parsed_again, f"parsed every recipe again in {result.parsed_again}"
 
 
-KERNELS = ("linux-yocto", "linux-yocto-rt", "linux-yocto-tiny")
-
-
 @pytest.fixture(scope="session")
-def kernel_src_uris(settings: kas.Settings, checked_out: set[str]) -> dict[str, list[str]]:
+def kernel_src_uris(settings: kas.Settings, checked_out: set[str],
+                    config_results: dict[str, checks.ConfigResult]) -> dict[str, list[str]]:
     """Each oe-core kernel's SRC_URI on the newest release, made the provider
-    in turn: one bitbake server, the configuration's parse cache warm from
-    test_parse_resolve_and_license_check."""
-    release = RELEASES[-1]
-    _checkout(settings, checked_out, release)
-    config = next(c for c in CONFIGS if c.release == release)
-    try:
-        return checks.kernel_src_uris(settings, config, KERNELS)
-    except UserError as error:
-        pytest.fail(str(error))
+    in turn, in its configuration's bitbake server (its parse in memory)."""
+    config = next(c for c in CONFIGS if c.release == RELEASES[-1])
+    result = _checked(settings, checked_out, config_results, config)
+    if result.error is not None:
+        pytest.fail(result.error)
+    return result.kernel_src_uris
 
 
 @pytest.mark.parametrize("recipe", KERNELS)

@@ -1,4 +1,5 @@
-"""The three checks of one configuration in one kas shell: bitbake -p, -g and populate_lic."""
+"""The checks of one configuration in one kas shell: bitbake -p, -g, populate_lic,
+and (when asked) each oe-core kernel's SRC_URI."""
 
 from __future__ import annotations
 
@@ -43,6 +44,9 @@ class ConfigResult:
     error: str | None = None
     # recipe -> the log of its do_populate_lic, if it ever ran in this build dir
     lic_logs: dict[str, Path | None] = field(default_factory=dict)
+    # kernel recipe -> its SRC_URI as the build would use it (the kernels
+    # asked for; see _KERNEL_QUERY)
+    kernel_src_uris: dict[str, list[str]] = field(default_factory=dict)
 
     @property
     def graph_tail(self) -> str:
@@ -73,12 +77,14 @@ def populate_lic_log(build: Path, recipe: str) -> Path | None:
     return logs[-1] if logs else None
 
 
-def check_config(settings: Settings, config: Config) -> ConfigResult:
-    """The three checks of one configuration; a failure is recorded, not raised,
-    so that one broken configuration does not hide the others."""
+def check_config(settings: Settings, config: Config,
+                 kernels: Sequence[str] = ()) -> ConfigResult:
+    """The checks of one configuration, and the SRC_URI of each of oe-core's
+    ``kernels`` in it; a failure is recorded, not raised, so that one broken
+    configuration does not hide the others."""
     result = ConfigResult(config)
     try:
-        _run_checks(settings, result)
+        _run_checks(settings, result, kernels)
     except UserError as error:
         result.error = str(error)
         say(f"{config.name}: FAILED: {tail(str(error), 3)}")
@@ -98,10 +104,14 @@ STEPS = (
 _MARK = "### oe-check step"
 
 
-def steps_script() -> str:
-    """A shell script running STEPS, each announced by a marker line with a timestamp."""
+def steps_script(kernels: Sequence[str] = ()) -> str:
+    """A shell script running STEPS, and the kernel query when ``kernels`` are
+    named, each announced by a marker line with a timestamp."""
     lines = ["set -e", FIXED_HASH_SEED, RESIDENT_SERVER]
-    for name, command in STEPS:
+    steps = list(STEPS)
+    if kernels:
+        steps.append((KERNEL_STEP, shlex.join(["python3", "-c", _KERNEL_QUERY, *kernels])))
+    for name, command in steps:
         lines += [f'echo "{_MARK} {name} $(date +%s.%N)"', command]
     lines.append(f'echo "{_MARK} end $(date +%s.%N)"')
     return "\n".join(lines)
@@ -125,12 +135,13 @@ def split_steps(output: str) -> dict[str, Step]:
     return steps
 
 
-def _run_checks(settings: Settings, result: ConfigResult) -> None:
+def _run_checks(settings: Settings, result: ConfigResult, kernels: Sequence[str]) -> None:
     config = result.config
     build = settings.build_dir(config.release)
     log_name = f"{config.name.replace('/', '-')}.log"
-    say(f"{config.name}: bitbake -p, -g {IMAGE}, -c populate_lic ...")
-    argv = [str(settings.kas), "shell", config.kas_arg("offline"), "-c", steps_script()]
+    say(f"{config.name}: bitbake -p, -g {IMAGE}, -c populate_lic"
+        + (", the kernels' SRC_URI" if kernels else "") + " ...")
+    argv = [str(settings.kas), "shell", config.kas_arg("offline"), "-c", steps_script(kernels)]
     returncode, output, seconds = run_logged(settings, argv, kas_env(settings, config.release),
                                              log_name)
     steps = split_steps(output)
@@ -143,6 +154,10 @@ def _run_checks(settings: Settings, result: ConfigResult) -> None:
         failed = next(reversed(steps), "kas")
         raise UserError(f"step {failed} failed (exit {returncode}; full log: "
                         f"{settings.logs / log_name}):\n{tail(output, FAILURE_TAIL_LINES)}")
+    if kernels:
+        query = steps.get(KERNEL_STEP)
+        result.kernel_src_uris = kernel_answers(query.output if query else "", kernels,
+                                                settings.logs / log_name)
     say(f"{config.name}: done in {seconds:.0f} s; {len(result.buildlist)} recipes in "
         f"pn-buildlist; {result.licenses_summary}")
 
@@ -164,16 +179,17 @@ def checked_out_commit(settings: Settings, release: str, name: str) -> str | Non
     return proc.stdout.strip() if proc.returncode == 0 else None
 
 
-# Each kernel recipe's SRC_URI as the build would see it, through tinfoil
-# in one bitbake server: the configuration's parse once, then each recipe
-# file parsed again with a copy of the config that makes it the
+# Each kernel recipe's SRC_URI as the build would see it, through tinfoil,
+# the last step of the configuration's kas shell: the checks' server is
+# still up (kas.RESIDENT_SERVER) with the configuration parsed, and each
+# recipe file is parsed again with a copy of the config that makes it the
 # virtual/kernel provider (linux-yocto-rt and -tiny skip themselves
 # otherwise). Setting the provider in local.conf instead is a new
-# configuration, a full parse of every recipe, per kernel. (The one parse
-# is a full one too, about 100 s: this kas call writes the conf files
-# again, so the checks' server, still up, reads the configuration anew,
-# and the one cache file on disk has the first run's name; see
-# kas.RESIDENT_SERVER.)
+# configuration, a full parse of every recipe, per kernel; and so is a kas
+# call of its own (about 100 s): kas writes the conf files again, the
+# server reads the configuration anew, and the one cache file on disk has
+# the first run's name.
+KERNEL_STEP = "kernels"
 _KERNEL_QUERY = """
 import glob, os, shutil, sys
 bitbake = os.path.dirname(os.path.dirname(os.path.realpath(shutil.which("bitbake"))))
@@ -200,20 +216,9 @@ with bb.tinfoil.Tinfoil() as tinfoil:
 """
 
 
-def kernel_src_uris(settings: Settings, config: Config,
-                    recipes: Sequence[str]) -> dict[str, list[str]]:
-    """SRC_URI of each of oe-core's kernel ``recipes`` as the build would use
-    it, each made the virtual/kernel provider for its query (_KERNEL_QUERY)."""
-    query = shlex.join(["python3", "-c", _KERNEL_QUERY, *recipes])
-    script = f"{FIXED_HASH_SEED}; {query}"
-    argv = [str(settings.kas), "shell", config.kas_arg("offline"), "-c", script]
-    log_name = f"{config.name.replace('/', '-')}-kernels-src-uri.log"
-    returncode, output, _ = run_logged(settings, argv, kas_env(settings, config.release),
-                                       log_name)
-    if returncode != 0:
-        raise UserError(f"the kernel recipes' SRC_URI query failed (exit {returncode}; full "
-                        f"log: {settings.logs / log_name}):\n"
-                        f"{tail(output, FAILURE_TAIL_LINES)}")
+def kernel_answers(output: str, recipes: Sequence[str], log: Path) -> dict[str, list[str]]:
+    """recipe -> SRC_URI from the kernel query's ``output`` (_KERNEL_QUERY);
+    a recipe that is missing, skipped or unanswered fails, naming ``log``."""
     answers: dict[str, list[str]] = {}
     problems: list[str] = []
     for line in output.splitlines():
@@ -229,5 +234,5 @@ def kernel_src_uris(settings: Settings, config: Config,
                  and not any(p.startswith(f"{r}:") for p in problems)]
     if problems:
         raise UserError("kernel recipes not queried: " + "; ".join(problems)
-                        + f" (full log: {settings.logs / log_name})")
+                        + f" (full log: {log})")
     return answers
