@@ -91,7 +91,7 @@ def check_config(settings: Settings, config: Config,
     return result
 
 
-# All three steps run in ONE kas shell: one kas setup per configuration, and
+# All the steps run in ONE kas shell: one kas setup per configuration, and
 # one environment. (In a fresh build dir a second kas call was seen to
 # parse everything again, ~60 s; later calls found the cache warm.)
 STEPS = (
