@@ -5,12 +5,7 @@ The kas dump test needs kas itself (pip install kas); without it, it skips.
 
 from __future__ import annotations
 
-import os
 import re
-import signal
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -121,50 +116,3 @@ def test_missing_bitbake_host_tools_and_locale_are_named_at_once(
         assert package in text
     assert "en_US.UTF-8 locale" in text and "locale-gen" in text
     assert "make deps" in text
-
-
-# What a bitbake server does at its start (bb.daemonize): fork, setsid(),
-# fork again; then it serves until told to stop (here: killed).
-_DAEMON = """
-import os, sys, time
-if os.fork():
-    sys.exit(0)
-os.setsid()
-if os.fork():
-    sys.exit(0)
-with open(sys.argv[1], "w") as out:
-    out.write(str(os.getpid()))
-time.sleep(60)
-"""
-
-
-def _autogroup_nice(pid: int) -> int:
-    # "/autogroup-123 nice 7"
-    return int(Path(f"/proc/{pid}/autogroup").read_text().split()[-1])
-
-
-@pytest.mark.skipif(not Path("/proc/self/autogroup").exists(),
-                    reason="this kernel has no scheduler autogroups (CONFIG_SCHED_AUTOGROUP)")
-def test_a_daemonized_bitbake_server_gets_our_nice(tmp_path: Path) -> None:
-    server = tmp_path / "bin" / "bitbake-server"
-    server.parent.mkdir()
-    server.write_text(_DAEMON)
-    pid_file = tmp_path / "server.pid"
-    ours = _autogroup_nice(os.getpid())
-    with kas.ServersKeepOurNice(tmp_path, nice=ours + 7):
-        subprocess.run([sys.executable, str(server), str(pid_file)], check=True)
-        deadline = time.monotonic() + 30
-        while not (pid_file.exists() and pid_file.read_text()):
-            assert time.monotonic() < deadline, "the daemon never started"
-            time.sleep(0.1)
-        pid = int(pid_file.read_text())
-        try:
-            assert Path(f"/proc/{pid}/autogroup").read_text().split()[0] != \
-                Path("/proc/self/autogroup").read_text().split()[0], \
-                "setsid() gave it a group of its own"
-            while _autogroup_nice(pid) != ours + 7 and time.monotonic() < deadline:
-                time.sleep(0.1)
-            assert _autogroup_nice(pid) == ours + 7
-            assert _autogroup_nice(os.getpid()) == ours
-        finally:
-            os.kill(pid, signal.SIGKILL)

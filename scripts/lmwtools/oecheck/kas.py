@@ -7,7 +7,6 @@ import shlex
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -158,75 +157,12 @@ class Step:
     seconds: float
 
 
-# How often a running command's new bitbake servers are looked for (see
-# ServersKeepOurNice): a server lives for one run at least (seconds to
-# minutes), and a look is one pass over /proc.
-SERVER_LOOK_SECONDS = 1.0
-
-
-class ServersKeepOurNice:
-    """While a command runs, each bitbake server that it starts under
-    ``work`` gets our niceness, as the rest of the command has it.
-
-    bitbake's server daemonizes: setsid() makes it a session of its own,
-    and with CONFIG_SCHED_AUTOGROUP a session is a group that the
-    scheduler weighs against every other session as one, whatever the nice
-    of its tasks. So a server started at nice 10 beside the test guests
-    (the test suite runs bitbake in the background) took half of the
-    machine from them. The nice of an autogroup is set through
-    /proc/<pid>/autogroup (sched(7)); its parser and worker processes are
-    in the same group. Without autogroups (no such file) there is nothing
-    to do; a server that is gone, or a refused write, is left as it is.
-    """
-
-    def __init__(self, work: Path, *, nice: int | None = None) -> None:
-        self._marker = str(work).encode()
-        self._nice = os.nice(0) if nice is None else nice
-        self._done = threading.Event()
-        self._seen: set[int] = set()
-        self._thread = threading.Thread(target=self._watch, name="bitbake-nice", daemon=True)
-
-    def __enter__(self) -> ServersKeepOurNice:
-        if self._nice > 0:
-            self._thread.start()
-        return self
-
-    def __exit__(self, *_: object) -> None:
-        self._done.set()
-        if self._thread.is_alive():
-            self._thread.join()
-
-    def _watch(self) -> None:
-        while not self._done.wait(SERVER_LOOK_SECONDS):
-            for pid in self._new_servers():
-                try:
-                    Path(f"/proc/{pid}/autogroup").write_text(f"{self._nice}\n")
-                except OSError:
-                    continue    # gone, no autogroups, or refused: tried again next look
-                self._seen.add(pid)
-
-    def _new_servers(self) -> list[int]:
-        found = []
-        for entry in Path("/proc").iterdir():
-            if not entry.name.isdigit() or int(entry.name) in self._seen:
-                continue
-            try:
-                words = (entry / "cmdline").read_bytes().split(b"\0")
-            except OSError:
-                continue
-            if len(words) > 1 and words[1].endswith(b"/bitbake-server") \
-                    and any(self._marker in word for word in words):
-                found.append(int(entry.name))
-        return found
-
-
 def run_logged(settings: Settings, argv: Sequence[str], env: dict[str, str],
                log_name: str) -> tuple[int, str, float]:
     """Run one command as the build user; keep its whole output in logs/<log_name>."""
     start = time.monotonic()
-    with ServersKeepOurNice(settings.work):
-        proc = subprocess.run(settings.user.argv(argv, env), cwd=settings.repo, text=True,
-                              stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
+    proc = subprocess.run(settings.user.argv(argv, env), cwd=settings.repo, text=True,
+                          stdout=subprocess.PIPE, stderr=subprocess.STDOUT, check=False)
     (settings.logs / log_name).write_text(proc.stdout)
     return proc.returncode, proc.stdout, time.monotonic() - start
 
