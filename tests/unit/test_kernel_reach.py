@@ -8,7 +8,7 @@ import pytest
 
 from lmwtools.bed import buildenv, kernels
 from lmwtools.bed.apt import AptSuites
-from lmwtools.bed.catalog import ARCHES, KERNELS, MATRIX, kernel_series
+from lmwtools.bed.catalog import ARCHES, BUILT_KERNELS, KERNELS, MATRIX, kernel_series
 from lmwtools.bed.kernels import KernelTree
 from lmwtools.bed.mirrors import Mirrors
 from lmwtools.core.errors import UserError
@@ -104,9 +104,9 @@ def test_every_claimed_kernel_and_arch_runs_the_module_tests() -> None:
         assert "tests/lmw" in session.args
 
 
-# A session's one test: it logs its start, waits until its partner (if
-# any) has started too, or 30 s, and logs its end. Two sessions that run
-# side by side both end at once; one that runs after its partner ended
+# A session's one test: it logs its start, waits until its partners (if
+# any) have started too, or 30 s, and logs its end. Sessions that run
+# side by side all end at once; one that runs after a partner ended
 # waits the whole 30 s in vain, and the order shows it. A slow start of
 # pytest on a loaded machine changes nothing.
 _TIMED_TEST = """
@@ -115,11 +115,12 @@ from pathlib import Path
 
 def test_it():
     log = Path({log!r})
+    partners = {partners!r}
     with open(log, "a") as out:
         out.write(f"start {name} {{time.monotonic()}}\\n")
-    deadline = time.monotonic() + (30 if {partner!r} else 0.5)
+    deadline = time.monotonic() + (30 if partners else 0.5)
     while time.monotonic() < deadline:
-        if {partner!r} and f"start {partner} " in log.read_text():
+        if partners and all(f"start {{p}} " in log.read_text() for p in partners):
             break
         time.sleep(0.05)
     with open(log, "a") as out:
@@ -136,22 +137,25 @@ def test_sessions_run_longest_first_round_by_round(
                                      ("long", 9.0, runner.BUSY), ("middle", 5.0, runner.BUSY),
                                      ("calm", 2.0, runner.QUIET),
                                      ("calmer", 1.0, runner.QUIET),
+                                     ("calmest", 0.5, runner.QUIET),
                                      ("smoke", 4.0, runner.ALONE)):
         test_file = tmp_path / f"test_{name}.py"
-        partner = {"calm": "calmer", "calmer": "calm"}.get(name, "")
-        test_file.write_text(_TIMED_TEST.format(log=str(events), name=name, partner=partner))
+        quiet = ("calm", "calmer", "calmest")
+        partners = tuple(q for q in quiet if q != name) if name in quiet else ()
+        test_file.write_text(_TIMED_TEST.format(log=str(events), name=name, partners=partners))
         plan.append(runner.Session(name, (str(test_file),), minutes, placement))
     outcomes = runner.run_plan(plan, [], jobs=2)
     assert list(outcomes) == [s.name for s in plan]   # the plan's order
     assert all(o.passed == 1 and o.failed == 0 for o in outcomes.values())
     at = {f"{kind} {name}": float(t) for kind, name, t in
           (line.split() for line in events.read_text().splitlines())}
-    busy, quiet = ("long", "middle", "short"), ("calm", "calmer")
+    busy, quiet = ("long", "middle", "short"), ("calm", "calmer", "calmest")
     # the two longest start first, the shortest when one of them has ended
     assert at["start short"] >= min(at["end long"], at["end middle"])
-    # the quiet ones start after every busy one has ended, side by side
+    # the quiet ones start after every busy one has ended, all three side by
+    # side (one more than --jobs): each started before any of them ended
     assert min(at[f"start {q}"] for q in quiet) >= max(at[f"end {b}"] for b in busy)
-    assert at["start calmer"] < at["end calm"] and at["start calm"] < at["end calmer"]
+    assert max(at[f"start {q}"] for q in quiet) < min(at[f"end {q}"] for q in quiet)
     # the alone ones after that, one at a time, longest first
     assert at["start smoke"] >= max(at[f"end {q}"] for q in quiet)
     assert at["start bench"] >= at["end smoke"]
@@ -167,6 +171,17 @@ def test_the_second_init_runs_the_terminator_tests_of_the_init_system() -> None:
     assert "tests/terminator" in full.args and "-m" not in full.args
     assert other.args[other.args.index("-m") + 1] == "not terminator or every_init"
     assert full.placement == other.placement == runner.QUIET
+
+
+def test_only_one_thread_guests_run_beside_the_terminator() -> None:
+    """The quiet round holds the x86 guests (one host thread each); the arm
+    guests and the kernel the bed builds stay in the busy one."""
+    guests = [s for s in runner.sessions(quick=False) if s.name.count("/") == 2]
+    assert guests
+    for session in guests:
+        kernel, arch, _ = session.name.split("/")
+        heavy = arch != "x86_64" or kernel in BUILT_KERNELS
+        assert (session.placement == runner.BUSY) == heavy, session.name
 
 
 def test_older_releases_of_a_flavour_newest_first() -> None:

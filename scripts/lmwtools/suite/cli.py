@@ -12,9 +12,10 @@ one session per guest of the matrix (each claimed kernel and arch, with
 the initramfs userland, and on x86_64 the Debian systemd and sysvinit
 userlands too); the loopback farm; the bench's smoke run. They run two
 at a time (--jobs), longest first, each one's output printed whole when
-it ends; the terminator's sessions, the farm and the bench run last, two
-at a time. Each line of the summary gives a session's wall time and CPU
-time. A failed session
+it ends: the heavy ones first (the arm guests, the debug kernel's
+build), then the terminator's sessions beside the other x86 guests and
+the host work, three at a time (--jobs plus one). Each line of the
+summary gives a session's wall time and CPU time. A failed session
 does not stop the others. The last line is the sum
 over all of them: ``total: N passed, N failed, N skipped``. JUnit files
 and guest console logs go to build/test-results/.

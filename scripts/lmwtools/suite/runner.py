@@ -6,12 +6,14 @@ arch, userland) is its own session. ``sessions()`` is the plan;
 matrix here, a farm place in farm/); ``count()`` reads a session's JUnit.
 Sessions run side by side (``run_plan``, two at a time by default: a
 cold run keeps two cores busy), longest first, in three rounds by their
-``placement``: BUSY ones first, beside anything (the module's guests, the
-debug kernel's build, the arm guests' several TCG threads); then the
-QUIET ones beside each other only, two at a time (the terminator's,
-whose tests race processes against the daemon and want no heavy guest
-beside them, and host work and single x86 guests that fit beside them:
-the loopback farm, the bench's smoke run); then the ALONE ones by themselves (none in the
+``placement``: BUSY ones first, beside anything (the heavy ones: the
+debug kernel's build, the arm guests' several TCG threads, the arm64
+root built under qemu-user); then the QUIET ones beside each other
+only, one more at a time than --jobs says (the terminator's, whose tests
+race processes against the daemon and want no heavy guest beside them,
+and what fits beside them: host work and every session of one x86 guest,
+which runs on one host thread and waits on its console much of the
+time); then the ALONE ones by themselves (none in the
 plan now: the place for a session that must measure). A ``background``
 session (the real bitbake and Buildroot: host work that no guest waits
 for) runs from the start beside all of them, outside the slots, at a
@@ -75,9 +77,12 @@ MM_KERNEL = "6.12"
 
 # A session's round (see the module docstring and run_plan).
 BUSY, QUIET, ALONE = "busy", "quiet", "alone"
-# The quiet round's sessions side by side, at most: a terminator session
-# and one x86 guest beside it, whatever --jobs says for the busy round.
-QUIET_SLOTS = 2
+# The quiet round's sessions side by side: one more than --jobs. Its x86
+# guests run on one host thread each and wait on their consoles much of
+# the time: in a cold run with two of them at a time (the matrix's x86
+# guests in the busy round, after the arm ones), a quarter of two cores
+# stayed idle, and the terminator's session started 47 minutes in.
+QUIET_EXTRA_SLOTS = 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -134,11 +139,12 @@ def sessions(quick: bool) -> list[Session]:
             minutes = 2.0 if arch == "x86_64" else 4.0   # other arches: TCG is slower
             if userland != "initramfs" and arch != "x86_64":
                 minutes = 8.0    # the root's first build runs under qemu-user
-            placement = BUSY
+            # an x86 guest is one host thread (thread=single): it fits
+            # beside the terminator's; the other arches' are several
+            placement = QUIET if arch == "x86_64" else BUSY
             if userland in DEBIAN_USERLANDS and kernel == TERMINATOR_KERNEL:
                 # the terminator's tests race real processes against the
                 # daemon: no heavy guest beside them
-                placement = QUIET
                 if userland == TERMINATOR_USERLAND:
                     tests, minutes = (*tests, "tests/terminator"), 6.0
                 else:
@@ -162,12 +168,13 @@ def sessions(quick: bool) -> list[Session]:
     plan.append(Session(
         f"{MM_KERNEL}/x86_64/mm",
         ("--lg-env", str(ENV_DIR / "qemu-initramfs.yaml"),
-         "--lmw-kernel", MM_KERNEL, "--lmw-arch", "x86_64", "tests/mm"), minutes=3.0))
+         "--lmw-kernel", MM_KERNEL, "--lmw-arch", "x86_64", "tests/mm"), minutes=3.0,
+        placement=QUIET))
     # The loopback farm (labgrid coordinator + exporter, the 6.1 systemd
     # guest as a board): a host session that starts its own labgrid
     # processes and runs part of the suite through RemotePlace.
     # One x86 guest each, like the terminator's: they fit in the quiet
-    # round's second slot, beside the longest terminator session. The
+    # round, beside the longest terminator session. The
     # bench's smoke run asserts what it measured exists, not how fast, so
     # it needs no round of its own (``make bench`` itself runs alone).
     plan.append(Session("farm", ("tests/farm",), placement=QUIET))
@@ -254,7 +261,7 @@ def _clock(seconds: float) -> str:
 
 def run_plan(plan: list[Session], extra: list[str], jobs: int) -> dict[str, Outcome]:
     """Run ``plan``, ``jobs`` sessions at a time, longest first, round by round:
-    the BUSY sessions, then the QUIET ones, then the ALONE ones one by one
+    the BUSY sessions, then the QUIET ones (one more at a time), then the ALONE ones one by one
     (the background ones start first, run beside everything at a lower
     priority and take no slot). Each session's output is printed whole when
     it ends, so that side-by-side sessions do not interleave."""
@@ -287,7 +294,7 @@ def run_plan(plan: list[Session], extra: list[str], jobs: int) -> dict[str, Outc
     with ThreadPoolExecutor(max_workers=max(1, len(background))) as behind:
         behind_runs = [behind.submit(one, s) for s in background]
         done = side_by_side(BUSY, jobs)
-        done.update(side_by_side(QUIET, min(jobs, QUIET_SLOTS)))
+        done.update(side_by_side(QUIET, jobs + QUIET_EXTRA_SLOTS))
         done.update(side_by_side(ALONE, 1))
         done.update({s.name: future.result()
                      for s, future in zip(background, behind_runs, strict=True)})
