@@ -132,6 +132,7 @@ def test_sessions_run_longest_first_round_by_round(
         tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(runner, "TEST_RESULTS", tmp_path / "results")
     events = tmp_path / "events"
+    busy, quiet = ("long", "middle", "short"), ("calm", "calmer", "calmest")
     plan = []
     for name, minutes, placement in (("short", 1.0, runner.BUSY), ("bench", 3.0, runner.ALONE),
                                      ("long", 9.0, runner.BUSY), ("middle", 5.0, runner.BUSY),
@@ -140,7 +141,6 @@ def test_sessions_run_longest_first_round_by_round(
                                      ("calmest", 0.5, runner.QUIET),
                                      ("smoke", 4.0, runner.ALONE)):
         test_file = tmp_path / f"test_{name}.py"
-        quiet = ("calm", "calmer", "calmest")
         partners = tuple(q for q in quiet if q != name) if name in quiet else ()
         test_file.write_text(_TIMED_TEST.format(log=str(events), name=name, partners=partners))
         plan.append(runner.Session(name, (str(test_file),), minutes, placement))
@@ -149,7 +149,6 @@ def test_sessions_run_longest_first_round_by_round(
     assert all(o.passed == 1 and o.failed == 0 for o in outcomes.values())
     at = {f"{kind} {name}": float(t) for kind, name, t in
           (line.split() for line in events.read_text().splitlines())}
-    busy, quiet = ("long", "middle", "short"), ("calm", "calmer", "calmest")
     # the two longest start first, the shortest when one of them has ended
     assert at["start short"] >= min(at["end long"], at["end middle"])
     # the quiet ones start after every busy one has ended, all three side by

@@ -139,12 +139,12 @@ def sessions(quick: bool) -> list[Session]:
             minutes = 2.0 if arch == "x86_64" else 4.0   # other arches: TCG is slower
             if userland != "initramfs" and arch != "x86_64":
                 minutes = 8.0    # the root's first build runs under qemu-user
-            # an x86 guest is one host thread (thread=single): it fits
-            # beside the terminator's; the other arches' are several
+            # The terminator's tests (on x86) race real processes against
+            # the daemon: no heavy guest beside them. An x86 guest is one
+            # host thread (thread=single) and fits beside them; the other
+            # arches' guests are several.
             placement = QUIET if arch == "x86_64" else BUSY
             if userland in DEBIAN_USERLANDS and kernel == TERMINATOR_KERNEL:
-                # the terminator's tests race real processes against the
-                # daemon: no heavy guest beside them
                 if userland == TERMINATOR_USERLAND:
                     tests, minutes = (*tests, "tests/terminator"), 6.0
                 else:
