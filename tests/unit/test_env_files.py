@@ -132,6 +132,23 @@ def test_board_env_files_load_and_bind_the_strategy(  # noqa: PLR0917 - parametr
         env.cleanup()
 
 
+def test_qemu_env_files_boot_a_hung_guest_again_and_boards_do_not() -> None:
+    """LmwStrategy's boot_attempts: 2 where QEMU boots the target (a hung TCG
+    boot costs seconds to redo; the farm's board is a bed guest too), 1 on
+    boards (a hung boot is a finding). The file's name says which it is."""
+    from labgrid.util.yaml import load
+
+    seen = set()
+    for env_file in sorted(boot.env_file("initramfs").parent.glob("*.yaml")):
+        with open(env_file, encoding="utf-8") as stream:
+            drivers = load(stream)["targets"]["main"]["drivers"]
+        strategy = drivers["LmwStrategy"] or {}
+        qemu = "qemu" in env_file.stem
+        assert strategy.get("boot_attempts", 1) == (2 if qemu else 1), env_file.name
+        seen.add(qemu)
+    assert seen == {True, False}
+
+
 def test_board_env_file_names_a_missing_variable(monkeypatch: pytest.MonkeyPatch) -> None:
     for name in (*BOARD_VARS, "LG_YOCTO_DEPLOY"):
         monkeypatch.delenv(name, raising=False)
