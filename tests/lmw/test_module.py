@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import pytest
 from labgrid.driver import ShellDriver
 
-from lmwtools.lab.shell import exit_status, figure, kv, output, start, wait_until
+from lmwtools.lab.shell import exit_status, figure, kv, output, start, until, wait_until
 
 pytestmark = [pytest.mark.guest, pytest.mark.kernel_quiet]
 
@@ -42,9 +42,10 @@ def lmw(shell: ShellDriver, deny: int = 50, notify: int = 40, extra: str = "") -
     try:
         yield
     finally:
-        shell.run("kill $(pidof lmwtest) 2>/dev/null")
-        wait_until(shell, "! pidof lmwtest > /dev/null")
-        shell.run_check("rmmod lmw")
+        # the helpers ended, then the module unloaded: one round trip
+        gone = until("! pidof lmwtest > /dev/null")
+        shell.run_check(f"kill $(pidof lmwtest) 2>/dev/null; {gone} && rmmod lmw",
+                        timeout=120)
 
 
 def commit(shell: ShellDriver, kind: str, max_kb: int, uid: int | None = NOBODY) -> dict[str, str]:

@@ -4,6 +4,10 @@ labgrid runs every command in its own `sh -c`, so a background job outlives
 the shell that started it and cannot be `wait`ed for later. start() wraps
 the job in a subshell that waits for it and writes its exit status to
 /tmp/NAME.status; exit_status() polls for that file.
+
+Each command is a round trip through the serial console and a fork in the
+guest, a tenth of a second or more under TCG on another arch: a helper
+makes one where it can (a poll and the read after it in one command).
 """
 
 from __future__ import annotations
@@ -22,17 +26,38 @@ def kv(lines: list[str]) -> dict[str, str]:
     return dict(line.split("=", 1) for line in lines if "=" in line)
 
 
-def wait_until(shell: ShellDriver, condition: str, seconds: int = 60,
-               interval: float = 0.05) -> None:
-    """Poll a guest shell condition every ``interval`` s, for at most ``seconds``
-    (counted in rounds: a slow condition gets more time, and labgrid's timeout
-    leaves room for that)."""
+def until(condition: str, seconds: int = 60, interval: float = 0.05) -> str:
+    """A guest shell command that polls ``condition`` every ``interval`` s and
+    exits 0 once it holds, 1 after ``seconds`` (counted in rounds: a slow
+    condition gets more time)."""
     rounds = max(1, int(seconds / interval))
     # a subshell: exit must not end the login shell labgrid talks to
-    _, _, status = shell.run(
-        f"(for i in $(seq {rounds}); do if {condition}; then exit 0; fi; sleep {interval}; "
-        "done; exit 1)", timeout=seconds * 4 + 60)
+    return (f"(for i in $(seq {rounds}); do if {condition}; then exit 0; fi; "
+            f"sleep {interval}; done; exit 1)")
+
+
+def _poll_timeout(seconds: int) -> int:
+    """labgrid's timeout for a command that polls for ``seconds``: room for slow rounds."""
+    return seconds * 4 + 60
+
+
+def wait_until(shell: ShellDriver, condition: str, seconds: int = 60,
+               interval: float = 0.05) -> None:
+    """Poll a guest shell condition (see until()); fail if it never holds."""
+    _, _, status = shell.run(until(condition, seconds, interval),
+                             timeout=_poll_timeout(seconds))
     assert status == 0, f"not within {seconds} s: {condition}"
+
+
+def _until_then_read(shell: ShellDriver, path: str, seconds: int, interval: float,
+                     first: str = "") -> str:
+    """Run ``first`` (if any), wait until ``path`` is not empty, then return its
+    first line: one round trip."""
+    condition = f"test -s {path}"
+    out, _, status = shell.run(f"{first}{until(condition, seconds, interval)} && head -n 1 {path}",
+                               timeout=_poll_timeout(seconds))
+    assert status == 0 and out, f"not within {seconds} s: {condition} (output: {out})"
+    return str(out[0])
 
 
 def start(shell: ShellDriver, name: str, command: str) -> int:
@@ -44,20 +69,18 @@ def start(shell: ShellDriver, name: str, command: str) -> int:
     (its output would be lost exactly when a test reads it). The status
     is written once the copy is complete."""
     out, fifo = f"/tmp/{name}.out", f"/tmp/{name}.fifo"
-    shell.run_check(
-        f"rm -f /tmp/{name}.pid /tmp/{name}.status {fifo} && mkfifo {fifo}; "
-        f"(cat {fifo} > {out} & {command} > {fifo} 2>&1 & echo $! > /tmp/{name}.pid; "
+    launch = (
+        f"rm -f /tmp/{name}.pid /tmp/{name}.status {fifo} && mkfifo {fifo} && "
+        f"{{ (cat {fifo} > {out} & {command} > {fifo} 2>&1 & echo $! > /tmp/{name}.pid; "
         f"wait $!; status=$?; wait; rm -f {fifo}; echo $status > /tmp/{name}.status) "
-        "> /dev/null 2>&1 &")
-    wait_until(shell, f"test -s /tmp/{name}.pid", seconds=10)
-    return int(shell.run_check(f"cat /tmp/{name}.pid")[0])
+        "> /dev/null 2>&1 & } && ")
+    return int(_until_then_read(shell, f"/tmp/{name}.pid", 10, 0.05, first=launch))
 
 
 def exit_status(shell: ShellDriver, name: str, seconds: int = 120,
                 interval: float = 0.05) -> int:
     """The exit status of a start()ed job, once it has ended (143 SIGTERM, 137 SIGKILL)."""
-    wait_until(shell, f"test -s /tmp/{name}.status", seconds=seconds, interval=interval)
-    return int(shell.run_check(f"cat /tmp/{name}.status")[0])
+    return int(_until_then_read(shell, f"/tmp/{name}.status", seconds, interval))
 
 
 def output(shell: ShellDriver, name: str) -> list[str]:
