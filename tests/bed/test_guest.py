@@ -12,6 +12,7 @@ import pytest
 from labgrid.driver import ShellDriver
 
 from lmwtools.bed.guest import Guest
+from lmwtools.lab.shell import CONSOLE_LINE_MAX, console_line
 
 pytestmark = pytest.mark.guest
 
@@ -39,6 +40,17 @@ def test_has_no_swap(shell: ShellDriver) -> None:
     assert swaps[0].split()[0] == "Filename"
     assert swaps[1:] == [], f"swap is active: {swaps[1:]}"
     assert shell.run_check("grep SwapTotal /proc/meminfo")[0].split()[1:] == ["0", "kB"]
+
+
+def test_keeps_a_command_as_long_as_the_helpers_send(shell: ShellDriver) -> None:
+    """lab/shell.py puts a launch and its poll in one command while the line
+    that labgrid types stays within CONSOLE_LINE_MAX: the guest's shell
+    (busybox ash cuts longer lines) must then run that line whole."""
+    token = secrets.token_hex(6)
+    padding = CONSOLE_LINE_MAX - len(console_line(f"echo {token} "))
+    command = f"echo {token} {'x' * padding}"
+    assert len(console_line(command)) == CONSOLE_LINE_MAX
+    assert shell.run_check(command) == [f"{token} {'x' * padding}"]
 
 
 def test_bed_built_module_loads_and_unloads(shell: ShellDriver, lmw_guest: Guest) -> None:

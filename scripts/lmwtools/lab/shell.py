@@ -7,14 +7,27 @@ the job in a subshell that waits for it and writes its exit status to
 
 Each command is a round trip through the serial console and a fork in the
 guest, a tenth of a second or more under TCG on another arch: a helper
-makes one where it can (a poll and the read after it in one command).
+makes one where it can (a poll and the read after it in one command),
+as long as the line fits the guest's shell (CONSOLE_LINE_MAX).
 """
 
 from __future__ import annotations
 
+import shlex
+
 from labgrid.driver import ShellDriver
 
 LMW_SYSFS = "/sys/kernel/lmw/watermark"
+
+# busybox ash, the initramfs guests' login shell, edits a typed line in a
+# buffer of CONFIG_FEATURE_EDITING_MAX_LEN (1024) bytes: it keeps the
+# first 1022 characters and drops the rest, so a longer command reaches
+# the shell with a quote left open, the shell waits for its end ("> "),
+# and every command after it is swallowed (measured on the console).
+# bash, the Debian guests' shell, keeps any length; the smaller one rules.
+CONSOLE_LINE_MAX = 1022
+# labgrid's ShellDriver types MARKER='abcd''efghij' run <the command quoted>
+_MARKER_WRAPPER = "MARKER='abcd''efghij' run "
 
 
 def figure(shell: ShellDriver, name: str) -> int:
@@ -49,13 +62,35 @@ def wait_until(shell: ShellDriver, condition: str, seconds: int = 60,
     assert status == 0, f"not within {seconds} s: {condition}"
 
 
+def console_line(command: str) -> str:
+    """The line that labgrid's ShellDriver types on the console for ``command``."""
+    return _MARKER_WRAPPER + shlex.quote(command)
+
+
+def fits_console(command: str) -> bool:
+    return len(console_line(command)) <= CONSOLE_LINE_MAX
+
+
+def _check_fits(command: str) -> None:
+    if not fits_console(command):
+        raise ValueError(
+            f"a guest command of {len(console_line(command))} characters as typed on the "
+            f"console (busybox ash keeps {CONSOLE_LINE_MAX}): {command[:80]}...; "
+            "hint: put the job in a script in the guest, or shorten it")
+
+
 def _until_then_read(shell: ShellDriver, path: str, seconds: int, interval: float,
                      first: str = "") -> str:
     """Run ``first`` (if any), wait until ``path`` is not empty, then return its
-    first line: one round trip."""
+    first line: one round trip where the line fits, else ``first`` alone before."""
     condition = f"test -s {path}"
-    out, _, status = shell.run(f"{first}{until(condition, seconds, interval)} && head -n 1 {path}",
-                               timeout=_poll_timeout(seconds))
+    poll = f"{until(condition, seconds, interval)} && head -n 1 {path}"
+    if first and fits_console(f"{first} && {poll}"):
+        poll = f"{first} && {poll}"
+    elif first:
+        _check_fits(first)
+        shell.run_check(first)
+    out, _, status = shell.run(poll, timeout=_poll_timeout(seconds))
     assert status == 0 and out, f"not within {seconds} s: {condition} (output: {out})"
     return str(out[0])
 
@@ -73,7 +108,7 @@ def start(shell: ShellDriver, name: str, command: str) -> int:
         f"rm -f /tmp/{name}.pid /tmp/{name}.status {fifo} && mkfifo {fifo} && "
         f"{{ (cat {fifo} > {out} & {command} > {fifo} 2>&1 & echo $! > /tmp/{name}.pid; "
         f"wait $!; status=$?; wait; rm -f {fifo}; echo $status > /tmp/{name}.status) "
-        "> /dev/null 2>&1 & } && ")
+        "> /dev/null 2>&1 & }")
     return int(_until_then_read(shell, f"/tmp/{name}.pid", 10, 0.05, first=launch))
 
 
