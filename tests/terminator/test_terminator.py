@@ -776,6 +776,32 @@ def test_a_crossing_the_daemon_reads_before_it_is_accounted_keeps_the_grace(
         assert shell.run_check(f"cat {SYSFS}/state") == ["notify"], log
 
 
+def test_a_crossing_the_daemon_reads_before_it_is_accounted_is_stopped_at_once(
+        shell: ShellDriver, service: Service) -> None:
+    """The same early read with no warning grace: memory looks back under
+    the notify line before the kill. The daemon gives the crosser a moment
+    to account its request, reads again and stops it in the same turn; it
+    does not hold the kill back (a hold-back waits 100 ms, and on a kernel
+    with full preemption every such crossing would meet it)."""
+    at_once = ("[warn]\ngrace_ms = 0\n[kill]\nterm_grace_ms = 1500\n"
+               "min_interval_ms = 600000\nrealtime_priority = 2\n")
+    with armed(shell, service, at_once) as offset, daemon_preempts_the_crosser(shell):
+        line = figure(shell, "notify_kb")
+        need = line - figure(shell, "committed_kb") + 4096
+        crosser = start(shell, "crosser", f"chrt -f 1 lmwtest -u {NOBODY} hold {need} 600")
+        status = exit_status(shell, "crosser")
+        log = service.log()[offset:]
+        assert status == 143, log
+        warning = service.wait_for_log(offset, "low memory (notify")
+        read = re.search(r"committed (\d+) kB", warning)
+        assert read, warning
+        # the case this test is about, or its set-up failed to make it
+        assert int(read.group(1)) <= line, (warning, line)
+        service.wait_for_log(offset, f"terminate lmwtest[{crosser}]")
+        log = service.log()[offset:]
+        assert not [text for text in log if "back to normal before the kill" in text], log
+
+
 def test_a_fork_storm_goes_with_its_children_and_the_largest_bystander_lives(
         shell: ShellDriver, service: Service) -> None:
     """A shell has forked twelve children that hold 4 MB each; a bystander

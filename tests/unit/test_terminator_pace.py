@@ -62,6 +62,35 @@ def test_a_figure_past_the_line_is_the_mark() -> None:
     assert pace.mark(100_000, None, 150_000) == 100_000
 
 
+@pytest.mark.parametrize("total_kb", [64 * 1024, TOTAL_KB, 8 * 1024 * 1024])
+def test_memory_under_the_line_by_less_than_the_crossing_may_be_a_read_too_early(
+        total_kb: int) -> None:
+    """Under the line by less than the crossing asked for: the crossing may
+    not be in the figure yet (look again before holding the kill back).
+    Under it by more, or past it: the figure says where memory is."""
+    line = total_kb * 90 // 100
+    crossing = total_kb // 50
+    assert pace.in_flight(line - crossing + 1, line, crossing)
+    assert pace.in_flight(line, line, crossing)
+    assert not pace.in_flight(line - crossing, line, crossing)   # even with it: under
+    assert not pace.in_flight(line + 1, line, crossing)           # past the line
+    # nothing known of the crossing (a module before 1.8.0): any figure under it
+    assert pace.in_flight(line // 2, line, None)
+    assert not pace.in_flight(line + 1, line, None)
+
+
+@pytest.mark.parametrize("text", [None, "", "lots\n"])
+def test_figures_that_cannot_be_read_are_none(tmp_path: Path, text: str | None) -> None:
+    """A module gone meanwhile, or a file that says no number: no figures
+    (the state, which woke the daemon, stands)."""
+    (tmp_path / "notify_kb").write_text("186454\n")
+    if text is not None:
+        (tmp_path / "committed_kb").write_text(text)
+    assert LmwSource.committed_and_notify(str(tmp_path)) is None
+    (tmp_path / "committed_kb").write_text("186455\n")
+    assert LmwSource.committed_and_notify(str(tmp_path)) == (186455, 186454)
+
+
 @pytest.mark.parametrize(("level", "expected"), [
     (Level.NOTIFY, 186454), (Level.DENY, 279681), (Level.NORMAL, None)])
 def test_the_line_a_level_is_past(tmp_path: Path, level: int, expected: int | None) -> None:

@@ -49,6 +49,10 @@ never was. A figure under the line that the level is past is such a
 read, as with the crossing in it the figure would be past the line: the
 crossing's request (lmw.ko's last_crossed_kb) is added, and the mark is
 the line at least.
+
+The same read can make memory look back under the line before any kill
+(in_flight()): the service then gives the crosser a moment to account its
+request, and reads again, before it holds the kill back.
 """
 
 from __future__ import annotations
@@ -88,3 +92,14 @@ def mark(committed_kb: int, line_kb: int | None, crossed_kb: int | None) -> int:
     if line_kb is None or committed_kb > line_kb:
         return committed_kb
     return max(line_kb, committed_kb + (crossed_kb or 0))
+
+
+def in_flight(committed_kb: int, line_kb: int, crossed_kb: int | None) -> bool:
+    """Whether a figure at or under ``line_kb`` may have been read before the
+    crossing that woke the daemon was accounted: the crossing's request
+    (``crossed_kb``, lmw.ko's last_crossed_kb; None: not known) would take
+    it past the line. False for a figure past the line, and for one that
+    even the crossing would leave under it: memory is back."""
+    if committed_kb > line_kb:
+        return False
+    return crossed_kb is None or committed_kb + crossed_kb > line_kb

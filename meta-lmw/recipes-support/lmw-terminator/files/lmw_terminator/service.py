@@ -148,6 +148,18 @@ WARN_MIN_INTERVAL_S = 10.0
 # signal from the source ends the wait: lmw.ko's state changes no faster
 # than its re-checks let it fall.
 HOLD_BACK_S = 0.1
+# A turn that lmw.ko's signal woke may find memory back under the line in
+# a read that came before the crossing was accounted (pace.in_flight):
+# lmw.ko signals from inside the commitment that crosses, and the daemon
+# (SCHED_FIFO) preempts the crosser, or runs beside it on another CPU. A
+# hold-back then would delay the kill by HOLD_BACK_S for nothing, and on a
+# kernel with full preemption (PREEMPT, PREEMPT_RT) at every crossing that
+# wakes the daemon on the crosser's CPU. So the daemon sleeps IN_FLIGHT_S
+# first, once for each signal, which lets the crosser run on and account
+# its request, and reads again. A running crosser needs microseconds for
+# that; this covers one scheduler tick (4 ms at 250 Hz) that it may wait
+# for a CPU.
+IN_FLIGHT_S = 0.005
 
 
 class Episode:
@@ -181,6 +193,7 @@ class Terminator:
         # chosen: a climb past it ends the kill interval early (pace.py)
         self.committed_at_choice: int | None = None
         self.look_again_at = -1e9   # after a hold-back (HOLD_BACK_S)
+        self.in_flight_checked = False  # since the source's last news (IN_FLIGHT_S)
         self.last_warned = -1e9
         self.kills = 0
         self.nobody_logged = False
@@ -266,6 +279,7 @@ class Terminator:
         woke = any(fd == self.source.fd for fd, _ in events)
         if woke:
             self.look_again_at = -1e9   # the source has news: no hold-back wait
+            self.in_flight_checked = False
         self.level = self._read_level(poller, woke)
         self.step()
         self._say_held_lines()
@@ -611,8 +625,21 @@ class Terminator:
         being chosen has ended the episode, and a kill now would be for
         nothing. lmw.ko's state lags on the way down (its re-check, its
         hysteresis), so this reads the figures; the other sources' levels
-        are what woke the daemon."""
-        return isinstance(self.source, LmwSource) and not self.source.above_notify()
+        are what woke the daemon. A figure under the line that the crossing
+        which woke the daemon would take past it may have been read before
+        the kernel accounted that crossing: once for each signal, the
+        daemon sleeps IN_FLIGHT_S and reads again."""
+        if not isinstance(self.source, LmwSource):
+            return False
+        figures = self.source.committed_and_notify()
+        if figures is None or figures[0] > figures[1]:
+            return False    # unreadable: the state, which woke the daemon, stands
+        if self.in_flight_checked or not pace.in_flight(*figures, LmwSource.last_crossed_kb()):
+            return True
+        self.in_flight_checked = True
+        time.sleep(IN_FLIGHT_S)
+        figures = self.source.committed_and_notify()
+        return figures is not None and figures[0] <= figures[1]
 
     def _ranking(self, figures: dict[str, int]) -> policy.Ranking:
         """Rank by what raised the signal: committed memory for lmw.ko."""

@@ -184,18 +184,17 @@ class LmwSource(_FileSource):
             return None
 
     @staticmethod
-    def above_notify(directory: str = LMW_DIR) -> bool:
-        """Whether committed memory is above the notify line right now. The
-        state lags on the way down (lmw.ko sees memory freed only at its
-        next re-check, and lets the state fall past a hysteresis): this is
-        the figure itself. True when it cannot be read: then the state,
-        which woke the daemon, stands."""
+    def committed_and_notify(directory: str = LMW_DIR) -> tuple[int, int] | None:
+        """Committed memory and the notify line (kB) right now, or None when
+        they cannot be read. The state lags on the way down (lmw.ko sees
+        memory freed only at its next re-check, and lets the state fall
+        past a hysteresis): these are the figures themselves."""
         try:
             committed, notify = (int(_read_small(f"{directory}/{name}"))
                                  for name in ("committed_kb", "notify_kb"))
         except (OSError, ValueError):
-            return True
-        return committed > notify
+            return None
+        return committed, notify
 
 
 class PsiSource(_FileSource):
