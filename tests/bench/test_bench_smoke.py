@@ -54,6 +54,8 @@ def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> 
     assert len(profile["term_ms"]) == len(latency["terminator"]["ms"])
     assert all(0 <= choice <= own for choice, own in
                zip(profile["choice_ms"], profile["term_ms"], strict=True))
+    # the kills that waited for a hold-back are counted (reaction.sh read the journal)
+    assert 0 <= profile["held_back"] <= len(profile["term_ms"]), profile["held_back"]
     reaction = results["reaction"]
     assert reaction["terminator_reaction_ms"]["n"] == len(latency["terminator"]["ms"])
     assert reaction["earlyoom_reaction_ms"]["p99"] == max(latency["earlyoom"]["ms"])

@@ -172,6 +172,8 @@ def test_the_profile_pairs_each_reaction_with_its_crossing() -> None:
     assert figures["earlyoom_over_terminator_p99"] == pytest.approx(10.0)
     assert figures["terminator_reaction_ms"] == {"n": 2, "p50": 30.0, "p99": 50.0, "max": 50.0}
     assert "terminator_crossing_to_awake_ms" not in figures
+    # a run from before the daemon's hold-backs were counted says nothing of them
+    assert "hold-back" not in table and "terminator_kills_after_a_hold_back" not in figures
 
 
 def victim_record(cross_ms: float, term_ms: float) -> dict[str, str]:
@@ -195,12 +197,14 @@ def test_a_reaction_splits_where_the_daemon_says_it_woke() -> None:
     measured = latency.Latency(
         poll_ms=[0.5], terminator=latency.Reaction(ms=[18.0, 11.0], timeouts=0), earlyoom=None,
         profile=latency.Profile(term_ms=[5.0, 6.0], choice_ms=[4.0, 4.0], processes=[9, 9],
-                                awake_ms=awake, delivery_ms=delivery))
+                                awake_ms=awake, delivery_ms=delivery, held_back=1))
     table = "\n".join(report.profile_table(measured))
     assert "| crossing to the daemon awake | 2 | 1.00 | 2.00 | 2.00 |" in table
     assert "| SIGTERM to the victim's handler running | 2 | 3.00 | 12.00 | 12.00 |" in table
     delivered = report.reaction_json(measured)["terminator_sigterm_to_victim_ms"]
     assert isinstance(delivered, dict) and delivered["max"] == pytest.approx(12.0)
+    assert "a look again 100 ms later): 1:" in table
+    assert report.reaction_json(measured)["terminator_kills_after_a_hold_back"] == 1
 
 
 @pytest.mark.parametrize("accounts", [

@@ -68,6 +68,9 @@ class Profile:
     # name -> (p50, p99, max) ms, in the order measured
     stages: dict[str, tuple[float, float, float]] = field(default_factory=dict)
     table_size: int = 0         # processes in the guest when the stages were timed
+    # kills that came after a hold-back (memory read back under the notify
+    # line, a look again 100 ms later) in their episode; None: not counted
+    held_back: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,16 +151,18 @@ def split_reactions(victims: list[Record], accounts: list[Record]) -> tuple[list
 
 
 def measure_killer(shell: object, killer: str, crossings: int) -> tuple[
-        Reaction, list[Record], list[Record]]:
+        Reaction, list[Record], list[Record], int | None]:
     """A killer's reaction; the daemon's accounts ("profile" records) and
-    the victims' records, for split_reactions."""
+    the victims' records, for split_reactions; how many of its kills came
+    after a hold-back (None: not counted, earlyoom)."""
     lines = run(shell, workload("reaction.sh", killer, crossings),
                 timeout=120 + crossings * 25)
     victims = records(lines, "victim")
     measured = reaction(victims, len(records(lines, "timeout")), records(lines, "stray"))
     if not measured.ms:
         raise UserError(f"{killer}'s reaction measured nothing:\n" + "\n".join(lines[-15:]))
-    return measured, records(lines, "profile"), victims
+    held = [int(r["count"]) for r in records(lines, "holdbacks")]
+    return measured, records(lines, "profile"), victims, (held[0] if held else None)
 
 
 # Under systemd-cat, so that its log lines go to a journal stream as the
@@ -216,7 +221,8 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
     poll_ms = poll_waiter(shell, crossings)
     poll_same_vcpu_ms = poll_waiter(shell, crossings, SAME_VCPU)
     poll_path = trace_poll_path(shell, crossings)
-    terminator, accounts, victims = measure_killer(shell, "lmw-terminator", crossings)
+    terminator, accounts, victims, held_back = measure_killer(shell, "lmw-terminator",
+                                                               crossings)
     timed, table_size = stages(shell, max(10, crossings // 4))
     awake_ms, delivery_ms = split_reactions(victims, accounts)
     profile = Profile(term_ms=[float(r["term_ms"]) for r in accounts],
@@ -224,7 +230,7 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
                       processes=[int(r["processes"]) for r in accounts],
                       chosen_from=[r.get("from", "/proc") for r in accounts],
                       awake_ms=awake_ms, delivery_ms=delivery_ms,
-                      stages=timed, table_size=table_size)
+                      stages=timed, table_size=table_size, held_back=held_back)
     ordinary = measure_killer(shell, "lmw-terminator-ordinary", crossings)[0]
     peer = measure_killer(shell, "earlyoom", crossings)[0] if earlyoom else None
     return Latency(poll_ms, terminator, peer, profile, poll_path, ordinary, poll_same_vcpu_ms)

@@ -128,7 +128,11 @@ def profile_table(latency: Latency) -> list[str]:
     listed = profile.chosen_from.count("lmw")
     lines = [f"lmw-terminator's account of each reaction (its log), over "
              f"{processes[len(processes) // 2]} processes (median); chosen from lmw.ko's "
-             f"candidates {listed} times, from /proc {len(profile.term_ms) - listed}:", "",
+             f"candidates {listed} times, from /proc {len(profile.term_ms) - listed}"
+             + ("" if profile.held_back is None else
+                f"; kills that came after a hold-back (memory read under the line, a "
+                f"look again 100 ms later): {profile.held_back}")
+             + ":", "",
              "| part | n | p50 ms | p99 ms | max ms |", "| --- | ---: | ---: | ---: | ---: |"]
     lines += [f"| {name} | {t.n} | {t.p50:.2f} | {t.p99:.2f} | {t.max:.2f} |"
               for name, t in rows]
@@ -168,6 +172,8 @@ def reaction_json(latency: Latency) -> dict[str, object]:
     if latency.profile.term_ms:
         figures["terminator_wake_to_sigterm_ms"] = tail_json(Tail.of(latency.profile.term_ms))
         figures["terminator_choice_ms"] = tail_json(Tail.of(latency.profile.choice_ms))
+    if latency.profile.held_back is not None:
+        figures["terminator_kills_after_a_hold_back"] = latency.profile.held_back
     if latency.profile.awake_ms:
         figures["terminator_crossing_to_awake_ms"] = tail_json(Tail.of(latency.profile.awake_ms))
         figures["terminator_sigterm_to_victim_ms"] = tail_json(

@@ -154,4 +154,14 @@ if [ "$killer" != earlyoom ]; then
 	journalctl -q -u lmw-terminator -o cat --since "@$started" |
 		sed -n -e "s|${head}[^;]*; woke at \([0-9.]*\) s\$|$record woke_s=\5|p; t" \
 			-e "s|$head.*|$record|p"
+	# kills that came after a hold-back in their episode: a turn that found
+	# memory back under the line ("memory back to normal before the kill")
+	# and looked again 100 ms later, as a read of committed memory that
+	# comes before the crossing is accounted makes it (the hold-backs after
+	# a kill, while lmw.ko's state lags, delay no victim and are not counted)
+	journalctl -q -u lmw-terminator -o cat --since "@$started" | awk '
+		/^low memory/ { held = 0 }
+		/back to normal before the kill/ { held = 1 }
+		/^terminate / { if (held) n++; held = 0 }
+		END { print "holdbacks count=" n + 0 }'
 fi
