@@ -253,6 +253,48 @@ def test_sigterm_ignorer_is_sigkilled_and_the_daemon_stays_small(shell: ShellDri
         assert rss < RSS_LIMIT_KB, f"terminator RSS {rss} kB"
 
 
+def test_a_victim_its_tracer_holds_on_its_way_out_goes_with_the_tracer(
+        shell: ShellDriver, service: Service) -> None:
+    """A user's process traced by another of theirs (PTRACE_O_TRACEEXIT) stops on its
+    way out and keeps its memory committed: dying, it drops the SIGKILL like any later
+    signal, and the daemon would choose it again and again with memory past the line.
+    Its tracer goes, and the victim's memory with it; a bystander lives."""
+    with armed(shell, service, QUICK + PROTECT_TRIGGER) as offset:
+        bystander = start(shell, "bystander", f"lmwtest -u {NOBODY} use 8192 600")
+        start(shell, "held", f"lmwtest -u {NOBODY} held 49152")
+        wait_until(shell, "grep -q use=ok /tmp/held.out && grep -q use=ok /tmp/bystander.out")
+        victim = next(int(line.partition("=")[2]) for line in output(shell, "held")
+                      if line.startswith("child="))
+        push_over_notify(shell)
+        assert ended(shell, service, offset, "held", 60) == 137      # the tracer
+        assert "held=exit" in output(shell, "held"), "the victim was never held on its way out"
+        service.wait_for_log(offset, f"{victim} is held on its way out by its tracer: SIGKILL")
+        wait_until(shell, f"[ ! -d /proc/{victim} ] && grep -qx normal {SYSFS}/state")
+        assert alive(shell, bystander)
+
+
+def test_a_victim_no_kill_can_end_is_passed_over_and_the_next_one_goes(
+        shell: ShellDriver, service: Service) -> None:
+    """Held on its way out by a tracer that may not be killed (oom_score_adj -1000,
+    given by root), the victim is past every kill: still there after its SIGKILL when
+    chosen a second time, it is passed over while it lasts, as the kernel's OOM killer
+    passes over a victim it has reaped, and the next one goes instead of the same one
+    again and again."""
+    with armed(shell, service, QUICK + PROTECT_TRIGGER) as offset:
+        start(shell, "second", f"lmwtest -u {NOBODY} use 32768 600")
+        tracer = start(shell, "held", f"lmwtest -u {NOBODY} held 49152")
+        wait_until(shell, "grep -q use=ok /tmp/held.out && grep -q use=ok /tmp/second.out")
+        shell.run_check(f"echo -1000 > /proc/{tracer}/oom_score_adj")
+        victim = next(int(line.partition("=")[2]) for line in output(shell, "held")
+                      if line.startswith("child="))
+        push_over_notify(shell)
+        assert ended(shell, service, offset, "second", 90) == 143
+        service.wait_for_log(offset, f"by its tracer lmwtest[{tracer}], which is never killed")
+        service.wait_for_log(offset, f"lmwtest[{victim}] is passed over while it lasts")
+        assert "held=exit" in output(shell, "held"), "the victim was never held on its way out"
+        assert alive(shell, tracer) and alive(shell, victim)
+
+
 def scheduling(shell: ShellDriver, pid: int) -> tuple[int, int, int]:
     """(nice, real-time priority, policy) of ``pid``: stat fields 19, 40
     and 41, counted here from field 3 (what follows the comm)."""

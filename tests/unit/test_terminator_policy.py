@@ -165,6 +165,24 @@ def test_the_process_refused_last_weighs_more(tmp_path: Path) -> None:
     assert f"{policy.LAST_DENIED_WEIGHT:+d}" in choice.why
 
 
+def test_a_victim_still_there_after_its_sigkill_is_passed_over_while_it_lasts(
+        tmp_path: Path) -> None:
+    """Its start time names it: the same PID reused by another process is
+    chosen as any other, in the candidates' choice as in /proc's."""
+    fake_proc(tmp_path, 10, "held", committed_kb=300_000, start=700)
+    fake_proc(tmp_path, 11, "next", committed_kb=200_000)
+    everyone = procs.read_all(str(tmp_path))
+    ranking = policy.Ranking(total_kb=1_000_000)
+    cfg = config.parse("")
+    chosen = policy.choose(everyone, cfg, SELF, ranking, passed_over={(10, 700)})
+    assert chosen is not None and chosen.proc.comm == "next"
+    settled, listed = policy.choose_listed(everyone, None, cfg, SELF, ranking,
+                                           passed_over={(10, 700)})
+    assert settled and listed is not None and listed.proc.comm == "next"
+    reused = policy.choose(everyone, cfg, SELF, ranking, passed_over={(10, 699)})
+    assert reused is not None and reused.proc.comm == "held"
+
+
 def test_a_kernel_thread_is_known_from_stat_alone(tmp_path: Path) -> None:
     fake_proc(tmp_path, 2, "kthreadd", kthread=True, uid=0)
     for name in ("status", "oom_score_adj", "cmdline", "cgroup"):

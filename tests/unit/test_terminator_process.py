@@ -237,6 +237,96 @@ def test_dry_run_sends_nothing() -> None:
     victim.wait()
 
 
+# A tracer that holds its child on the child's way out (killer.py's
+# docstring): it traces the child with PTRACE_O_TRACEEXIT, prints the
+# child's pid, passes every other stop's signal on, and prints "held" once
+# the child has stopped in its exit, where it leaves it.
+HOLDER = r"""
+import ctypes, os, signal, time
+libc = ctypes.CDLL(None, use_errno=True)
+libc.ptrace.argtypes = [ctypes.c_long, ctypes.c_long, ctypes.c_void_p, ctypes.c_void_p]
+TRACEME, CONT, SETOPTIONS, O_TRACEEXIT, EVENT_EXIT = 0, 7, 0x4200, 0x40, 6
+child = os.fork()
+if child == 0:
+    libc.ptrace(TRACEME, 0, None, None)
+    os.kill(os.getpid(), signal.SIGSTOP)
+    while True:
+        time.sleep(1)
+os.waitpid(child, 0)
+assert libc.ptrace(SETOPTIONS, child, None, O_TRACEEXIT) == 0
+libc.ptrace(CONT, child, None, None)
+print(child, flush=True)
+while True:
+    _, status = os.waitpid(child, 0)
+    if not os.WIFSTOPPED(status):
+        break
+    if status >> 8 == signal.SIGTRAP | EVENT_EXIT << 8:
+        print("held", flush=True)
+        continue
+    libc.ptrace(CONT, child, None, os.WSTOPSIG(status))
+"""
+
+
+@contextmanager
+def held_on_its_way_out() -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    """The tracer (HOLDER) and the pid of the child it will hold."""
+    tracer = subprocess.Popen([sys.executable, "-c", HOLDER], stdout=subprocess.PIPE)
+    assert tracer.stdout is not None
+    try:
+        yield tracer, int(tracer.stdout.readline())
+    finally:
+        tracer.kill()
+        tracer.wait()
+
+
+def test_a_victim_its_tracer_holds_on_its_way_out_goes_with_the_tracer(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held in its exit, the victim drops the SIGKILL; its tracer's SIGKILL lets it go."""
+    monkeypatch.setattr(killer, "KILL_WAIT_S", 0.5)
+    with held_on_its_way_out() as (tracer, pid):
+        outcome = killer.terminate(snapshot(pid), FAST, spare=lambda proc: None)
+        assert tracer.stdout is not None and tracer.stdout.readline() == b"held\n"
+        assert outcome.ending == killer.Ending.KILLED
+        assert tracer.wait(5) == -signal.SIGKILL
+        deadline = time.monotonic() + 5
+        while procs.state_of(pid) not in (None, *procs.EXITED_STATES):
+            assert time.monotonic() < deadline, f"{pid} still there after its tracer"
+            time.sleep(0.05)
+
+
+def test_a_tracer_the_policy_spares_is_not_killed_for_the_victim_it_holds(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr(killer, "KILL_WAIT_S", 0.5)
+    with held_on_its_way_out() as (tracer, pid):
+        outcome = killer.terminate(
+            snapshot(pid), FAST,
+            spare=lambda proc: "a protect rule" if proc.pid == tracer.pid else None)
+        assert outcome.ending == killer.Ending.SURVIVED
+        assert tracer.poll() is None
+        assert procs.state_of(pid) == b"t"      # still held in its exit
+
+
+def test_a_tracer_whose_pid_is_reused_is_never_hit(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The tracer is pinned, then must still be the victim's tracer: here
+    the victim's TracerPid names a bystander (as a tracer gone and its PID
+    reused would) only until the pin, and the bystander gets nothing."""
+    bystander = child("")
+    reads: list[int] = []
+
+    def tracer_of(pid: int, root: str = procs.PROC) -> int:
+        reads.append(pid)
+        return bystander.pid if len(reads) == 1 else 0
+
+    monkeypatch.setattr(procs, "tracer_of", tracer_of)
+    try:
+        assert not killer._end_tracers(os.getpid(), lambda proc: None, procs.PROC)
+        assert reads == [os.getpid(), os.getpid()]
+        assert bystander.poll() is None
+    finally:
+        bystander.kill()
+        bystander.wait()
+
+
 def test_warn_signals_opted_in_processes_and_forgets_dead_ones(tmp_path: Path) -> None:
     got = tmp_path / "got"
     app = child(f"import signal\nsignal.signal(signal.SIGUSR1, "

@@ -23,6 +23,12 @@
  *	a hog: commit and touch STEP_KB every INTERVAL_MS until stopped
  *   lmwtest [-u UID] stubborn KB
  *	use KB and ignore SIGTERM: only SIGKILL ends it
+ *   lmwtest [-u UID] held KB
+ *	fork a child that uses KB, and trace it with PTRACE_O_TRACEEXIT: pass
+ *	on every signal, and never let the child past its exit stop, where it
+ *	keeps its memory committed and drops every later signal (SIGKILL too).
+ *	Print child=PID, then held=exit once the child is stopped on its way
+ *	out; ends only when killed
  *   lmwtest [-u UID] optin KB LOG
  *	use KB, opt in to the terminator's warning (/run/lmw/warn.d/PID) and
  *	append "warned T" on SIGUSR1, "sigterm T" on SIGTERM (then exit) to LOG
@@ -61,6 +67,7 @@
 #include <signal.h>
 #include <stdint.h>
 #include <sys/resource.h>
+#include <sys/ptrace.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -217,6 +224,64 @@ static void *use_memory(long kb)
 	printf("use=ok\n");
 	fflush(stdout);
 	return p;
+}
+
+/*
+ * The tracer of cmd_held(). A tracee that dies stops at PTRACE_EVENT_EXIT
+ * before its memory is released; there it stays until its tracer lets it
+ * go (PTRACE_CONT, a detach, or the tracer's own exit).
+ */
+static int hold_on_exit(pid_t child)
+{
+	int status;
+
+	if (waitpid(child, &status, 0) != child || !WIFSTOPPED(status))
+		return 1;
+	if (ptrace(PTRACE_SETOPTIONS, child, NULL, (void *)PTRACE_O_TRACEEXIT) ||
+	    ptrace(PTRACE_CONT, child, NULL, NULL)) {
+		printf("ptrace=%s\n", errname(errno));
+		return 1;
+	}
+	for (;;) {
+		if (waitpid(child, &status, __WALL) != child)
+			return 1;
+		if (!WIFSTOPPED(status)) {
+			printf("child_ended=%d\n", status);
+			return 0;
+		}
+		if (status >> 8 == (SIGTRAP | (PTRACE_EVENT_EXIT << 8))) {
+			printf("held=exit\n");
+			fflush(stdout);
+			continue;	/* never let it go: waits until killed */
+		}
+		/* any other stop: the signal that stopped it, passed on */
+		ptrace(PTRACE_CONT, child, NULL, (void *)(long)WSTOPSIG(status));
+	}
+}
+
+static int cmd_held(long kb)
+{
+	pid_t child;
+
+	fflush(stdout);
+	child = fork();
+	if (child < 0) {
+		printf("fork=%s\n", errname(errno));
+		return 1;
+	}
+	if (child == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
+			printf("traceme=%s\n", errname(errno));
+			_exit(1);
+		}
+		raise(SIGSTOP);
+		use_memory(kb);
+		for (;;)
+			pause();
+	}
+	printf("child=%d\n", child);
+	fflush(stdout);
+	return hold_on_exit(child);
 }
 
 /* grow(): a line per step, granted or refused (stdout is line-buffered) */
@@ -701,6 +766,8 @@ int main(int argc, char **argv)
 		for (;;)
 			pause();
 	}
+	if (!strcmp(cmd, "held") && argc == 3)
+		return cmd_held(atol(argv[2]));
 	if (!strcmp(cmd, "optin") && argc == 4)
 		return cmd_optin(atol(argv[2]), argv[3]);
 	if (!strcmp(cmd, "churn") && argc == 4)

@@ -19,6 +19,18 @@ head SIGCONT to act on it, and the grace runs for all together. What
 remains then gets SIGKILL, after the head is stopped once more and the
 children it forked in the grace are pinned too. Only direct children:
 what a child forked is that child's own family.
+
+A victim may be held on its way out. A process traced with
+PTRACE_O_TRACEEXIT stops in its exit, before its memory is released, and
+stays there until its tracer lets it go; a dying process drops every
+later signal, SIGKILL too. process_mrelease() frees its pages, but what
+it has committed stays committed until it has exited. Any user may trace
+their own processes so, and would keep memory committed past the line
+with a process that no signal ends, while the daemon chose it again and
+again. So a victim still there KILL_WAIT_S after its SIGKILL goes with its
+tracer: SIGKILL to the tracer, whose exit lets the victim go, and so up
+the chain to the tracer's own tracer; never to one that the policy spares
+(PID 1, oom_score_adj -1000, a protect rule) or to the terminator.
 """
 
 from __future__ import annotations
@@ -38,6 +50,16 @@ if TYPE_CHECKING:
 
 # Same number on x86_64 and arm64 (the generic syscall table).
 SYS_PROCESS_MRELEASE = 448
+# How long a victim is given to exit after its SIGKILL: it needs to run
+# once more (it may be waiting for the CPU, or in an uninterruptible
+# sleep), and its pages are freed already (process_mrelease). Longer than
+# that, it is not dying by itself: held by its tracer (the module
+# docstring), or stuck in the kernel.
+KILL_WAIT_S = 5.0
+# How far up a chain of tracers (a tracer traced by another) the daemon
+# goes to free a held victim; a chain is a user's own doing, and longer
+# than this is no debugger's.
+TRACER_CHAIN_MAX = 8
 
 
 class Ending:
@@ -180,8 +202,9 @@ def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
                 spare: Callable[[Proc], str | None], config: KillConfig,
                 proc_root: str, signalled: Callable[[], object] | None) -> str:
     """The family's end, once the head is stopped and its children are
-    pinned: SIGTERM to all, the grace, SIGKILL to what remains. The head's
-    ending, or "" when it was gone before its SIGTERM."""
+    pinned: SIGTERM to all, the grace, SIGKILL to what remains, and to the
+    tracers of what remains after that (_end_tracers). The head's ending,
+    or "" when it was gone before its SIGTERM."""
     for child in pinned.values():
         _send(child, sig.SIGTERM)
     if not _send(pidfd, sig.SIGTERM):
@@ -202,7 +225,12 @@ def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
     for each in running:
         if _send(each, sig.SIGKILL):
             _process_mrelease(each)
-    if pidfd in _wait_all(running, 5.0):
+    running = _wait_all(running, KILL_WAIT_S)
+    pids = {pidfd: victim.pid} | {fd: pid for pid, fd in pinned.items()}
+    released = [_end_tracers(pids[each], spare, proc_root) for each in running]
+    if any(released):
+        running = _wait_all(running, KILL_WAIT_S)
+    if pidfd in running:
         return Ending.SURVIVED
     return Ending.KILLED if head_ran_on else Ending.TERMINATED
 
@@ -240,15 +268,60 @@ def terminate_family(victim: Proc, config: KillConfig, spare: Callable[[Proc], s
         os.close(pidfd)
 
 
+def _end_tracers(pid: int, spare: Callable[[Proc], str | None], proc_root: str) -> bool:
+    """SIGKILL to the tracer that holds ``pid`` on its way out, and up the
+    chain to the tracer's own (the module docstring), except where
+    ``spare`` says why not. True when one was sent.
+
+    The tracer is pinned like a victim, and after its pidfd is open it
+    must still be the one that traces ``pid``: a tracer that exited in
+    between, its PID reused, is never hit."""
+    sent, held, seen = False, pid, {pid}
+    for _ in range(TRACER_CHAIN_MAX):
+        tracer_pid = procs.tracer_of(held, proc_root)
+        if not tracer_pid or tracer_pid in seen:
+            break
+        seen.add(tracer_pid)
+        tracer = procs.read_proc(tracer_pid, proc_root)
+        if tracer is None:
+            break
+        why = "the terminator itself" if tracer_pid == os.getpid() else spare(tracer)
+        if why is not None:
+            log.warning("%d is held on its way out by its tracer %s[%d], which is never "
+                        "killed (%s): its memory stays committed", held,
+                        log.printable(tracer.comm), tracer_pid, log.printable(why))
+            break
+        try:
+            pidfd = _pin(tracer, proc_root)
+        except OSError:
+            break       # no fd to spare: the main loop tries again
+        if isinstance(pidfd, str):
+            break
+        try:
+            if procs.tracer_of(held, proc_root) != tracer_pid or not _send(pidfd, sig.SIGKILL):
+                break
+        finally:
+            os.close(pidfd)
+        log.warning("%d is held on its way out by its tracer: SIGKILL to the tracer %s[%d] "
+                    "uid %d" if not sent else "%d, a tracer, is traced in turn: SIGKILL to "
+                    "its tracer %s[%d] uid %d", held, log.printable(tracer.comm), tracer_pid,
+                    tracer.uid)
+        sent, held = True, tracer_pid
+    return sent
+
+
 def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
               proc_root: str = PROC, checked: Callable[[], None] | None = None,
-              signalled: Callable[[], object] | None = None) -> Outcome:
+              signalled: Callable[[], object] | None = None,
+              spare: Callable[[Proc], str | None] | None = None) -> Outcome:
     """SIGTERM, the grace, SIGKILL. ``checked`` is called once the victim is
     known to be the chosen process and pinned by its pidfd, right before
     the SIGTERM: what must see the victim alive (the before hook, its
     cgroup) runs there. ``signalled`` is called right after the SIGTERM,
     before the grace: what only the log needs and what may wait on the
-    victim (its command line) is read there, off the reaction's path."""
+    victim (its command line) is read there, off the reaction's path.
+    ``spare`` says why a tracer that holds the victim on its way out must
+    not be killed (it returns None: it may be); without it, no tracer is."""
     start = time.monotonic()
     signalled_at: float | None = None
 
@@ -278,7 +351,11 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
         except ProcessLookupError:
             return done(Ending.TERMINATED)
         _process_mrelease(pidfd)
-        return done(Ending.KILLED if _wait_exit(pidfd, 5.0) else Ending.SURVIVED)
+        if _wait_exit(pidfd, KILL_WAIT_S) or (spare is not None
+                                              and _end_tracers(victim.pid, spare, proc_root)
+                                              and _wait_exit(pidfd, KILL_WAIT_S)):
+            return done(Ending.KILLED)
+        return done(Ending.SURVIVED)
     finally:
         os.close(pidfd)
 

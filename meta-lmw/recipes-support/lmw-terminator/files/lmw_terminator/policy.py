@@ -33,7 +33,13 @@ prefer rules add to the base and avoid rules subtract from it. Every rule
 that matches applies, and the highest total wins; ties go to the larger
 RSS. Some processes are never chosen: PID 1, kernel threads, zombies
 (nothing to free), the terminator itself, anything with oom_score_adj -1000 (the kernel's own
-"never kill"), and anything a protect rule matches.
+"never kill"), and anything a protect rule matches. A process still there
+after its SIGKILL, chosen and killed twice (``passed_over``, the daemon's
+record of them), is passed over while it lasts, as the kernel's OOM killer passes over a victim it
+has reaped: its pages are freed already (process_mrelease), what it
+committed goes only when it exits, and no kill can make it exit sooner (a
+task stuck in the kernel, or held by a tracer that may not be killed).
+Chosen again, it would take every turn while memory stayed past the line.
 
 The choice is on the path from the signal to the kill, so it reads no
 more than it must. With committed memory, what a process has committed
@@ -64,7 +70,7 @@ from .procs import Family, Proc
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
-    from collections.abc import Iterable
+    from collections.abc import Collection, Iterable
 
 OOM_SCORE_ADJ_MIN = -1000
 # On top of the base of the process lmw.ko refused last: what 15% of RAM
@@ -269,15 +275,16 @@ def score(proc: Proc, config: Config, ranking: Ranking = RESIDENT) -> tuple[int,
 
 
 def choose_listed(listed: list[Proc], rest: int | None, config: Config, self_pid: int,
-                  ranking: Ranking) -> tuple[bool, Choice | None]:
+                  ranking: Ranking, *, passed_over: Collection[tuple[int, int]] = (),
+                  ) -> tuple[bool, Choice | None]:
     """The choice among lmw.ko's candidates (procs.parse_candidates), and
     whether it is the choice among every process: True when nobody left
     out can reach it. ``rest`` is the highest score lmw.ko saw among the
     processes it left out (None: it left none out); what the daemon adds
     can raise any of them by the weights of lmw.ko's records and by every
     prefer rule, so the choice stands only above that sum. False: read
-    every process (choose)."""
-    choice = choose(listed, config, self_pid, ranking)
+    every process (choose). ``passed_over`` is choose()'s."""
+    choice = choose(listed, config, self_pid, ranking, passed_over=passed_over)
     if rest is None:
         return True, choice
     listed_pids = {proc.pid for proc in listed}
@@ -289,8 +296,10 @@ def choose_listed(listed: list[Proc], rest: int | None, config: Config, self_pid
 
 
 def choose(procs: Iterable[Proc], config: Config, self_pid: int,
-           ranking: Ranking = RESIDENT) -> Choice | None:
-    """The process to terminate next, or None when nobody may be chosen.
+           ranking: Ranking = RESIDENT, *,
+           passed_over: Collection[tuple[int, int]] = ()) -> Choice | None:
+    """The process to terminate next, or None when nobody may be chosen;
+    never one of ``passed_over`` (pid, start time: the module docstring).
 
     Processes are read in the order of their ceilings and no further than
     one can still win (the module docstring); only numbers are compared
@@ -299,7 +308,7 @@ def choose(procs: Iterable[Proc], config: Config, self_pid: int,
     seen = 0
     for proc in procs:
         seen += 1
-        if not _never(proc, self_pid):
+        if not _never(proc, self_pid) and (proc.pid, proc.start_time) not in passed_over:
             eligible.append(proc)
     # families are ranked with committed memory alone (the module docstring)
     children: dict[int, list[Proc]] = {}

@@ -372,6 +372,17 @@ def state_of(pid: int, root: str = PROC) -> bytes | None:
         return None
 
 
+def tracer_of(pid: int, root: str = PROC) -> int | None:
+    """The pid of the process that traces ``pid`` (status's TracerPid; 0:
+    none), or None if it is gone."""
+    status = read_bytes(f"{root}/{pid}/status")
+    words = [] if status is None else _status_words(status, b"TracerPid")
+    try:
+        return int(words[0]) if words else None
+    except ValueError:
+        return None
+
+
 def owner_of(pid: int, root: str = PROC) -> tuple[int, int, int] | None:
     """(real uid, saved uid, start time) of a process, or None if it is gone:
     who may signal it (kill(2)'s rule), and which process it is."""

@@ -160,6 +160,11 @@ HOLD_BACK_S = 0.1
 # that; this covers one scheduler tick (4 ms at 250 Hz) that it may wait
 # for a CPU.
 IN_FLIGHT_S = 0.005
+# How many victims still there after their SIGKILL the daemon keeps track
+# of, and passes over (policy.py says why it does). Each costs a read of
+# its stat at every choice; more than a few is a kernel in trouble, and
+# past this many the newest are chosen again.
+SURVIVORS_MAX = 32
 
 
 class Episode:
@@ -195,6 +200,11 @@ class Terminator:
         self.look_again_at = -1e9   # after a hold-back (HOLD_BACK_S)
         self.in_flight_checked = False  # since the source's last news (IN_FLIGHT_S)
         self.last_warned = -1e9
+        # victims still there after their SIGKILL (pid -> start time): once,
+        # and then again when chosen once more, when they are passed over in
+        # every choice while they last (_pass_over)
+        self.survived_once: dict[int, int] = {}
+        self.survivors: dict[int, int] = {}
         self.kills = 0
         self.nobody_logged = False
         self.last_action = ""
@@ -518,11 +528,11 @@ class Terminator:
         family = ""
         if victim.family is None:
             outcome = killer.terminate(victim, kill_cfg, dry_run=self.dry_run, checked=checked,
-                                       signalled=signalled)
+                                       signalled=signalled, spare=self._spared)
         else:
             outcome, children = killer.terminate_family(
-                victim, kill_cfg, lambda child: policy.spared(child, self.cfg),
-                dry_run=self.dry_run, checked=checked, signalled=signalled)
+                victim, kill_cfg, self._spared, dry_run=self.dry_run, checked=checked,
+                signalled=signalled)
             family = f" with {children} child(ren) of its family"
         self._say_held_lines()
         self.last_kill = time.monotonic()
@@ -540,6 +550,29 @@ class Terminator:
                                                 "service_cgroup": taken})
         self._log_kill(choice, outcome, family=family, said=said, figures=figures,
                        chosen_at=chosen_at, among=among)
+        if outcome.ending == killer.Ending.SURVIVED:
+            self._pass_over(victim)
+
+    def _spared(self, proc: procs.Proc) -> str | None:
+        """Why a child of the victim's family, or a tracer that holds the
+        victim on its way out, must not go with it (None: it may)."""
+        return policy.spared(proc, self.cfg)
+
+    def _pass_over(self, victim: procs.Proc) -> None:
+        """A victim still there after its SIGKILL a second time is passed
+        over in every choice while it lasts (policy.py says why). Once is
+        not enough: a victim may be slow to exit, not stuck (it waits for
+        a CPU in a device that crawls), and passed over at once it would
+        have the next victim go for memory already on its way back."""
+        if victim.start_time != self.survived_once.get(victim.pid):
+            if len(self.survived_once) < SURVIVORS_MAX:
+                self.survived_once[victim.pid] = victim.start_time
+            return
+        if len(self.survivors) >= SURVIVORS_MAX:
+            return
+        self.survivors[victim.pid] = victim.start_time
+        log.warning("%s[%d] is passed over while it lasts: its pages are freed, and what it "
+                    "committed goes when it exits", log.printable(victim.comm), victim.pid)
 
     def _log_kill(self, choice: policy.Choice, outcome: killer.Outcome, *, family: str,
                   said: list[procs.CmdlineAside], figures: dict[str, int], chosen_at: float,
@@ -598,14 +631,22 @@ class Terminator:
         """The victim, and where it was chosen from: lmw.ko's candidates
         when they settle the choice (one file read, where /proc takes two
         a process), else every process in /proc."""
+        if self.survivors or self.survived_once:
+            # a survivor that has exited, or whose PID is another's now, is
+            # nothing to pass over
+            self.survivors = still_there(self.survivors)
+            self.survived_once = still_there(self.survived_once)
+        passed_over = self.survivors.items()
         if isinstance(self.source, LmwSource):
             listed = procs.parse_candidates(self.source.candidates())
             if listed is not None:
                 settled, choice = policy.choose_listed(listed.procs, listed.rest, self.cfg,
-                                                       os.getpid(), ranking)
+                                                       os.getpid(), ranking,
+                                                       passed_over=passed_over)
                 if settled:
                     return choice, "lmw.ko's candidates"
-        return policy.choose(procs.each(), self.cfg, os.getpid(), ranking), "/proc"
+        return policy.choose(procs.each(), self.cfg, os.getpid(), ranking,
+                             passed_over=passed_over), "/proc"
 
     def _hold_back(self) -> None:
         """No kill this turn: committed memory is under the notify line. Said
@@ -670,6 +711,11 @@ class Terminator:
                       "level": LEVEL_NAMES[self.level], "state": self.state,
                       "kills": self.kills, "last_action": self.last_action,
                       "dry_run": self.dry_run, "config": self.cfg.path})
+
+
+def still_there(records: dict[int, int]) -> dict[int, int]:
+    """Those of ``records`` (pid -> start time) whose process is still there."""
+    return {pid: start for pid, start in records.items() if procs.start_time_of(pid) == start}
 
 
 def write_status(status: dict[str, object]) -> None:
