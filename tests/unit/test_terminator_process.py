@@ -86,7 +86,7 @@ def test_the_kill_line_shows_a_command_line_quoted_or_says_why_not() -> None:
     assert ast.literal_eval(shown).startswith(sys.executable + " -c "), shown
     victim.kill()
     victim.wait()
-    assert procs.CmdlineAside(gone).shown(5) == "unread (gone after its SIGTERM)"
+    assert procs.CmdlineAside(gone).shown(5) == procs.CMDLINE_GONE
 
 
 def stalled_cmdline(tmp_path: Path, pid: int) -> tuple[procs.Proc, Path]:
@@ -163,7 +163,7 @@ def test_a_command_line_that_never_comes_costs_the_log_not_the_kill(tmp_path: Pa
         other.wait()
         let_go(fifo)
         wait_for(lambda: not said[0].waiting)
-    assert said[0].shown(0) == "unread (gone after its SIGTERM)"
+    assert said[0].shown(0) == procs.CMDLINE_GONE
 
 
 def wait_for(done: Callable[[], bool], seconds: float = 5) -> None:
@@ -199,7 +199,7 @@ def test_stalled_command_line_reads_cannot_pile_up_threads(tmp_path: Path) -> No
         again = procs.CmdlineAside(stalled[-1][0])
         assert again.waiting
         let_go(stalled[-1][1])
-    assert again.shown(5) == "unread (gone after its SIGTERM)"
+    assert again.shown(5) == procs.CMDLINE_GONE
 
 
 def test_nothing_is_signalled_nor_read_after_for_a_reused_pid() -> None:

@@ -226,6 +226,8 @@ def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
         if _send(each, sig.SIGKILL):
             _process_mrelease(each)
     running = _wait_all(running, KILL_WAIT_S)
+    if not running:
+        return Ending.KILLED if head_ran_on else Ending.TERMINATED
     pids = {pidfd: victim.pid} | {fd: pid for pid, fd in pinned.items()}
     released = [_end_tracers(pids[each], spare, proc_root) for each in running]
     if any(released):

@@ -32,14 +32,15 @@ process's own, and a kill of the process takes its children with it
 prefer rules add to the base and avoid rules subtract from it. Every rule
 that matches applies, and the highest total wins; ties go to the larger
 RSS. Some processes are never chosen: PID 1, kernel threads, zombies
-(nothing to free), the terminator itself, anything with oom_score_adj -1000 (the kernel's own
-"never kill"), and anything a protect rule matches. A process still there
-after its SIGKILL, chosen and killed twice (``passed_over``, the daemon's
-record of them), is passed over while it lasts, as the kernel's OOM killer passes over a victim it
-has reaped: its pages are freed already (process_mrelease), what it
-committed goes only when it exits, and no kill can make it exit sooner (a
-task stuck in the kernel, or held by a tracer that may not be killed).
-Chosen again, it would take every turn while memory stayed past the line.
+(nothing to free), the terminator itself, anything with oom_score_adj
+-1000 (the kernel's own "never kill"), and anything a protect rule
+matches. A process still there after its SIGKILL, chosen and killed twice
+(``passed_over``, the daemon's record of them), is passed over while it
+lasts, as the kernel's OOM killer passes over a victim it has reaped: its
+pages are freed already (process_mrelease), what it committed goes only
+when it exits, and no kill can make it exit sooner (a task stuck in the
+kernel, or held by a tracer that may not be killed). Chosen again, it
+would take every turn while memory stayed past the line.
 
 The choice is on the path from the signal to the kill, so it reads no
 more than it must. With committed memory, what a process has committed
@@ -308,8 +309,11 @@ def choose(procs: Iterable[Proc], config: Config, self_pid: int,
     seen = 0
     for proc in procs:
         seen += 1
-        if not _never(proc, self_pid) and (proc.pid, proc.start_time) not in passed_over:
-            eligible.append(proc)
+        if _never(proc, self_pid):
+            continue
+        if passed_over and (proc.pid, proc.start_time) in passed_over:
+            continue
+        eligible.append(proc)
     # families are ranked with committed memory alone (the module docstring)
     children: dict[int, list[Proc]] = {}
     if ranking.total_kb is not None:

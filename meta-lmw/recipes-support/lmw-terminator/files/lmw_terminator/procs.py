@@ -436,6 +436,10 @@ def meminfo(root: str = PROC) -> dict[str, int]:
 ASIDE_READS_MAX = 4
 # A reader's stack: the read needs little, and a stalled one keeps it.
 ASIDE_STACK = 256 * 1024
+# An empty read: the process had left its memory by then. A victim quick
+# to exit after its SIGTERM; or one chosen again while a tracer holds it
+# on its way out (killer.py), which has no memory to read from.
+CMDLINE_GONE = "unread (it had exited, or was on its way out)"
 
 
 class CmdlineAside:
@@ -494,4 +498,4 @@ class CmdlineAside:
         self._done.release()
         if self._error is not None:
             return f"unread ({self._error})"
-        return repr(self._text[:200]) if self._text else "unread (gone after its SIGTERM)"
+        return repr(self._text[:200]) if self._text else CMDLINE_GONE

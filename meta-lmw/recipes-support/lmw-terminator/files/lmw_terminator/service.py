@@ -200,11 +200,10 @@ class Terminator:
         self.look_again_at = -1e9   # after a hold-back (HOLD_BACK_S)
         self.in_flight_checked = False  # since the source's last news (IN_FLIGHT_S)
         self.last_warned = -1e9
-        # victims still there after their SIGKILL (pid -> start time): once,
-        # and then again when chosen once more, when they are passed over in
-        # every choice while they last (_pass_over)
-        self.survived_once: dict[int, int] = {}
-        self.survivors: dict[int, int] = {}
+        # victims still there after their SIGKILL: pid -> (start time, how
+        # many times); twice, and they are passed over in every choice while
+        # they last (_pass_over)
+        self.survivors: dict[int, tuple[int, int]] = {}
         self.kills = 0
         self.nobody_logged = False
         self.last_action = ""
@@ -564,13 +563,15 @@ class Terminator:
         not enough: a victim may be slow to exit, not stuck (it waits for
         a CPU in a device that crawls), and passed over at once it would
         have the next victim go for memory already on its way back."""
-        if victim.start_time != self.survived_once.get(victim.pid):
-            if len(self.survived_once) < SURVIVORS_MAX:
-                self.survived_once[victim.pid] = victim.start_time
+        # a survivor that has exited, or whose PID is another's now, leaves
+        # its place to this one
+        self.survivors = still_there(self.survivors)
+        times = self.survivors.get(victim.pid, (0, 0))[1]
+        if times == 0 and len(self.survivors) >= SURVIVORS_MAX:
             return
-        if len(self.survivors) >= SURVIVORS_MAX:
+        self.survivors[victim.pid] = (victim.start_time, times + 1)
+        if times + 1 != 2:
             return
-        self.survivors[victim.pid] = victim.start_time
         log.warning("%s[%d] is passed over while it lasts: its pages are freed, and what it "
                     "committed goes when it exits", log.printable(victim.comm), victim.pid)
 
@@ -631,12 +632,10 @@ class Terminator:
         """The victim, and where it was chosen from: lmw.ko's candidates
         when they settle the choice (one file read, where /proc takes two
         a process), else every process in /proc."""
-        if self.survivors or self.survived_once:
-            # a survivor that has exited, or whose PID is another's now, is
-            # nothing to pass over
-            self.survivors = still_there(self.survivors)
-            self.survived_once = still_there(self.survived_once)
-        passed_over = self.survivors.items()
+        # a survivor that has exited since matches nobody: a (pid, start
+        # time) is never another process's
+        passed_over = ({(pid, start) for pid, (start, times) in self.survivors.items()
+                        if times >= 2} if self.survivors else ())
         if isinstance(self.source, LmwSource):
             listed = procs.parse_candidates(self.source.candidates())
             if listed is not None:
@@ -713,9 +712,11 @@ class Terminator:
                       "dry_run": self.dry_run, "config": self.cfg.path})
 
 
-def still_there(records: dict[int, int]) -> dict[int, int]:
-    """Those of ``records`` (pid -> start time) whose process is still there."""
-    return {pid: start for pid, start in records.items() if procs.start_time_of(pid) == start}
+def still_there(records: dict[int, tuple[int, int]]) -> dict[int, tuple[int, int]]:
+    """Those of ``records`` (pid -> (start time, a count)) whose process is
+    still there."""
+    return {pid: record for pid, record in records.items()
+            if procs.start_time_of(pid) == record[0]}
 
 
 def write_status(status: dict[str, object]) -> None:
