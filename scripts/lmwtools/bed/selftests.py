@@ -88,10 +88,15 @@ def build(tree: KernelTree) -> Path:
              "HOSTCC=gcc-12", "-s", "headers"])
         binaries = work / "bin"
         binaries.mkdir()
+        # the Makefile's check_config.sh leaves the file of its mktemp behind:
+        # in the work folder, it goes with the rest
+        scratch = work / "tmp"
+        scratch.mkdir()
         run(["make", "-C", work / "src" / "tools" / "testing" / "selftests" / "mm",
              "CC=gcc-12", f"ARCH={tree.arch.key}", f"-j{os.cpu_count() or 1}",
              f"OUTPUT={binaries}", "EXTRA_CFLAGS=-static -w",
-             f"KHDR_INCLUDES=-isystem {work / 'headers' / 'usr' / 'include'}"])
+             f"KHDR_INCLUDES=-isystem {work / 'headers' / 'usr' / 'include'}"],
+            env={"TMPDIR": str(scratch)})
         with tarfile.open(dest, "w", format=tarfile.USTAR_FORMAT) as archive:
             for binary in sorted(binaries.iterdir()):
                 if binary.is_file() and os.access(binary, os.X_OK):
