@@ -162,8 +162,8 @@ HOLD_BACK_S = 0.1
 IN_FLIGHT_S = 0.005
 # How many victims still there after their SIGKILL the daemon keeps track
 # of, and passes over (policy.py says why it does). Each costs a read of
-# its stat at every choice; more than a few is a kernel in trouble, and
-# past this many the newest are chosen again.
+# its stat whenever another is added; more than a few is a kernel in
+# trouble, and past this many the newest are chosen again.
 SURVIVORS_MAX = 32
 
 
