@@ -422,15 +422,18 @@ def test_bad_argument_is_exit_2(tmp_path: Path) -> None:
 def test_a_command_line_is_read_only_so_far() -> None:
     """Arguments are the user's to make megabytes long; the daemon reads every
     process at each choice, so it reads CMDLINE_MAX bytes of each."""
-    long = subprocess.Popen(["sleep", "600", *["x" * 100_000] * 20])
+    # a process that stays: sleep(1) would refuse these arguments and exit,
+    # and an exited process has no command line left to read
+    resident = [sys.executable, "-c", "import time; time.sleep(600)"]
+    long = subprocess.Popen([*resident, *["x" * 100_000] * 20])
     try:
         deadline = time.monotonic() + 10
         # until the exec is done: the comm changes before the arguments are in place
-        while not snapshot(long.pid).cmdline.startswith("sleep") \
-                and time.monotonic() < deadline:
-            time.sleep(0.01)
         proc = snapshot(long.pid)
-        assert proc.cmdline.startswith("sleep 600 xxx")
+        while not proc.cmdline.startswith(resident[0]) and time.monotonic() < deadline:
+            time.sleep(0.01)
+            proc = snapshot(long.pid)
+        assert proc.cmdline.startswith(" ".join(resident) + " xxx")
         assert len(proc.cmdline.encode()) <= procs.CMDLINE_MAX
     finally:
         long.kill()
