@@ -753,6 +753,42 @@ def test_memory_climbing_on_in_the_warning_grace_ends_the_grace(shell: ShellDriv
         assert ended(shell, service, offset, "climber") == 143
 
 
+def daemon_reads(shell: ShellDriver, daemon: int, reads: int) -> None:
+    """Waits until the daemon has read ``reads`` more /proc/meminfo's worth
+    (its rchar, /proc/PID/io): in a victim's grace, the daemon reads
+    nothing else but its one look at the victim's command line."""
+    shell.run_check(f"size=$(wc -c < /proc/meminfo); rchar() {{ awk '$1 == \"rchar:\" "
+                    f"{{ print $2 }}' /proc/{daemon}/io; }}; want=$(($(rchar) + {reads} * "
+                    "size)); while [ $(rchar) -lt $want ]; do sleep 0.02; done", timeout=60)
+
+
+def test_memory_climbing_on_in_a_victims_grace_cuts_it_short(shell: ShellDriver,
+                                                              service: Service) -> None:
+    """A victim that ignores its SIGTERM keeps its grace (a minute, the
+    longest a config may give) while memory holds still; memory that
+    climbs on past where it stood at the victim's choice ends it: the
+    SIGKILL goes well within the minute, and the log says why."""
+    slow = "[warn]\ngrace_ms = 0\n[kill]\nterm_grace_ms = 60000\nmin_interval_ms = 600000\n"
+    with armed(shell, service, slow + PROTECT_TRIGGER) as offset:
+        stubborn = start(shell, "stubborn", f"{named_copy(shell, 'stubborn')} -u {NOBODY} "
+                                            "stubborn 16384")
+        wait_until(shell, "grep -q use=ok /tmp/stubborn.out")
+        push_over_notify(shell)
+        wait_until(shell, "grep -q sigterm=ignored /tmp/stubborn.out")
+        # in the grace the daemon looks at memory every 100 ms: still
+        daemon_reads(shell, service.pid(), 5)
+        assert alive(shell, stubborn), service.log()[offset:]
+        climber = start(shell, "climber", f"{named_copy(shell, 'climber')} -u {NOBODY} "
+                                          "grow 2048 100")
+        assert ended(shell, service, offset, "stubborn", seconds=30) == 137
+        line = service.wait_for_log(offset, "without waiting out term_grace_ms")
+        assert f"SIGKILL to stubborn[{stubborn}]" in line and "of the choice" in line, line
+        service.wait_for_log(offset, f"terminate stubborn[{stubborn}]")
+        # the climb goes on, and so the next victim, the climber, goes too
+        assert ended(shell, service, offset, "climber") == 143
+        service.wait_for_log(offset, f"terminate climber[{climber}]")
+
+
 @contextmanager
 def daemon_preempts_the_crosser(shell: ShellDriver) -> Iterator[None]:
     """The guest on one CPU with full preemption (6.1's PREEMPT_DYNAMIC sets it

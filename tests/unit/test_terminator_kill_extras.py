@@ -336,6 +336,36 @@ def test_a_family_that_ignores_sigterm_and_forks_in_the_grace_is_killed_whole(
         end_all(head, children + more)
 
 
+def test_a_familys_grace_cut_short_has_the_sigkill_go_to_all_then(tmp_path: Path) -> None:
+    """The grace of a family that ignores its SIGTERM, cut short once the
+    head has forked on it: the SIGKILL takes the head, its children and
+    those it forked in the grace, long before the grace (a minute) would
+    have ended."""
+    head, children = start_family(tmp_path, "hostile", "plain", "plain")
+    more: list[int] = []
+    minute = config.KillConfig(term_grace_ms=60_000, min_interval_ms=0)
+    asked: list[bool] = []
+    forked = tmp_path / "children.more"
+
+    def cut_short() -> bool:
+        asked.append(alive(head.pid))
+        return forked.exists() and len(forked.read_text().split()) == 3
+
+    try:
+        victim = procs.read_proc(head.pid)
+        assert victim is not None
+        outcome, signalled = killer.terminate_family(victim, minute, lambda proc: None,
+                                                     cut_short=cut_short)
+        head.wait(5)
+        more = [int(word) for word in forked.read_text().split()]
+        assert outcome.ending == killer.Ending.KILLED and asked and all(asked)
+        assert outcome.seconds < minute.term_grace_ms / 1000
+        assert signalled == 5 and len(more) == 3
+        assert not any(alive(pid) for pid in children + more)
+    finally:
+        end_all(head, children + more)
+
+
 def test_a_familys_head_is_read_for_the_log_after_its_sigterm(tmp_path: Path) -> None:
     """``signalled`` runs once, after the head's SIGTERM and before the
     grace ends: the head (which ignores SIGTERM) is still there, and its

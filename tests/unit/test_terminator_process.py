@@ -51,6 +51,43 @@ def test_sigkill_after_the_grace_period() -> None:
     assert victim.wait(5) == -signal.SIGKILL
 
 
+IGNORES_SIGTERM = "import signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)"
+# a grace that a test never waits out: an outcome sooner is the grace cut short
+MINUTE = config.KillConfig(term_grace_ms=60_000, min_interval_ms=0)
+
+
+def test_a_grace_cut_short_has_the_sigkill_go_then() -> None:
+    """``cut_short`` is asked while the grace runs, with the victim still
+    there; its first True sends the SIGKILL, not the grace's end."""
+    victim = child(IGNORES_SIGTERM)
+    asked: list[bool] = []
+
+    def cut_short() -> bool:
+        asked.append(victim.poll() is None)
+        return len(asked) == 3
+
+    outcome = killer.terminate(snapshot(victim.pid), MINUTE, cut_short=cut_short)
+    assert outcome.ending == killer.Ending.KILLED
+    assert asked == [True, True, True]
+    assert outcome.seconds < MINUTE.term_grace_ms / 1000
+    assert victim.wait(5) == -signal.SIGKILL
+
+
+def test_a_grace_never_cut_short_runs_its_course() -> None:
+    victim = child(IGNORES_SIGTERM)
+    asked: list[bool] = []
+
+    def cut_short() -> bool:
+        asked.append(victim.poll() is None)
+        return False
+
+    outcome = killer.terminate(snapshot(victim.pid), FAST, cut_short=cut_short)
+    assert outcome.ending == killer.Ending.KILLED
+    assert outcome.seconds >= FAST.term_grace_ms / 1000
+    assert asked and all(asked)     # asked in the grace, with the victim there
+    assert victim.wait(5) == -signal.SIGKILL
+
+
 def sigterm_pending(pid: int) -> bool:
     """A SIGTERM sent to the process and held (it blocks SIGTERM): ShdPnd."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():

@@ -22,7 +22,8 @@
  *   lmwtest [-u UID] grow STEP_KB INTERVAL_MS
  *	a hog: commit and touch STEP_KB every INTERVAL_MS until stopped
  *   lmwtest [-u UID] stubborn KB
- *	use KB and ignore SIGTERM: only SIGKILL ends it
+ *	use KB and ignore SIGTERM (print sigterm=ignored at each): only
+ *	SIGKILL ends it
  *   lmwtest [-u UID] held KB
  *	fork a child that uses KB, and trace it with PTRACE_O_TRACEEXIT: pass
  *	on every signal, and never let the child past its exit stop, where it
@@ -310,6 +311,15 @@ static void on_usr1(int sig)
 {
 	(void)sig;
 	log_event("warned");
+}
+
+static void on_term_ignored(int sig)
+{
+	static const char said[] = "sigterm=ignored\n";
+
+	(void)sig;
+	if (write(STDOUT_FILENO, said, sizeof(said) - 1) < 0)
+		return;	/* nowhere to say it: ignored all the same */
 }
 
 static void on_term(int sig)
@@ -761,7 +771,7 @@ int main(int argc, char **argv)
 		return 0;	/* not reached: it grows until stopped */
 	}
 	if (!strcmp(cmd, "stubborn") && argc == 3) {
-		signal(SIGTERM, SIG_IGN);
+		signal(SIGTERM, on_term_ignored);
 		use_memory(atol(argv[2]));
 		for (;;)
 			pause();

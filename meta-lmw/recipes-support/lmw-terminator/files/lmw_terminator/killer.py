@@ -20,6 +20,11 @@ remains then gets SIGKILL, after the head is stopped once more and the
 children it forked in the grace are pinned too. Only direct children:
 what a child forked is that child's own family.
 
+The grace may be cut short: the caller's ``cut_short`` is asked every
+GRACE_CHECK_S while it runs, and when it says so the SIGKILL goes at
+once (the daemon's rule, pace.py: memory that climbs on past where it
+stood at the choice does not wait for a victim's clean exit).
+
 A victim may be held on its way out. A process traced with
 PTRACE_O_TRACEEXIT stops in its exit, before its memory is released, and
 stays there until its tracer lets it go; a dying process drops every
@@ -42,6 +47,7 @@ import time
 
 from . import hooks, log, optin, procs, sig
 from .config import KillConfig, WarnConfig
+from .pace import CLIMB_CHECK_S
 from .procs import PROC, Proc
 
 TYPE_CHECKING = False
@@ -60,6 +66,9 @@ KILL_WAIT_S = 5.0
 # goes to free a held victim; a chain is a user's own doing, and longer
 # than this is no debugger's.
 TRACER_CHAIN_MAX = 8
+# How often ``cut_short`` is asked while a victim's grace runs: as often as
+# the main loop reads committed memory in its own waits (pace.py).
+GRACE_CHECK_S = CLIMB_CHECK_S
 
 
 class Ending:
@@ -106,9 +115,11 @@ def _wait_exit(pidfd: int, seconds: float) -> bool:
     return bool(poller.poll(max(0, int(seconds * 1000))))
 
 
-def _wait_all(pidfds: list[int], seconds: float) -> list[int]:
-    """Wait up to ``seconds`` for every process behind ``pidfds`` to exit;
-    the pidfds of those still running then."""
+def _wait_all(pidfds: list[int], seconds: float,
+              cut_short: Callable[[], bool] | None = None) -> list[int]:
+    """Wait up to ``seconds`` for every process behind ``pidfds`` to exit,
+    or until ``cut_short``, asked every GRACE_CHECK_S, says True; the
+    pidfds of those still running then."""
     running = set(pidfds)
     poller = select.poll()
     for pidfd in running:
@@ -118,9 +129,14 @@ def _wait_all(pidfds: list[int], seconds: float) -> list[int]:
         left = deadline - time.monotonic()
         if left <= 0:
             break
+        if cut_short is not None:
+            left = min(left, GRACE_CHECK_S)
         for pidfd, _ in poller.poll(max(1, int(left * 1000))):
             running.discard(pidfd)
             poller.unregister(pidfd)
+        if running and cut_short is not None and time.monotonic() < deadline \
+                and cut_short():
+            break
     return [pidfd for pidfd in pidfds if pidfd in running]
 
 
@@ -200,11 +216,13 @@ def _pin_children(head: Proc, pinned: dict[int, int], spare: Callable[[Proc], st
 
 def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
                 spare: Callable[[Proc], str | None], config: KillConfig,
-                proc_root: str, signalled: Callable[[], object] | None) -> str:
+                proc_root: str, signalled: Callable[[], object] | None,
+                cut_short: Callable[[], bool] | None) -> str:
     """The family's end, once the head is stopped and its children are
-    pinned: SIGTERM to all, the grace, SIGKILL to what remains, and to the
-    tracers of what remains after that (_end_tracers). The head's ending,
-    or "" when it was gone before its SIGTERM."""
+    pinned: SIGTERM to all, the grace (unless cut short), SIGKILL to what
+    remains, and to the tracers of what remains after that
+    (_end_tracers). The head's ending, or "" when it was gone before its
+    SIGTERM."""
     for child in pinned.values():
         _send(child, sig.SIGTERM)
     if not _send(pidfd, sig.SIGTERM):
@@ -212,7 +230,7 @@ def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
     _send(pidfd, sig.SIGCONT)     # to act on its SIGTERM
     if signalled is not None:
         signalled()
-    running = _wait_all([pidfd, *pinned.values()], config.term_grace_ms / 1000)
+    running = _wait_all([pidfd, *pinned.values()], config.term_grace_ms / 1000, cut_short)
     if not running:
         return Ending.TERMINATED
     head_ran_on = pidfd in running
@@ -226,26 +244,27 @@ def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
         if _send(each, sig.SIGKILL):
             _process_mrelease(each)
     running = _wait_all(running, KILL_WAIT_S)
-    if not running:
-        return Ending.KILLED if head_ran_on else Ending.TERMINATED
-    pids = {pidfd: victim.pid} | {fd: pid for pid, fd in pinned.items()}
-    released = [_end_tracers(pids[each], spare, proc_root) for each in running]
-    if any(released):
-        running = _wait_all(running, KILL_WAIT_S)
-    if pidfd in running:
-        return Ending.SURVIVED
+    if running:
+        pids = {pidfd: victim.pid} | {fd: pid for pid, fd in pinned.items()}
+        released = [_end_tracers(pids[each], spare, proc_root) for each in running]
+        if any(released):
+            running = _wait_all(running, KILL_WAIT_S)
+        if pidfd in running:
+            return Ending.SURVIVED
     return Ending.KILLED if head_ran_on else Ending.TERMINATED
 
 
 def terminate_family(victim: Proc, config: KillConfig, spare: Callable[[Proc], str | None], *,
                      dry_run: bool = False, proc_root: str = PROC,
                      checked: Callable[[], None] | None = None,
-                     signalled: Callable[[], object] | None = None) -> tuple[Outcome, int]:
+                     signalled: Callable[[], object] | None = None,
+                     cut_short: Callable[[], bool] | None = None) -> tuple[Outcome, int]:
     """The victim and its direct children of its real uid (the module
     docstring): SIGTERM to all, the grace, SIGKILL to what remains. The
     outcome is the victim's; the number is how many children were
     signalled. ``spare`` says why a child must not be signalled (None: it
-    may be); ``checked`` and ``signalled`` are terminate()'s."""
+    may be); ``checked``, ``signalled`` and ``cut_short`` are
+    terminate()'s."""
     start = time.monotonic()
     if dry_run:
         return Outcome(Ending.DRY_RUN, 0.0), 0
@@ -260,7 +279,7 @@ def terminate_family(victim: Proc, config: KillConfig, spare: Callable[[Proc], s
         _pin_children(victim, pinned, spare, proc_root)
         signalled_at = time.monotonic()
         ending = _end_family(pidfd, victim, pinned, spare=spare, config=config,
-                             proc_root=proc_root, signalled=signalled)
+                             proc_root=proc_root, signalled=signalled, cut_short=cut_short)
         if not ending:
             return Outcome(Ending.GONE_BEFORE, time.monotonic() - start), len(pinned)
         return Outcome(ending, time.monotonic() - start, signalled_at), len(pinned)
@@ -315,15 +334,18 @@ def _end_tracers(pid: int, spare: Callable[[Proc], str | None], proc_root: str) 
 def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
               proc_root: str = PROC, checked: Callable[[], None] | None = None,
               signalled: Callable[[], object] | None = None,
-              spare: Callable[[Proc], str | None] | None = None) -> Outcome:
+              spare: Callable[[Proc], str | None] | None = None,
+              cut_short: Callable[[], bool] | None = None) -> Outcome:
     """SIGTERM, the grace, SIGKILL. ``checked`` is called once the victim is
     known to be the chosen process and pinned by its pidfd, right before
     the SIGTERM: what must see the victim alive (the before hook, its
     cgroup) runs there. ``signalled`` is called right after the SIGTERM,
     before the grace: what only the log needs and what may wait on the
     victim (its command line) is read there, off the reaction's path.
-    ``spare`` says why a tracer that holds the victim on its way out must
-    not be killed (it returns None: it may be); without it, no tracer is."""
+    ``cut_short`` is asked every GRACE_CHECK_S in the grace: True, and the
+    SIGKILL goes now. ``spare`` says why a tracer that holds the victim on
+    its way out must not be killed (it returns None: it may be); without
+    it, no tracer is."""
     start = time.monotonic()
     signalled_at: float | None = None
 
@@ -346,7 +368,7 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
         signalled_at = time.monotonic()
         if signalled is not None:
             signalled()
-        if _wait_exit(pidfd, config.term_grace_ms / 1000):
+        if not _wait_all([pidfd], config.term_grace_ms / 1000, cut_short):
             return done(Ending.TERMINATED)
         try:
             sig.pidfd_send_signal(pidfd, sig.SIGKILL)

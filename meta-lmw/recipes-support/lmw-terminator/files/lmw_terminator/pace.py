@@ -1,7 +1,7 @@
 # SPDX-License-Identifier: MIT
 # Copyright (c) 2026 The meta-lmw authors
-"""When the next victim may go: the warning's grace and the kill interval, and
-their early end (pure functions).
+"""When the next victim may go: the warning's grace, the victim's grace and the
+kill interval, and their early end (pure functions).
 
 After a kill, the next one waits ``[kill] min_interval_ms`` (1 s): what a
 victim frees takes a moment to show, and a daemon that killed again at
@@ -34,9 +34,22 @@ the notify line (90%) ends with its memory gone and the device no longer
 answering. Memory that holds still or falls, because the warned
 applications give some back, keeps the whole grace.
 
-While the grace or the interval runs and a climb could end it, the main
-loop reads committed memory every CLIMB_CHECK_S (only then: at rest it
-sleeps with no timeout).
+The victim's own grace, from its SIGTERM to its SIGKILL (``[kill]
+term_grace_ms``, 3 s), is cut short by the same rule, with where
+committed memory stood at its choice as the mark: memory that climbs on
+past it while the victim cleans up is memory that the rest take faster
+than the victim gives it back. A process that ends on its SIGTERM may
+take half a second for it on a device that crawls (it needs a CPU to
+run its handler on, among the processes that climb), and the sixteen
+committers above take 80 MiB in that half second; its SIGKILL, with
+process_mrelease(), frees its pages at once, and the next victim's
+choice may follow (the interval's early end). Memory that holds still
+leaves the victim its whole grace: the standard case, one leak that
+its SIGTERM stops.
+
+While a grace or the interval runs and a climb could end it, the daemon
+reads committed memory every CLIMB_CHECK_S (only then: at rest it sleeps
+with no timeout).
 
 Where committed memory stood (the mark) is read with the crossing in it
 (mark()). lmw.ko signals from inside the commitment that crosses, before

@@ -21,7 +21,10 @@ strategies are):
 A climb in the warning's grace ends the grace the same way: past where
 committed memory stood when the episode began, the warning did not stop
 it, and a grace of a second is all the room there is to the line when
-memory climbs fast (many committers at once).
+memory climbs fast (many committers at once). So does a climb in the
+victim's grace, between its SIGTERM and its SIGKILL: past where
+committed memory stood at its choice, the rest take memory faster than
+the victim's clean exit gives it back.
 
 The process stays under 10 MiB RSS: it imports no logging, argparse,
 dataclasses, pathlib, typing, enum, contextlib, socket.py (_socket does)
@@ -520,24 +523,46 @@ class Terminator:
         # stalls (a victim's own FUSE file under its arguments) costs the
         # log the command line, never the kill its SIGKILL.
         said: list[procs.CmdlineAside] = []
+        # where committed memory stood at the choice (pace.py), read after
+        # the SIGTERM: a climb past it ends the victim's grace, and later
+        # the kill interval, early
+        marks: list[int] = []
 
         def signalled() -> None:
             said.append(procs.CmdlineAside(victim))
+            marks.append(self._mark(figures))
+
+        def cut_short() -> bool:
+            return self._climbed(None, marks[0], chosen_at, "the choice",
+                                 f"SIGKILL to {log.printable(victim.comm)}[{victim.pid}] "
+                                 "without waiting out term_grace_ms") is not None
 
         family = ""
         if victim.family is None:
             outcome = killer.terminate(victim, kill_cfg, dry_run=self.dry_run, checked=checked,
-                                       signalled=signalled, spare=self._spared)
+                                       signalled=signalled, spare=self._spared,
+                                       cut_short=cut_short)
         else:
             outcome, children = killer.terminate_family(
                 victim, kill_cfg, self._spared, dry_run=self.dry_run, checked=checked,
-                signalled=signalled)
+                signalled=signalled, cut_short=cut_short)
             family = f" with {children} child(ren) of its family"
         self._say_held_lines()
         self.last_kill = time.monotonic()
-        self.committed_at_choice = (self._mark(figures) if outcome.signalled_at is not None
-                                    else None)
+        self.committed_at_choice = marks[0] if marks else None
         self.source.forget()
+        self._follow_up(outcome, service, facts)
+        self._log_kill(choice, outcome, family=family, said=said, figures=figures,
+                       chosen_at=chosen_at, among=among)
+        if outcome.ending == killer.Ending.SURVIVED:
+            self._pass_over(victim)
+
+    def _follow_up(self, outcome: killer.Outcome, service: list[str],
+                   facts: dict[str, object]) -> None:
+        """What follows a kill: the counts, the rest of the victim's service
+        (``service``: its cgroup, if it is to go too), the after hook (run
+        when ``facts`` were gathered for the before hook)."""
+        assert self.episode is not None
         if outcome.ending in (killer.Ending.TERMINATED, killer.Ending.KILLED):
             self.kills += 1
             self.episode.kills += 1
@@ -545,12 +570,8 @@ class Terminator:
         if service and outcome.ending in killer.ENDED:
             taken = self._take_service(service[0])
         if facts:
-            hooks.run(kill_cfg.after, "after", {**facts, "outcome": killer.WORDS[outcome.ending],
-                                                "service_cgroup": taken})
-        self._log_kill(choice, outcome, family=family, said=said, figures=figures,
-                       chosen_at=chosen_at, among=among)
-        if outcome.ending == killer.Ending.SURVIVED:
-            self._pass_over(victim)
+            hooks.run(self.cfg.kill.after, "after",
+                      {**facts, "outcome": killer.WORDS[outcome.ending], "service_cgroup": taken})
 
     def _spared(self, proc: procs.Proc) -> str | None:
         """Why a child of the victim's family, or a tracer that holds the
