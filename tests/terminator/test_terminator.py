@@ -13,7 +13,7 @@ from __future__ import annotations
 import base64
 import re
 import shlex
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 
 import pytest
@@ -755,8 +755,9 @@ def test_memory_climbing_on_in_the_warning_grace_ends_the_grace(shell: ShellDriv
 
 def daemon_reads(shell: ShellDriver, daemon: int, reads: int) -> None:
     """Waits until the daemon has read ``reads`` more /proc/meminfo's worth
-    (its rchar, /proc/PID/io): in a victim's grace, the daemon reads
-    nothing else but its one look at the victim's command line."""
+    (its rchar, /proc/PID/io): in a victim's grace, each of its looks reads
+    that and PSI's two lines, and it reads nothing else but its one look
+    at the victim's command line."""
     shell.run_check(f"size=$(wc -c < /proc/meminfo); rchar() {{ awk '$1 == \"rchar:\" "
                     f"{{ print $2 }}' /proc/{daemon}/io; }}; want=$(($(rchar) + {reads} * "
                     "size)); while [ $(rchar) -lt $want ]; do sleep 0.02; done", timeout=60)
@@ -787,6 +788,61 @@ def test_memory_climbing_on_in_a_victims_grace_cuts_it_short(shell: ShellDriver,
         # the climb goes on, and so the next victim, the climber, goes too
         assert ended(shell, service, offset, "climber") == 143
         service.wait_for_log(offset, f"terminate climber[{climber}]")
+
+
+STALL_CGROUP = "/sys/fs/cgroup/lmwstall"
+PROTECT_STALLER = '[[protect]]\nuid = 0\ncomm = "^staller$"\n'
+
+
+@contextmanager
+def memory_staller(shell: ShellDriver) -> Iterator[Callable[[], None]]:
+    """A root process (comm "staller", protected by PROTECT_STALLER) in a
+    frozen cgroup whose memory.high is far under what it uses; yields what
+    thaws it. Thawed, it allocates a page at a time, and the kernel
+    throttles it at each (up to 2 s a return to user space, counted as a
+    memory stall): PSI's "some" runs near 100%, and committed memory, all
+    of it in place before, holds still."""
+    if shell.run(f"mkdir -p {STALL_CGROUP} && test -w {STALL_CGROUP}/memory.high")[2]:
+        pytest.skip("no cgroup v2 memory controller: no memory.high to stall against")
+    staller = named_copy(shell, "staller")
+    try:
+        start(shell, "staller",
+              f"sh -c 'echo $$ > {STALL_CGROUP}/cgroup.procs && exec {staller} churn 4 600'")
+        wait_until(shell, f"grep -q . {STALL_CGROUP}/cgroup.procs")
+        shell.run_check(f"echo 1 > {STALL_CGROUP}/cgroup.freeze && "
+                        f"echo 64K > {STALL_CGROUP}/memory.high")
+        wait_until(shell, f"grep -q '^frozen 1' {STALL_CGROUP}/cgroup.events")
+        yield lambda: shell.run_check(f"echo 0 > {STALL_CGROUP}/cgroup.freeze")
+    finally:
+        shell.run(f"echo 1 > {STALL_CGROUP}/cgroup.kill; "
+                  f"while grep -q . {STALL_CGROUP}/cgroup.procs; do sleep 0.05; done; "
+                  f"rmdir {STALL_CGROUP}")
+
+
+def test_a_device_stalled_on_memory_cuts_a_victims_grace_short(shell: ShellDriver,
+                                                                service: Service) -> None:
+    """A victim that ignores its SIGTERM keeps its grace while nothing stalls;
+    once tasks wait on memory past the psi source's share (psi_stall_ms of
+    psi_window_ms), with committed memory still, its SIGKILL goes well
+    within the minute, and the log says why."""
+    slow = "[warn]\ngrace_ms = 0\n[kill]\nterm_grace_ms = 60000\nmin_interval_ms = 600000\n"
+    with armed(shell, service, slow + PROTECT_TRIGGER + PROTECT_STALLER) as offset, \
+            memory_staller(shell) as stall:
+        stubborn = start(shell, "stubborn", f"{named_copy(shell, 'stubborn')} -u {NOBODY} "
+                                            "stubborn 16384")
+        wait_until(shell, "grep -q use=ok /tmp/stubborn.out")
+        push_over_notify(shell)
+        wait_until(shell, "grep -q sigterm=ignored /tmp/stubborn.out")
+        daemon_reads(shell, service.pid(), 5)
+        assert alive(shell, stubborn), service.log()[offset:]
+        stall()
+        assert ended(shell, service, offset, "stubborn", seconds=30) == 137
+        # the line that says why comes before the kill's own
+        service.wait_for_log(offset, f"terminate stubborn[{stubborn}]")
+        log = service.log()[offset:]
+        why = [text for text in log if "without waiting out term_grace_ms" in text]
+        assert len(why) == 1 and "waited on memory" in why[0] and "(PSI)" in why[0], log
+        assert f"SIGKILL to stubborn[{stubborn}]" in why[0], why
 
 
 @contextmanager

@@ -1,5 +1,6 @@
-"""The kill interval's early end (lmw_terminator.pace): pure arithmetic on
-figures; and the line under the mark (lmw_terminator.sources)."""
+"""The graces' and the kill interval's early end (lmw_terminator.pace): pure
+arithmetic on figures; the line under the mark and PSI's stall total
+(lmw_terminator.sources)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from pathlib import Path
 import pytest
 
 from lmw_terminator import pace
-from lmw_terminator.sources import Level, LmwSource
+from lmw_terminator.sources import Level, LmwSource, memory_stall_us
 
 TOTAL_KB = 512 * 1024
 
@@ -106,3 +107,38 @@ def test_a_line_that_cannot_be_read_is_none(tmp_path: Path, text: str | None) ->
     if text is not None:
         (tmp_path / "notify_kb").write_text(text)
     assert LmwSource.line_kb(Level.NOTIFY, str(tmp_path)) is None
+
+
+@pytest.mark.parametrize(("stall_ms", "window_ms"), [(150, 1000), (10, 500), (1000, 1000)])
+def test_a_stall_counts_past_the_psi_sources_share_only(stall_ms: int, window_ms: int) -> None:
+    """Over a look of 0.1 s, the share is stall_ms / window_ms of it: a stall
+    of exactly that share keeps the grace, one microsecond more ends it."""
+    share_us = 100_000 * stall_ms // window_ms
+    assert not pace.stalled(share_us, 0.1, stall_ms, window_ms)
+    assert pace.stalled(share_us + 1, 0.1, stall_ms, window_ms)
+    assert not pace.stalled(0, 0.1, stall_ms, window_ms)
+
+
+def test_no_time_since_the_last_look_is_no_stall() -> None:
+    assert not pace.stalled(10**9, 0.0, 150, 1000)
+
+
+PSI_TEXT = ("some avg10=1.50 avg60=0.20 avg300=0.05 total={some}\n"
+            "full avg10=0.00 avg60=0.00 avg300=0.00 total=123\n")
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    (PSI_TEXT.format(some="8765432"), 8765432),
+    (PSI_TEXT.format(some="0"), 0),
+    (PSI_TEXT.format(some="12x"), None),
+    ("full avg10=0.00 avg60=0.00 avg300=0.00 total=123\n", None),
+    ("some total=5\n", None),
+    ("", None),
+    (None, None),
+])
+def test_the_stall_total_is_psis_some_or_none(tmp_path: Path, text: str | None,
+                                              expected: int | None) -> None:
+    path = tmp_path / "memory"
+    if text is not None:
+        path.write_text(text)
+    assert memory_stall_us(str(path)) == expected

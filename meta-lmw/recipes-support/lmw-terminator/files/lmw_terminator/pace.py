@@ -47,6 +47,19 @@ choice may follow (the interval's early end). Memory that holds still
 leaves the victim its whole grace: the standard case, one leak that
 its SIGTERM stops.
 
+A device that stalls on memory cuts the victim's grace short too,
+whether committed memory climbs or not (stalled()): where every
+committed page is also touched, committed memory at the notify line may
+leave too little resident for the page cache (35 MiB of the bench's
+512 MiB), and the kernel evicts and reads back the pages that programs
+run from. Every process then waits on memory, the climbers with the
+rest, and the figure holds still while the victim, which needs a CPU
+and its own pages back to run its handler, takes seconds to exit (3 s
+and its SIGKILL, measured). The share of the time that some task waited
+on memory (PSI's "some" total, read at every look) is held to the psi
+source's own threshold, psi_stall_ms per psi_window_ms (15%): past it,
+the SIGKILL goes, and process_mrelease() gives the pages back at once.
+
 While a grace or the interval runs and a climb could end it, the daemon
 reads committed memory every CLIMB_CHECK_S (only then: at rest it sleeps
 with no timeout).
@@ -105,6 +118,15 @@ def mark(committed_kb: int, line_kb: int | None, crossed_kb: int | None) -> int:
     if line_kb is None or committed_kb > line_kb:
         return committed_kb
     return max(line_kb, committed_kb + (crossed_kb or 0))
+
+
+def stalled(stall_us: int, elapsed_s: float, stall_ms: int, window_ms: int) -> bool:
+    """Whether some task waited on memory (PSI "some", ``stall_us`` of the
+    last ``elapsed_s``) for more than ``stall_ms`` per ``window_ms``: the
+    share at which the psi source's trigger raises the signal."""
+    if elapsed_s <= 0:
+        return False
+    return stall_us * window_ms > elapsed_s * 1_000_000 * stall_ms
 
 
 def in_flight(committed_kb: int, line_kb: int, crossed_kb: int | None) -> bool:

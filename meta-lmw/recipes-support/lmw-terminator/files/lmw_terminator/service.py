@@ -75,10 +75,20 @@ from . import (
     supervisor,
 )
 from .errors import UserError
-from .sources import LEVEL_NAMES, Level, LmwSource, ModuleWatch, SourceGone, open_source
+from .sources import (
+    LEVEL_NAMES,
+    Level,
+    LmwSource,
+    ModuleWatch,
+    SourceGone,
+    memory_stall_us,
+    open_source,
+)
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
+    from collections.abc import Callable
+
     from .sources import Source
 
 # systemd sets RUNTIME_DIRECTORY for RuntimeDirectory=lmw; the init script makes /run/lmw
@@ -442,6 +452,58 @@ class Terminator:
                   outcome)
         return figures
 
+    def _grace_watch(self, victim: procs.Proc, figures: dict[str, int], chosen_at: float,
+                     said: list[procs.CmdlineAside], marks: list[int],
+                     ) -> tuple[Callable[[], None], Callable[[], bool]]:
+        """What the kill calls right after the victim's SIGTERM, and what it
+        asks in the grace. The first reads the victim's command line aside
+        (into ``said``), where committed memory stood at the choice (into
+        ``marks``: a climb past it ends the grace, and later the kill
+        interval, early; pace.py) and PSI's stall total: a device that
+        stalls on memory ends the grace too. The second says whether the
+        grace ends now."""
+        looks: list[tuple[float, int]] = []     # (when, PSI's stall total then)
+        outcome = (f"SIGKILL to {log.printable(victim.comm)}[{victim.pid}] without waiting "
+                   "out term_grace_ms")
+
+        def signalled() -> None:
+            said.append(procs.CmdlineAside(victim))
+            marks.append(self._mark(figures))
+            stall = memory_stall_us()
+            if stall is not None:
+                looks.append((time.monotonic(), stall))
+
+        def cut_short() -> bool:
+            try:
+                return (self._climbed(None, marks[0], chosen_at, "the choice", outcome)
+                        is not None or self._stalled(looks, outcome))
+            except (OSError, MemoryError):
+                return False    # no figure to go by: the grace runs its course
+
+        return signalled, cut_short
+
+    def _stalled(self, looks: list[tuple[float, int]], outcome: str) -> bool:
+        """In a victim's grace: whether some task waited on memory, since
+        the last look (``looks[0]``: when, and PSI's stall total then; no
+        look, no PSI), for more than the psi source's share (pace.stalled).
+        The look is moved on to now. A kill follows in this turn: the line
+        that says why waits for its signal."""
+        stall = memory_stall_us() if looks else None
+        if stall is None:
+            return False
+        (then, before), now = looks[0], time.monotonic()
+        looks[0] = (now, stall)
+        source = self.cfg.source
+        if not pace.stalled(stall - before, now - then, source.psi_stall_ms,
+                            source.psi_window_ms):
+            return False
+        if self.held_lines is None:
+            self.held_lines = []
+        self._say(log.INFO, "tasks waited on memory %.0f ms of the last %.0f ms (PSI), past "
+                  "psi_stall_ms %d of psi_window_ms %d: %s", (stall - before) / 1000,
+                  (now - then) * 1000, source.psi_stall_ms, source.psi_window_ms, outcome)
+        return True
+
     def _mark(self, figures: dict[str, int]) -> int:
         """Where committed memory stands now, for a climb to be measured
         from: ``figures``' own, with lmw.ko's last crossing added when that
@@ -523,20 +585,8 @@ class Terminator:
         # stalls (a victim's own FUSE file under its arguments) costs the
         # log the command line, never the kill its SIGKILL.
         said: list[procs.CmdlineAside] = []
-        # where committed memory stood at the choice (pace.py), read after
-        # the SIGTERM: a climb past it ends the victim's grace, and later
-        # the kill interval, early
         marks: list[int] = []
-
-        def signalled() -> None:
-            said.append(procs.CmdlineAside(victim))
-            marks.append(self._mark(figures))
-
-        def cut_short() -> bool:
-            return self._climbed(None, marks[0], chosen_at, "the choice",
-                                 f"SIGKILL to {log.printable(victim.comm)}[{victim.pid}] "
-                                 "without waiting out term_grace_ms") is not None
-
+        signalled, cut_short = self._grace_watch(victim, figures, chosen_at, said, marks)
         family = ""
         if victim.family is None:
             outcome = killer.terminate(victim, kill_cfg, dry_run=self.dry_run, checked=checked,

@@ -95,6 +95,23 @@ class _FileSource:
             self.fd = None
 
 
+def memory_stall_us(path: str = PSI_MEMORY) -> int | None:
+    """How long, in all, some task has waited on memory since boot (PSI's
+    "some" total, in microseconds), or None: no PSI (a kernel without it,
+    or booted with psi=0), or a file that says something else."""
+    try:
+        text = _read_small(path, 256)
+    except OSError:
+        return None
+    some = text.split(b"\n", 1)[0].split()
+    if len(some) != 5 or some[0] != b"some" or not some[4].startswith(b"total="):
+        return None
+    try:
+        return int(some[4][len(b"total="):])
+    except ValueError:
+        return None
+
+
 def _read_small(path: str, limit: int = 64) -> bytes:
     fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
     try:
