@@ -88,6 +88,26 @@ def test_a_grace_never_cut_short_runs_its_course() -> None:
     assert victim.wait(5) == -signal.SIGKILL
 
 
+@pytest.mark.skipif(os.geteuid() != 0, reason="a nice under 0 is root's to give")
+def test_a_sigkilled_victim_runs_its_exit_first_and_a_gone_ones_pid_is_left() -> None:
+    """_hasten gives the victim's main thread nice -20; with the pidfd of a
+    process that has exited, the PID given (here another process's, as a
+    reused PID would be) is left as it is."""
+    victim, other = child(""), child("")
+    pidfd = os.pidfd_open(victim.pid)
+    try:
+        killer._hasten(pidfd, victim.pid)
+        assert os.getpriority(os.PRIO_PROCESS, victim.pid) == killer.HASTEN_NICE
+        victim.kill()
+        victim.wait(5)
+        killer._hasten(pidfd, other.pid)
+        assert os.getpriority(os.PRIO_PROCESS, other.pid) == os.getpriority(os.PRIO_PROCESS, 0)
+    finally:
+        os.close(pidfd)
+        other.kill()
+        other.wait(5)
+
+
 def sigterm_pending(pid: int) -> bool:
     """A SIGTERM sent to the process and held (it blocks SIGTERM): ShdPnd."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
