@@ -24,7 +24,8 @@ it, and a grace of a second is all the room there is to the line when
 memory climbs fast (many committers at once). So does a climb in the
 victim's grace, between its SIGTERM and its SIGKILL: past where
 committed memory stood at its choice, the rest take memory faster than
-the victim's clean exit gives it back.
+the victim's clean exit gives it back; and so does a device that stalls
+on memory meanwhile (PSI), where the climb stops with everything else.
 
 The process stays under 10 MiB RSS: it imports no logging, argparse,
 dataclasses, pathlib, typing, enum, contextlib, socket.py (_socket does)
@@ -436,7 +437,7 @@ class Terminator:
 
     def _climbed(self, figures: dict[str, int] | None, mark_kb: int | None, since: float,
                  mark: str, outcome: str) -> dict[str, int] | None:
-        """Within the warning's grace or the kill interval: the memory figures
+        """Within a grace or the kill interval: the memory figures
         if committed memory has climbed on past ``mark_kb`` (where it stood
         at ``mark``, ``since`` then; pace.py), else None. A kill follows in
         this turn: the line that says why waits for its signal."""
