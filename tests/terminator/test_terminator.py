@@ -763,22 +763,35 @@ def daemon_reads(shell: ShellDriver, daemon: int, reads: int) -> None:
                     "size)); while [ $(rchar) -lt $want ]; do sleep 0.02; done", timeout=60)
 
 
+# A victim's grace of a minute (the longest a config may give), no warning
+# before it, and no second victim for ten minutes
+LONG_GRACE = "[warn]\ngrace_ms = 0\n[kill]\nterm_grace_ms = 60000\nmin_interval_ms = 600000\n"
+
+
+def stubborn_in_its_grace(shell: ShellDriver, service: Service, offset: int) -> int:
+    """An unprivileged "stubborn" that holds 16 MiB and ignores its SIGTERM,
+    chosen once committed memory is pushed over the notify line (by the
+    protected trigger); returns its pid once it has ignored the SIGTERM and
+    the daemon has looked at memory five times in its grace, with memory
+    still: the victim is still there."""
+    stubborn = start(shell, "stubborn", f"{named_copy(shell, 'stubborn')} -u {NOBODY} "
+                                        "stubborn 16384")
+    wait_until(shell, "grep -q use=ok /tmp/stubborn.out")
+    push_over_notify(shell)
+    wait_until(shell, "grep -q sigterm=ignored /tmp/stubborn.out")
+    daemon_reads(shell, service.pid(), 5)
+    assert alive(shell, stubborn), service.log()[offset:]
+    return stubborn
+
+
 def test_memory_climbing_on_in_a_victims_grace_cuts_it_short(shell: ShellDriver,
                                                               service: Service) -> None:
     """A victim that ignores its SIGTERM keeps its grace (a minute, the
     longest a config may give) while memory holds still; memory that
     climbs on past where it stood at the victim's choice ends it: the
     SIGKILL goes well within the minute, and the log says why."""
-    slow = "[warn]\ngrace_ms = 0\n[kill]\nterm_grace_ms = 60000\nmin_interval_ms = 600000\n"
-    with armed(shell, service, slow + PROTECT_TRIGGER) as offset:
-        stubborn = start(shell, "stubborn", f"{named_copy(shell, 'stubborn')} -u {NOBODY} "
-                                            "stubborn 16384")
-        wait_until(shell, "grep -q use=ok /tmp/stubborn.out")
-        push_over_notify(shell)
-        wait_until(shell, "grep -q sigterm=ignored /tmp/stubborn.out")
-        # in the grace the daemon looks at memory every 100 ms: still
-        daemon_reads(shell, service.pid(), 5)
-        assert alive(shell, stubborn), service.log()[offset:]
+    with armed(shell, service, LONG_GRACE + PROTECT_TRIGGER) as offset:
+        stubborn = stubborn_in_its_grace(shell, service, offset)
         climber = start(shell, "climber", f"{named_copy(shell, 'climber')} -u {NOBODY} "
                                           "grow 2048 100")
         assert ended(shell, service, offset, "stubborn", seconds=30) == 137
@@ -825,16 +838,9 @@ def test_a_device_stalled_on_memory_cuts_a_victims_grace_short(shell: ShellDrive
     once tasks wait on memory past the psi source's share (psi_stall_ms of
     psi_window_ms), with committed memory still, its SIGKILL goes well
     within the minute, and the log says why."""
-    slow = "[warn]\ngrace_ms = 0\n[kill]\nterm_grace_ms = 60000\nmin_interval_ms = 600000\n"
-    with armed(shell, service, slow + PROTECT_TRIGGER + PROTECT_STALLER) as offset, \
+    with armed(shell, service, LONG_GRACE + PROTECT_TRIGGER + PROTECT_STALLER) as offset, \
             memory_staller(shell) as stall:
-        stubborn = start(shell, "stubborn", f"{named_copy(shell, 'stubborn')} -u {NOBODY} "
-                                            "stubborn 16384")
-        wait_until(shell, "grep -q use=ok /tmp/stubborn.out")
-        push_over_notify(shell)
-        wait_until(shell, "grep -q sigterm=ignored /tmp/stubborn.out")
-        daemon_reads(shell, service.pid(), 5)
-        assert alive(shell, stubborn), service.log()[offset:]
+        stubborn = stubborn_in_its_grace(shell, service, offset)
         stall()
         assert ended(shell, service, offset, "stubborn", seconds=30) == 137
         # the line that says why comes before the kill's own
