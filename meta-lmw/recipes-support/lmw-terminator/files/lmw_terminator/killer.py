@@ -23,8 +23,9 @@ what a child forked is that child's own family.
 
 The grace may be cut short: the caller's ``cut_short`` is asked every
 GRACE_CHECK_S while it runs, and when it says so the SIGKILL goes at
-once (the daemon's rule, pace.py: memory that climbs on past where it
-stood at the choice does not wait for a victim's clean exit).
+once (the daemon's rules, pace.py: memory that climbs on past where it
+stood at the choice, or a device that stalls on memory, does not wait
+for a victim's clean exit).
 
 A victim may be held on its way out. A process traced with
 PTRACE_O_TRACEEXIT stops in its exit, before its memory is released, and

@@ -50,15 +50,16 @@ its SIGTERM stops.
 A device that stalls on memory cuts the victim's grace short too,
 whether committed memory climbs or not (stalled()): where every
 committed page is also touched, committed memory at the notify line may
-leave too little resident for the page cache (35 MiB of the bench's
-512 MiB), and the kernel evicts and reads back the pages that programs
-run from. Every process then waits on memory, the climbers with the
-rest, and the figure holds still while the victim, which needs a CPU
-and its own pages back to run its handler, takes seconds to exit (3 s
-and its SIGKILL, measured). The share of the time that some task waited
-on memory (PSI's "some" total, read at every look) is held to the psi
-source's own threshold, psi_stall_ms per psi_window_ms (15%): past it,
-the SIGKILL goes, and process_mrelease() gives the pages back at once.
+leave the page cache too little room (35 MiB of the bench's 512 MiB),
+and the kernel evicts and reads back the pages that programs run from.
+Processes then wait on memory, the climbers with the rest, and the
+figure may hold still while the victim, which needs a CPU and its own
+pages back to run its handler, takes seconds to exit (its whole 3 s
+and its SIGKILL, measured, with committed memory still). The share of
+the time that some task waited on memory (PSI's "some" total, read at
+every look) is held to the psi source's own threshold, psi_stall_ms
+per psi_window_ms (15%): past it, the SIGKILL goes, and
+process_mrelease() gives the pages back at once.
 
 While a grace or the interval runs and a climb could end it, the daemon
 reads committed memory every CLIMB_CHECK_S (only then: at rest it sleeps
