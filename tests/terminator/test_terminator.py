@@ -295,6 +295,41 @@ def test_a_victim_no_kill_can_end_is_passed_over_and_the_next_one_goes(
         assert alive(shell, tracer) and alive(shell, victim)
 
 
+def test_a_victim_on_its_way_out_is_left_there_while_memory_climbs_on(
+        shell: ShellDriver, service: Service) -> None:
+    """A victim held on its way out by its tracer keeps what it committed
+    after its SIGKILL. Memory that climbs on past where it stood at the
+    victim's choice, and past what the victim would give back on top, has
+    the daemon leave it there and take the next victim, the climber,
+    without waiting for an exit that may never come. Memory that then
+    holds still takes nobody more until the victim has had its time to
+    exit: chosen again then, its exit is waited out, and it goes with its
+    tracer; a bystander lives throughout."""
+    with armed(shell, service, QUICK + PROTECT_TRIGGER) as offset:
+        bystander = start(shell, "bystander", f"lmwtest -u {NOBODY} use 8192 600")
+        tracer = start(shell, "held", f"lmwtest -u {NOBODY} held 49152")
+        wait_until(shell, "grep -q use=ok /tmp/held.out && grep -q use=ok /tmp/bystander.out")
+        victim = next(int(line.partition("=")[2]) for line in output(shell, "held")
+                      if line.startswith("child="))
+        push_over_notify(shell)
+        wait_until(shell, "grep -q held=exit /tmp/held.out")    # its SIGTERM: held
+        climber = start(shell, "climber", f"{named_copy(shell, 'climber')} -u {NOBODY} "
+                                          "grow 4096 100")
+        line = service.wait_for_log(offset, f"the next victim while lmwtest[{victim}] exits")
+        assert "gives back when it exits" in line, line
+        assert ended(shell, service, offset, "climber", 60) == 143
+        assert alive(shell, tracer), service.log()[offset:]
+        assert ended(shell, service, offset, "held", 60) == 137      # the tracer, later
+        service.wait_for_log(offset, f"{victim} is held on its way out by its tracer: SIGKILL")
+        wait_until(shell, f"[ ! -d /proc/{victim} ] && grep -qx normal {SYSFS}/state")
+        log = service.log()[offset:]
+        kills = [text for text in log if " terminate " in f" {text}"]
+        assert [f"[{victim}]" in kills[0], f"climber[{climber}]" in kills[1],
+                f"[{victim}]" in kills[2], len(kills)] == [True, True, True, 3], kills
+        assert "left on its way out" in kills[0] and "left on its way out" not in kills[2]
+        assert alive(shell, bystander)
+
+
 def scheduling(shell: ShellDriver, pid: int) -> tuple[int, int, int]:
     """(nice, real-time priority, policy) of ``pid``: stat fields 19, 40
     and 41, counted here from field 3 (what follows the comm)."""
@@ -801,6 +836,32 @@ def test_memory_climbing_on_in_a_victims_grace_cuts_it_short(shell: ShellDriver,
         # the climb goes on, and so the next victim, the climber, goes too
         assert ended(shell, service, offset, "climber") == 143
         service.wait_for_log(offset, f"terminate climber[{climber}]")
+
+
+def test_a_victim_gets_no_grace_when_no_memory_is_left(shell: ShellDriver,
+                                                       service: Service) -> None:
+    """With MemAvailable under term_grace_min_available_percent of RAM, at
+    its choice or at a look in its grace, a victim that ignores its SIGTERM
+    gets its SIGKILL at once, not after its grace (a minute): a clean exit
+    needs memory too. The share is 50% here, the most a config may give, so
+    that the guest needs no real shortage: a protected root toucher uses
+    what leaves 45% available (the log says what it was)."""
+    conf = (LONG_GRACE + "term_grace_min_available_percent = 50\n" + PROTECT_TRIGGER
+            + '[[protect]]\nuid = 0\ncomm = "^toucher$"\n')
+    with armed(shell, service, conf) as offset:
+        stubborn = start(shell, "stubborn", f"{named_copy(shell, 'stubborn')} -u {NOBODY} "
+                                            "stubborn 16384")
+        wait_until(shell, "grep -q use=ok /tmp/stubborn.out")
+        meminfo = {line.split(":")[0]: int(line.split()[1])
+                   for line in shell.run_check("cat /proc/meminfo")}
+        need = meminfo["MemAvailable"] - meminfo["MemTotal"] * 45 // 100
+        start(shell, "toucher", f"{named_copy(shell, 'toucher')} use {need} 600")
+        wait_until(shell, f"grep -q use=ok /tmp/toucher.out || ! kill -0 {stubborn}")
+        if alive(shell, stubborn) and figure(shell, "committed_kb") <= figure(shell, "notify_kb"):
+            push_over_notify(shell)
+        assert ended(shell, service, offset, "stubborn", seconds=30) == 137
+        line = service.wait_for_log(offset, "under term_grace_min_available_percent 50%")
+        assert f"SIGKILL to stubborn[{stubborn}]" in line, line
 
 
 STALL_CGROUP = "/sys/fs/cgroup/lmwstall"

@@ -32,6 +32,7 @@ signal = "USR2"
 grace_ms = 0
 [kill]
 term_grace_ms = 500
+term_grace_min_available_percent = 0
 min_interval_ms = 0
 [[prefer]]
 cmdline = "renderer"
@@ -46,6 +47,7 @@ cgroup = "/system.slice/sshd.service"
     assert (cfg.source.kind, cfg.source.psi_stall_ms, cfg.source.psi_window_ms) == ("psi", 100, 500)
     assert cfg.warn.commands == ("logger low",) and cfg.warn.signal == signal.SIGUSR2
     assert (cfg.kill.term_grace_ms, cfg.kill.min_interval_ms) == (500, 0)
+    assert cfg.kill.term_grace_min_available_percent == 0
     assert cfg.prefer[0].adjust == 700 and cfg.avoid[0].uid == 0
     assert cfg.protect[0].describe() == "protect[0](cgroup~'/system.slice/sshd.service')"
 
@@ -54,6 +56,10 @@ cgroup = "/system.slice/sshd.service"
     ("[kill]\nterm_grace_ms = -1", "kill.term_grace_ms", "must be between 0 and 60000"),
     ("[kill]\nterm_grace_ms = \"3s\"", "kill.term_grace_ms", "must be an integer"),
     ("[kill]\nterm_grace_ms = true", "kill.term_grace_ms", "must be an integer"),
+    ("[kill]\nterm_grace_min_available_percent = 51", "kill.term_grace_min_available_percent",
+     "must be between 0 and 50"),
+    ("[kill]\nterm_grace_min_available_percent = 2.5", "kill.term_grace_min_available_percent",
+     "must be an integer"),
     ("[source]\nkind = \"magic\"", "source.kind", "must be one of auto, lmw, psi, meminfo"),
     ("[source]\npsi_stall_ms = 900\npsi_window_ms = 500", "source.psi_stall_ms",
      "must be shorter than psi_window_ms"),
@@ -206,3 +212,13 @@ def test_a_rule_any_user_could_match_is_refused(rule: str, why: str) -> None:
 ])
 def test_a_rule_on_what_a_user_cannot_choose_is_taken(rule: str) -> None:
     config.parse(rule, "t.toml")
+
+
+def test_a_kill_without_grace_keeps_everything_else() -> None:
+    kill = config.parse('[kill]\nterm_grace_ms = 700\nmin_interval_ms = 20\n'
+                        'term_grace_min_available_percent = 9\nrealtime_priority = 3\n'
+                        'before = ["/bin/true"]\n', "t.toml").kill
+    bare = kill.without_grace()
+    assert bare.term_grace_ms == 0 and kill.term_grace_ms == 700
+    assert [getattr(bare, key) for key in kill.__slots__ if key != "term_grace_ms"] == \
+        [getattr(kill, key) for key in kill.__slots__ if key != "term_grace_ms"]

@@ -142,3 +142,14 @@ def test_the_stall_total_is_psis_some_or_none(tmp_path: Path, text: str | None,
     if text is not None:
         path.write_text(text)
     assert memory_stall_us(str(path)) == expected
+
+
+@pytest.mark.parametrize("total_kb", [466_136, 1_000_000, 16_000_000])
+@pytest.mark.parametrize("percent", [1, 5, 50])
+def test_no_room_is_available_memory_under_the_share_of_ram(total_kb: int,
+                                                             percent: int) -> None:
+    """Exactly the share keeps the grace, a kB less ends it; 0 never does."""
+    share_kb = -(-total_kb * percent // 100)       # the least that is not under it
+    assert not pace.short_of_room(share_kb, total_kb, percent)
+    assert pace.short_of_room(share_kb - 1, total_kb, percent)
+    assert not pace.short_of_room(0, total_kb, 0)

@@ -351,6 +351,27 @@ def test_a_victim_its_tracer_holds_on_its_way_out_goes_with_the_tracer(
             time.sleep(0.05)
 
 
+def test_a_victim_on_its_way_out_is_left_there_when_the_wait_is_cut(
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Held in its exit after its SIGKILL, the victim is left there at the
+    first ask of ``exit_cut`` that says so, long before KILL_WAIT_S; its
+    tracer is not touched: that is for a later kill, whose wait is not cut."""
+    monkeypatch.setattr(killer, "KILL_WAIT_S", 60.0)
+    asked: list[bool] = []
+
+    def exit_cut() -> bool:
+        asked.append(procs.state_of(pid) == b"t")
+        return len(asked) == 3
+
+    with held_on_its_way_out() as (tracer, pid):
+        outcome = killer.terminate(snapshot(pid), FAST, spare=lambda proc: None,
+                                   exit_cut=exit_cut)
+        assert outcome.ending == killer.Ending.LEFT
+        assert asked == [True, True, True]
+        assert outcome.seconds < 10
+        assert tracer.poll() is None and procs.state_of(pid) == b"t"
+
+
 def test_a_tracer_the_policy_spares_is_not_killed_for_the_victim_it_holds(
         monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(killer, "KILL_WAIT_S", 0.5)

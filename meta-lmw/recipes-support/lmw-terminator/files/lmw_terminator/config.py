@@ -103,6 +103,7 @@ DEFAULTS: dict[str, dict[str, Any]] = {
     },
     "kill": {
         "term_grace_ms": 3000,
+        "term_grace_min_available_percent": 5,
         "min_interval_ms": 1000,
         "service_cgroup": False,
         "before": (),
@@ -170,20 +171,31 @@ class KillConfig:
     no shell) run around each kill, with the victim in their environment
     (hooks.py); ``service_cgroup``: a victim in a service's cgroup takes
     the whole cgroup with it (cgroups.py); ``realtime_priority``: the
-    daemon's SCHED_FIFO priority, 0 for none (service.run_first)."""
+    daemon's SCHED_FIFO priority, 0 for none (service.run_first);
+    ``term_grace_min_available_percent``: under this much MemAvailable,
+    a victim's grace ends (service.py, pace.short_of_room)."""
 
     __slots__ = ("after", "before", "min_interval_ms", "realtime_priority", "service_cgroup",
-                 "term_grace_ms")
+                 "term_grace_min_available_percent", "term_grace_ms")
 
     def __init__(self, term_grace_ms: int = _KILL["term_grace_ms"],
                  min_interval_ms: int = _KILL["min_interval_ms"],
                  service_cgroup: bool = _KILL["service_cgroup"],
                  before: tuple[str, ...] = tuple(_KILL["before"]),
                  after: tuple[str, ...] = tuple(_KILL["after"]), *,
-                 realtime_priority: int = _KILL["realtime_priority"]) -> None:
+                 realtime_priority: int = _KILL["realtime_priority"],
+                 term_grace_min_available_percent: int =
+                 _KILL["term_grace_min_available_percent"]) -> None:
         self.term_grace_ms, self.min_interval_ms = term_grace_ms, min_interval_ms
         self.service_cgroup, self.before, self.after = service_cgroup, before, after
         self.realtime_priority = realtime_priority
+        self.term_grace_min_available_percent = term_grace_min_available_percent
+
+    def without_grace(self) -> KillConfig:
+        """The same, with no time between a victim's SIGTERM and its SIGKILL."""
+        return KillConfig(0, self.min_interval_ms, self.service_cgroup, self.before, self.after,
+                          realtime_priority=self.realtime_priority,
+                          term_grace_min_available_percent=self.term_grace_min_available_percent)
 
 
 class Config:
@@ -207,7 +219,8 @@ class Config:
             f"meminfo<{s.meminfo_min_available_percent}% every {s.meminfo_interval_ms} ms",
             f"warn: commands={list(w.commands)} signal={sig.name(w.signal) if w.signal else None} "
             f"optin_dir={w.optin_dir} grace={w.grace_ms} ms",
-            f"kill: term_grace={k.term_grace_ms} ms min_interval={k.min_interval_ms} ms "
+            f"kill: term_grace={k.term_grace_ms} ms while available>="
+            f"{k.term_grace_min_available_percent}% min_interval={k.min_interval_ms} ms "
             f"service_cgroup={str(k.service_cgroup).lower()} before={list(k.before)} "
             f"after={list(k.after)} realtime_priority={k.realtime_priority}",
         ]
@@ -386,6 +399,9 @@ def validate(text: str, path: str) -> dict[str, Any]:
     kill = _Table(path, "kill", top.table.pop("kill", {}))
     d = _KILL
     plain["kill"] = {"term_grace_ms": kill.integer("term_grace_ms", d["term_grace_ms"], 0, 60_000),
+                     "term_grace_min_available_percent": kill.integer(
+                         "term_grace_min_available_percent",
+                         d["term_grace_min_available_percent"], 0, 50),
                      "min_interval_ms": kill.integer(
                          "min_interval_ms", d["min_interval_ms"], 0, 600_000),
                      "service_cgroup": kill.boolean("service_cgroup", d["service_cgroup"]),
@@ -422,7 +438,9 @@ def build(plain: dict[str, Any]) -> Config:
         kill=KillConfig(plain["kill"]["term_grace_ms"], plain["kill"]["min_interval_ms"],
                         plain["kill"]["service_cgroup"], tuple(plain["kill"]["before"]),
                         tuple(plain["kill"]["after"]),
-                        realtime_priority=plain["kill"]["realtime_priority"]),
+                        realtime_priority=plain["kill"]["realtime_priority"],
+                        term_grace_min_available_percent=plain["kill"][
+                            "term_grace_min_available_percent"]),
         prefer=rules["prefer"], avoid=rules["avoid"], protect=rules["protect"])
 
 

@@ -22,8 +22,8 @@ is made from nothing but these (the daemon's own is not passed on):
     LMW_COMMITTED_KB     committed memory (VmData + VmStk) when it was chosen
     LMW_SCORE LMW_REASON the policy's score and how it was made up
     LMW_SOURCE LMW_LEVEL what raised the signal (lmw, psi, meminfo) and its level
-    LMW_OUTCOME          after only: terminated, killed, gone, pid-reused,
-                         survived, dry-run
+    LMW_OUTCOME          after only: terminated, killed, left-exiting,
+                         gone, pid-reused, survived, dry-run
     LMW_SERVICE_CGROUP   after only, when the victim's service went with it
     PATH                 /usr/sbin:/usr/bin:/sbin:/bin
 

@@ -25,7 +25,15 @@ The grace may be cut short: the caller's ``cut_short`` is asked every
 GRACE_CHECK_S while it runs, and when it says so the SIGKILL goes at
 once (the daemon's rules, pace.py: memory that climbs on past where it
 stood at the choice, or a device that stalls on memory, does not wait
-for a victim's clean exit).
+for a victim's clean exit). So may the wait for a SIGKILLed victim's
+exit (``exit_cut``): its pages are freed already, and what it committed
+goes when it exits, which it does without the daemon; a daemon that
+waited for it while memory climbed on would leave the rest to the
+kernel's OOM killer. The victim is then left on its way out
+(Ending.LEFT), and the caller owns what follows: the victim is not
+chosen again while it may still be exiting by itself, and when it is,
+the wait is not cut, so that a victim held on its way out still goes
+with its tracer (below).
 
 A victim may be held on its way out. A process traced with
 PTRACE_O_TRACEEXIT stops in its exit, before its memory is released, and
@@ -82,15 +90,16 @@ class Ending:
     KILLED = "killed by SIGKILL after the grace period"
     DRY_RUN = "dry run: nothing sent"
     SURVIVED = "still there after SIGKILL"
+    LEFT = "killed by SIGKILL, left on its way out: memory climbed on"
 
 
 # The same endings as a hook's environment gives them (LMW_OUTCOME).
 WORDS = {Ending.GONE_BEFORE: "gone", Ending.PID_REUSED: "pid-reused",
          Ending.TERMINATED: "terminated", Ending.KILLED: "killed", Ending.DRY_RUN: "dry-run",
-         Ending.SURVIVED: "survived"}
+         Ending.SURVIVED: "survived", Ending.LEFT: "left-exiting"}
 # The endings after which the victim was signalled and is gone or going:
 # its service's cgroup may follow it.
-ENDED = (Ending.TERMINATED, Ending.KILLED, Ending.SURVIVED)
+ENDED = (Ending.TERMINATED, Ending.KILLED, Ending.SURVIVED, Ending.LEFT)
 
 
 class Outcome:
@@ -142,11 +151,12 @@ def _wait_exit(pidfd: int, seconds: float) -> bool:
 
 
 def _wait_all(pidfds: list[int], seconds: float,
-              cut_short: Callable[[], bool] | None = None) -> list[int]:
+              cut_short: Callable[[], bool] | None = None) -> tuple[list[int], bool]:
     """Wait up to ``seconds`` for every process behind ``pidfds`` to exit,
     or until ``cut_short``, asked every GRACE_CHECK_S, says True; the
-    pidfds of those still running then."""
+    pidfds of those still running then, and whether the wait was cut."""
     running = set(pidfds)
+    cut = False
     poller = select.poll()
     for pidfd in running:
         poller.register(pidfd, select.POLLIN)
@@ -162,8 +172,9 @@ def _wait_all(pidfds: list[int], seconds: float,
             poller.unregister(pidfd)
         if running and cut_short is not None and time.monotonic() < deadline \
                 and cut_short():
+            cut = True
             break
-    return [pidfd for pidfd in pidfds if pidfd in running]
+    return [pidfd for pidfd in pidfds if pidfd in running], cut
 
 
 def _send(pidfd: int, signum: int) -> bool:
@@ -243,12 +254,13 @@ def _pin_children(head: Proc, pinned: dict[int, int], spare: Callable[[Proc], st
 def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
                 spare: Callable[[Proc], str | None], config: KillConfig,
                 proc_root: str, signalled: Callable[[], object] | None,
-                cut_short: Callable[[], bool] | None) -> str:
+                cut_short: Callable[[], bool] | None,
+                exit_cut: Callable[[], bool] | None) -> str:
     """The family's end, once the head is stopped and its children are
     pinned: SIGTERM to all, the grace (unless cut short), SIGKILL to what
-    remains, and to the tracers of what remains after that
-    (_end_tracers). The head's ending, or "" when it was gone before its
-    SIGTERM."""
+    remains, the wait for their exit (unless ``exit_cut``), and SIGKILL
+    to the tracers of what remains after that (_end_tracers). The head's
+    ending, or "" when it was gone before its SIGTERM."""
     for child in pinned.values():
         _send(child, sig.SIGTERM)
     if not _send(pidfd, sig.SIGTERM):
@@ -256,7 +268,7 @@ def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
     _send(pidfd, sig.SIGCONT)     # to act on its SIGTERM
     if signalled is not None:
         signalled()
-    running = _wait_all([pidfd, *pinned.values()], config.term_grace_ms / 1000, cut_short)
+    running, _ = _wait_all([pidfd, *pinned.values()], config.term_grace_ms / 1000, cut_short)
     if not running:
         return Ending.TERMINATED
     head_ran_on = pidfd in running
@@ -271,11 +283,13 @@ def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
         if _send(each, sig.SIGKILL):
             _process_mrelease(each)
             _hasten(each, pids[each])
-    running = _wait_all(running, KILL_WAIT_S)
-    if running:
+    running, cut = _wait_all(running, KILL_WAIT_S, exit_cut)
+    if cut and pidfd in running:
+        return Ending.LEFT
+    if running and not cut:
         released = [_end_tracers(pids[each], spare, proc_root) for each in running]
         if any(released):
-            running = _wait_all(running, KILL_WAIT_S)
+            running, _ = _wait_all(running, KILL_WAIT_S)
         if pidfd in running:
             return Ending.SURVIVED
     return Ending.KILLED if head_ran_on else Ending.TERMINATED
@@ -285,13 +299,15 @@ def terminate_family(victim: Proc, config: KillConfig, spare: Callable[[Proc], s
                      dry_run: bool = False, proc_root: str = PROC,
                      checked: Callable[[], None] | None = None,
                      signalled: Callable[[], object] | None = None,
-                     cut_short: Callable[[], bool] | None = None) -> tuple[Outcome, int]:
+                     cut_short: Callable[[], bool] | None = None,
+                     exit_cut: Callable[[], bool] | None = None) -> tuple[Outcome, int]:
     """The victim and its direct children of its real uid (the module
     docstring): SIGTERM to all, the grace, SIGKILL to what remains. The
     outcome is the victim's; the number is how many children were
     signalled. ``spare`` says why a child must not be signalled (None: it
-    may be); ``checked``, ``signalled`` and ``cut_short`` are
-    terminate()'s."""
+    may be); ``checked``, ``signalled``, ``cut_short`` and ``exit_cut``
+    are terminate()'s. Children left on their way out with a head that
+    has exited are left to it: the head's ending is the outcome."""
     start = time.monotonic()
     if dry_run:
         return Outcome(Ending.DRY_RUN, 0.0), 0
@@ -306,7 +322,8 @@ def terminate_family(victim: Proc, config: KillConfig, spare: Callable[[Proc], s
         _pin_children(victim, pinned, spare, proc_root)
         signalled_at = time.monotonic()
         ending = _end_family(pidfd, victim, pinned, spare=spare, config=config,
-                             proc_root=proc_root, signalled=signalled, cut_short=cut_short)
+                             proc_root=proc_root, signalled=signalled, cut_short=cut_short,
+                             exit_cut=exit_cut)
         if not ending:
             return Outcome(Ending.GONE_BEFORE, time.monotonic() - start), len(pinned)
         return Outcome(ending, time.monotonic() - start, signalled_at), len(pinned)
@@ -362,7 +379,8 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
               proc_root: str = PROC, checked: Callable[[], None] | None = None,
               signalled: Callable[[], object] | None = None,
               spare: Callable[[Proc], str | None] | None = None,
-              cut_short: Callable[[], bool] | None = None) -> Outcome:
+              cut_short: Callable[[], bool] | None = None,
+              exit_cut: Callable[[], bool] | None = None) -> Outcome:
     """SIGTERM, the grace, SIGKILL. ``checked`` is called once the victim is
     known to be the chosen process and pinned by its pidfd, right before
     the SIGTERM: what must see the victim alive (the before hook, its
@@ -370,9 +388,11 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
     before the grace: what only the log needs and what may wait on the
     victim (its command line) is read there, off the reaction's path.
     ``cut_short`` is asked every GRACE_CHECK_S in the grace: True, and the
-    SIGKILL goes now. ``spare`` says why a tracer that holds the victim on
-    its way out must not be killed (it returns None: it may be); without
-    it, no tracer is."""
+    SIGKILL goes now. ``exit_cut`` is asked as often in the wait for the
+    victim's exit after its SIGKILL: True, and the victim is left on its
+    way out (Ending.LEFT; the module docstring). ``spare`` says why a
+    tracer that holds the victim on its way out must not be killed (it
+    returns None: it may be); without it, no tracer is."""
     start = time.monotonic()
     signalled_at: float | None = None
 
@@ -395,7 +415,7 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
         signalled_at = time.monotonic()
         if signalled is not None:
             signalled()
-        if not _wait_all([pidfd], config.term_grace_ms / 1000, cut_short):
+        if not _wait_all([pidfd], config.term_grace_ms / 1000, cut_short)[0]:
             return done(Ending.TERMINATED)
         try:
             sig.pidfd_send_signal(pidfd, sig.SIGKILL)
@@ -403,9 +423,13 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
             return done(Ending.TERMINATED)
         _process_mrelease(pidfd)
         _hasten(pidfd, victim.pid)
-        if _wait_exit(pidfd, KILL_WAIT_S) or (spare is not None
-                                              and _end_tracers(victim.pid, spare, proc_root)
-                                              and _wait_exit(pidfd, KILL_WAIT_S)):
+        running, cut = _wait_all([pidfd], KILL_WAIT_S, exit_cut)
+        if not running:
+            return done(Ending.KILLED)
+        if cut:
+            return done(Ending.LEFT)
+        if spare is not None and _end_tracers(victim.pid, spare, proc_root) \
+                and _wait_exit(pidfd, KILL_WAIT_S):
             return done(Ending.KILLED)
         return done(Ending.SURVIVED)
     finally:

@@ -61,6 +61,28 @@ every look) is held to the psi source's own threshold, psi_stall_ms
 per psi_window_ms (15%): past it, the SIGKILL goes, and
 process_mrelease() gives the pages back at once.
 
+A device with no room left skips the victim's grace, or ends it
+(short_of_room()): MemAvailable under ``[kill]
+term_grace_min_available_percent`` of RAM (5%), at the choice or at any
+look in the grace. A clean exit needs memory too (the handler's pages,
+the files it writes), and where committed pages are all touched the
+kernel's OOM killer strikes within a few hundred milliseconds of such a
+figure: measured on the bench's 512 MiB guest, 160 ms after a
+committer's SIGTERM, with 7 MiB available at its choice, before its
+handler had run. Its SIGKILL, with process_mrelease(), frees its pages at
+once. The figure is resident memory, which an unprivileged process can
+use up too: what it buys is its own victim's SIGKILL without a grace, a
+victim still the policy's choice, as the kernel's OOM killer's would be.
+
+After a victim's SIGKILL the daemon waits for its exit, which gives back
+what it committed (its pages are freed already). A climb past the mark
+and past what the victim gives back when it exits (its committed memory
+at the choice, with its family's) ends that wait: the rest have taken
+back all that the exit would give, as an early end of the interval
+needs, and the victim is left on its way out while the next one goes.
+The interval then runs until the victim has had KILL_WAIT_S to exit
+(killer.py), with that mark: memory on its way back takes nobody more.
+
 While a grace or the interval runs and a climb could end it, the daemon
 reads committed memory every CLIMB_CHECK_S (only then: at rest it sleeps
 with no timeout).
@@ -128,6 +150,12 @@ def stalled(stall_us: int, elapsed_s: float, stall_ms: int, window_ms: int) -> b
     if elapsed_s <= 0:
         return False
     return stall_us * window_ms > elapsed_s * 1_000_000 * stall_ms
+
+
+def short_of_room(available_kb: int, total_kb: int, min_percent: int) -> bool:
+    """Whether MemAvailable (``available_kb``) is under ``min_percent`` of
+    RAM (0: never): a victim then gets no grace (the module docstring)."""
+    return available_kb * 100 < total_kb * min_percent
 
 
 def in_flight(committed_kb: int, line_kb: int, crossed_kb: int | None) -> bool:

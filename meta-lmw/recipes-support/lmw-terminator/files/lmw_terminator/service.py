@@ -26,6 +26,13 @@ victim's grace, between its SIGTERM and its SIGKILL: past where
 committed memory stood at its choice, the rest take memory faster than
 the victim's clean exit gives it back; and so does a device that stalls
 on memory meanwhile (PSI), where the climb stops with everything else.
+After the SIGKILL the victim's pages are freed at once, and the daemon
+waits for its exit, which gives back what it committed: a climb past
+where committed memory stood at the choice, and past what the victim
+will give back on top, ends that wait too. The victim is left on its way
+out, and the next one goes (the same rule that ends the kill interval
+early); a victim left so is not chosen again for KILL_WAIT_S, and chosen
+then, its exit is waited out (a tracer that holds it goes, killer.py).
 
 The process stays under 10 MiB RSS: it imports no logging, argparse,
 dataclasses, pathlib, typing, enum, contextlib, socket.py (_socket does)
@@ -179,6 +186,10 @@ IN_FLIGHT_S = 0.005
 # its stat whenever another is added; more than a few is a kernel in
 # trouble, and past this many the newest are chosen again.
 SURVIVORS_MAX = 32
+# How many victims left on their way out (Ending.LEFT) the daemon keeps
+# out of its choice at once: as many as survivors. With no room left, the
+# next victim's exit is waited out.
+LEFT_MAX = SURVIVORS_MAX
 
 
 class Episode:
@@ -199,6 +210,22 @@ class Episode:
         self.held_back = 0      # turns with no kill: memory under the line (_hold_back)
 
 
+class KillWatch:
+    """What the daemon reads of one kill as it goes (_grace_watch): the
+    victim's command line, read aside after its SIGTERM; where committed
+    memory stood at its choice (the mark, kB; None until the SIGTERM);
+    what the victim gives back when it exits (kB); and the last look at
+    PSI's stall total (when, the total; none without PSI)."""
+
+    __slots__ = ("cmdline", "gives_back_kb", "looks", "mark_kb")
+
+    def __init__(self) -> None:
+        self.cmdline: procs.CmdlineAside | None = None
+        self.mark_kb: int | None = None
+        self.gives_back_kb = 0
+        self.looks: list[tuple[float, int]] = []
+
+
 class Terminator:
     def __init__(self, cfg: config.Config, config_path: str, source: Source, source_why: str,
                  dry_run: bool) -> None:
@@ -211,6 +238,7 @@ class Terminator:
         # committed memory (kB) when the last victim that was signalled was
         # chosen: a climb past it ends the kill interval early (pace.py)
         self.committed_at_choice: int | None = None
+        self.choice_said = "the last victim's choice"   # what that mark is, for the log
         self.look_again_at = -1e9   # after a hold-back (HOLD_BACK_S)
         self.in_flight_checked = False  # since the source's last news (IN_FLIGHT_S)
         self.last_warned = -1e9
@@ -218,6 +246,10 @@ class Terminator:
         # many times); twice, and they are passed over in every choice while
         # they last (_pass_over)
         self.survivors: dict[int, tuple[int, int]] = {}
+        # victims left on their way out (killer.Ending.LEFT): pid -> (start
+        # time, when); not chosen again while they may still be exiting by
+        # themselves (killer.KILL_WAIT_S)
+        self.left: dict[int, tuple[int, float]] = {}
         self.kills = 0
         self.nobody_logged = False
         self.last_action = ""
@@ -367,7 +399,7 @@ class Terminator:
             deadlines.append(self.episode.warned_at + self.cfg.warn.grace_ms / 1000 - now)
             deadlines.append(pace.CLIMB_CHECK_S)   # a climb may end the grace
         if self.state == State.KILLING:
-            interval_ends = self.last_kill + self.cfg.kill.min_interval_ms / 1000
+            interval_ends = self._interval_ends()
             deadlines.append(max(interval_ends, self.look_again_at) - now)
             deadlines.append(1.0)   # re-read the level while acting
             if self.committed_at_choice is not None and now < interval_ends:
@@ -398,13 +430,26 @@ class Terminator:
             self.state = State.KILLING
         if now < self.look_again_at:
             return
-        if now - self.last_kill < self.cfg.kill.min_interval_ms / 1000:
+        if now < self._interval_ends():
             figures = self._climbed(figures, self.committed_at_choice, self.last_kill,
-                                    "the last victim's choice",
+                                    self.choice_said,
                                     "the next victim without waiting min_interval_ms")
             if figures is None:
                 return
         self._kill_one(figures)
+
+    def _interval_ends(self) -> float:
+        """When the kill interval ends: min_interval_ms after the last kill,
+        and not before each victim left on its way out that is still there
+        has had KILL_WAIT_S to exit. Until then what it committed is on its
+        way back, as a victim's that exits in the interval is: only a climb
+        has the next victim go (pace.py)."""
+        ends = self.last_kill + self.cfg.kill.min_interval_ms / 1000
+        if not self.left:
+            return ends
+        self.left = {pid: record for pid, record in self.left.items()
+                     if procs.start_time_of(pid) == record[0]}
+        return max([ends, *(at + killer.KILL_WAIT_S for _, at in self.left.values())])
 
     def _start_episode(self, now: float) -> dict[str, int]:
         """The signal, at rest: the warning (or, warned lately, that
@@ -454,34 +499,63 @@ class Terminator:
         return figures
 
     def _grace_watch(self, victim: procs.Proc, figures: dict[str, int], chosen_at: float,
-                     said: list[procs.CmdlineAside], marks: list[int],
-                     ) -> tuple[Callable[[], None], Callable[[], bool]]:
-        """What the kill calls right after the victim's SIGTERM, and what it
-        asks in the grace. The first reads the victim's command line aside
-        (into ``said``), where committed memory stood at the choice (into
-        ``marks``: a climb past it ends the grace, and later the kill
-        interval, early; pace.py) and PSI's stall total: a device that
-        stalls on memory ends the grace too. The second says whether the
-        grace ends now."""
-        looks: list[tuple[float, int]] = []     # (when, PSI's stall total then)
-        outcome = (f"SIGKILL to {log.printable(victim.comm)}[{victim.pid}] without waiting "
-                   "out term_grace_ms")
+                     watch: KillWatch, *, exit_waited: bool,
+                     ) -> tuple[Callable[[], None], Callable[[], bool], Callable[[], bool]]:
+        """What the kill calls right after the victim's SIGTERM, what it
+        asks in the grace, and what it asks in the wait for the victim's
+        exit after its SIGKILL. The first reads into ``watch``: the
+        victim's command line (aside), where committed memory stood at the
+        choice (a climb past it ends the grace, and later the kill
+        interval, early; pace.py), what the victim gives back when it
+        exits, and PSI's stall total (a device that stalls on memory ends
+        the grace too). The second says whether the grace ends now; the
+        third whether the victim is left on its way out now, which never
+        happens when ``exit_waited``."""
+        shown = f"{log.printable(victim.comm)}[{victim.pid}]"
+        outcome = f"SIGKILL to {shown} without waiting out term_grace_ms"
 
         def signalled() -> None:
-            said.append(procs.CmdlineAside(victim))
-            marks.append(self._mark(figures))
+            watch.cmdline = procs.CmdlineAside(victim)
+            watch.mark_kb = self._mark(figures)
+            watch.gives_back_kb = policy.ranked_kb(victim)
             stall = memory_stall_us()
             if stall is not None:
-                looks.append((time.monotonic(), stall))
+                watch.looks.append((time.monotonic(), stall))
 
         def cut_short() -> bool:
             try:
-                return (self._climbed(None, marks[0], chosen_at, "the choice", outcome)
-                        is not None or self._stalled(looks, outcome))
-            except (OSError, MemoryError):
+                now = procs.meminfo()
+                return (self._climbed(now, watch.mark_kb, chosen_at, "the choice", outcome)
+                        is not None or self._short_of_room(now, outcome)
+                        or self._stalled(watch.looks, outcome))
+            except (OSError, MemoryError, KeyError):
                 return False    # no figure to go by: the grace runs its course
 
-        return signalled, cut_short
+        def exit_cut() -> bool:
+            if exit_waited or watch.mark_kb is None:
+                return False
+            try:
+                return self._climbed(
+                    None, watch.mark_kb + watch.gives_back_kb, chosen_at,
+                    f"the choice and the {watch.gives_back_kb} kB that {shown} gives back when "
+                    "it exits", f"the next victim while {shown} exits") is not None
+            except (OSError, MemoryError):
+                return False    # no figure to go by: the exit is waited out
+
+        return signalled, cut_short, exit_cut
+
+    def _short_of_room(self, figures: dict[str, int], outcome: str) -> bool:
+        """Whether MemAvailable is under term_grace_min_available_percent of
+        RAM (pace.short_of_room): no grace for a victim. A kill follows in
+        this turn: the line that says why waits for its signal."""
+        percent = self.cfg.kill.term_grace_min_available_percent
+        if not pace.short_of_room(figures["MemAvailable"], figures["MemTotal"], percent):
+            return False
+        if self.held_lines is None:
+            self.held_lines = []
+        self._say(log.INFO, "available %d kB of %d kB, under term_grace_min_available_percent "
+                  "%d%%: %s", figures["MemAvailable"], figures["MemTotal"], percent, outcome)
+        return True
 
     def _stalled(self, looks: list[tuple[float, int]], outcome: str) -> bool:
         """In a victim's grace: whether some task waited on memory, since
@@ -563,6 +637,9 @@ class Terminator:
             return
         victim = choice.proc
         kill_cfg = self.cfg.kill
+        if self._short_of_room(figures, f"SIGKILL to {log.printable(victim.comm)}"
+                                        f"[{victim.pid}] right after its SIGTERM"):
+            kill_cfg = kill_cfg.without_grace()
         service: list[str] = []    # the victim's service cgroup, if it is to go too
         facts: dict[str, object] = {}
 
@@ -585,28 +662,46 @@ class Terminator:
         # so. The read runs aside (procs.CmdlineAside): one that fails or
         # stalls (a victim's own FUSE file under its arguments) costs the
         # log the command line, never the kill its SIGKILL.
-        said: list[procs.CmdlineAside] = []
-        marks: list[int] = []
-        signalled, cut_short = self._grace_watch(victim, figures, chosen_at, said, marks)
+        watch = KillWatch()
+        signalled, cut_short, exit_cut = self._grace_watch(
+            victim, figures, chosen_at, watch, exit_waited=not self._may_leave(victim))
         family = ""
         if victim.family is None:
             outcome = killer.terminate(victim, kill_cfg, dry_run=self.dry_run, checked=checked,
                                        signalled=signalled, spare=self._spared,
-                                       cut_short=cut_short)
+                                       cut_short=cut_short, exit_cut=exit_cut)
         else:
             outcome, children = killer.terminate_family(
                 victim, kill_cfg, self._spared, dry_run=self.dry_run, checked=checked,
-                signalled=signalled, cut_short=cut_short)
+                signalled=signalled, cut_short=cut_short, exit_cut=exit_cut)
             family = f" with {children} child(ren) of its family"
         self._say_held_lines()
         self.last_kill = time.monotonic()
-        self.committed_at_choice = marks[0] if marks else None
+        self.committed_at_choice, self.choice_said = watch.mark_kb, "the last victim's choice"
+        if outcome.ending == killer.Ending.LEFT and watch.mark_kb is not None:
+            # what it gives back is on its way: a climb must take that too
+            self.committed_at_choice = watch.mark_kb + watch.gives_back_kb
+            self.choice_said += f" and the {watch.gives_back_kb} kB it gives back when it exits"
         self.source.forget()
         self._follow_up(outcome, service, facts)
-        self._log_kill(choice, outcome, family=family, said=said, figures=figures,
+        self._log_kill(choice, outcome, family=family, cmdline=watch.cmdline, figures=figures,
                        chosen_at=chosen_at, among=among)
         if outcome.ending == killer.Ending.SURVIVED:
             self._pass_over(victim)
+        elif outcome.ending == killer.Ending.LEFT:
+            self.left[victim.pid] = (victim.start_time, self.last_kill)
+
+    def _may_leave(self, victim: procs.Proc) -> bool:
+        """Whether ``victim`` may be left on its way out once its SIGKILL has
+        gone (killer.Ending.LEFT): not when it was left so before (it has
+        not exited since: a victim held on its way out, whose tracer then
+        goes), nor with no room to keep it out of the next choice."""
+        self.left = {pid: record for pid, record in self.left.items()
+                     if procs.start_time_of(pid) == record[0]}
+        record = self.left.get(victim.pid)
+        if record is not None and record[0] == victim.start_time:
+            return False
+        return len(self.left) < LEFT_MAX
 
     def _follow_up(self, outcome: killer.Outcome, service: list[str],
                    facts: dict[str, object]) -> None:
@@ -614,7 +709,7 @@ class Terminator:
         (``service``: its cgroup, if it is to go too), the after hook (run
         when ``facts`` were gathered for the before hook)."""
         assert self.episode is not None
-        if outcome.ending in (killer.Ending.TERMINATED, killer.Ending.KILLED):
+        if outcome.ending in (killer.Ending.TERMINATED, killer.Ending.KILLED, killer.Ending.LEFT):
             self.kills += 1
             self.episode.kills += 1
         taken = ""
@@ -648,24 +743,25 @@ class Terminator:
                     "committed goes when it exits", log.printable(victim.comm), victim.pid)
 
     def _log_kill(self, choice: policy.Choice, outcome: killer.Outcome, *, family: str,
-                  said: list[procs.CmdlineAside], figures: dict[str, int], chosen_at: float,
+                  cmdline: procs.CmdlineAside | None, figures: dict[str, int], chosen_at: float,
                   among: str) -> None:
         """The kill's lines: the victim, its score and why, how it ended,
-        memory before (``figures``) and now; then the reaction. ``said``:
-        the command line's read since the SIGTERM, if one went."""
+        memory before (``figures``) and now; then the reaction.
+        ``cmdline``: the command line's read since the SIGTERM, if one
+        went."""
         victim = choice.proc
         comm = log.printable(victim.comm)
         # no signal, no read after it: a dry run reads it now, while a PID
         # found reused or gone has nothing of the victim's left to read
-        if not said and self.dry_run:
-            said = [procs.CmdlineAside(victim)]
-        cmdline = said[0].shown(CMDLINE_WAIT_S) if said else repr("")
+        if cmdline is None and self.dry_run:
+            cmdline = procs.CmdlineAside(victim)
+        shown = cmdline.shown(CMDLINE_WAIT_S) if cmdline is not None else repr("")
         self.last_action = f"{comm}[{victim.pid}]: {outcome.ending}"
         log.warning(
             "%sterminate %s[%d]%s uid %d rss %d kB committed %d kB cmdline %s: score %d (%s): "
             "%s in %.2f s; before: %s; after: %s", "[dry run] " if self.dry_run else "", comm,
             victim.pid, family, victim.uid, victim.rss_kb, victim.committed_kb,
-            cmdline, choice.score, choice.why, outcome.ending, outcome.seconds,
+            shown, choice.score, choice.why, outcome.ending, outcome.seconds,
             memory_figures(figures), memory_figures())
         if outcome.signalled_at is not None:
             # the reaction, as make bench's profile reads it from the log; the
@@ -705,9 +801,14 @@ class Terminator:
         when they settle the choice (one file read, where /proc takes two
         a process), else every process in /proc."""
         # a survivor that has exited since matches nobody: a (pid, start
-        # time) is never another process's
+        # time) is never another process's; nor does a victim left on its
+        # way out (_may_leave), which is passed over for KILL_WAIT_S
         passed_over = ({(pid, start) for pid, (start, times) in self.survivors.items()
-                        if times >= 2} if self.survivors else ())
+                        if times >= 2} if self.survivors else set())
+        if self.left:
+            now = time.monotonic()
+            passed_over |= {(pid, start) for pid, (start, at) in self.left.items()
+                            if now - at < killer.KILL_WAIT_S}
         if isinstance(self.source, LmwSource):
             listed = procs.parse_candidates(self.source.candidates())
             if listed is not None:
