@@ -491,11 +491,9 @@ class Terminator:
         figures = procs.meminfo() if figures is None else figures
         if not pace.climbed(figures["Committed_AS"], mark_kb, figures["MemTotal"]):
             return None
-        if self.held_lines is None:
-            self.held_lines = []
-        self._say(log.INFO, "committed memory climbed on to %d kB, past the %d kB of %s %.2f s "
-                  "ago: %s", figures["Committed_AS"], mark_kb, mark, time.monotonic() - since,
-                  outcome)
+        self._say_before_the_kill("committed memory climbed on to %d kB, past the %d kB of %s "
+                                  "%.2f s ago: %s", figures["Committed_AS"], mark_kb, mark,
+                                  time.monotonic() - since, outcome)
         return figures
 
     def _grace_watch(self, victim: procs.Proc, figures: dict[str, int], chosen_at: float,
@@ -551,10 +549,9 @@ class Terminator:
         percent = self.cfg.kill.term_grace_min_available_percent
         if not pace.short_of_room(figures["MemAvailable"], figures["MemTotal"], percent):
             return False
-        if self.held_lines is None:
-            self.held_lines = []
-        self._say(log.INFO, "available %d kB of %d kB, under term_grace_min_available_percent "
-                  "%d%%: %s", figures["MemAvailable"], figures["MemTotal"], percent, outcome)
+        self._say_before_the_kill("available %d kB of %d kB, under "
+                                  "term_grace_min_available_percent %d%%: %s",
+                                  figures["MemAvailable"], figures["MemTotal"], percent, outcome)
         return True
 
     def _stalled(self, looks: list[tuple[float, int]], outcome: str) -> bool:
@@ -572,11 +569,10 @@ class Terminator:
         if not pace.stalled(stall - before, now - then, source.psi_stall_ms,
                             source.psi_window_ms):
             return False
-        if self.held_lines is None:
-            self.held_lines = []
-        self._say(log.INFO, "tasks waited on memory %.0f ms of the last %.0f ms (PSI), past "
-                  "psi_stall_ms %d of psi_window_ms %d: %s", (stall - before) / 1000,
-                  (now - then) * 1000, source.psi_stall_ms, source.psi_window_ms, outcome)
+        self._say_before_the_kill("tasks waited on memory %.0f ms of the last %.0f ms (PSI), "
+                                  "past psi_stall_ms %d of psi_window_ms %d: %s",
+                                  (stall - before) / 1000, (now - then) * 1000,
+                                  source.psi_stall_ms, source.psi_window_ms, outcome)
         return True
 
     def _mark(self, figures: dict[str, int]) -> int:
@@ -606,6 +602,14 @@ class Terminator:
             log.emit(priority, message, *args)
         else:
             self.held_lines.append((priority, message, args))
+
+    def _say_before_the_kill(self, message: str, *args: object) -> None:
+        """Why a kill comes now (a grace or the interval ended early): said
+        with the kill's lines, after its signal, as the reaction's own
+        lines are."""
+        if self.held_lines is None:
+            self.held_lines = []
+        self._say(log.INFO, message, *args)
 
     def _say_held_lines(self) -> None:
         lines, self.held_lines = self.held_lines or [], None
