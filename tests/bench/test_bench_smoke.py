@@ -54,6 +54,9 @@ def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> 
     assert len(profile["term_ms"]) == len(latency["terminator"]["ms"])
     assert all(0 <= choice <= own for choice, own in
                zip(profile["choice_ms"], profile["term_ms"], strict=True))
+    # and of each, the wait for its crossing to be accounted (0: none), within it
+    assert all(0 <= waited <= own for waited, own in
+               zip(profile["accounted_ms"], profile["term_ms"], strict=True))
     # the kills that waited for a hold-back are counted (reaction.sh read the journal)
     assert 0 <= profile["held_back"] <= len(profile["term_ms"]), profile["held_back"]
     reaction = results["reaction"]

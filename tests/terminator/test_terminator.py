@@ -273,6 +273,32 @@ def test_a_victim_its_tracer_holds_on_its_way_out_goes_with_the_tracer(
         assert alive(shell, bystander)
 
 
+def test_a_victim_held_by_a_chain_of_tracers_goes_with_the_whole_chain(
+        shell: ShellDriver, service: Service) -> None:
+    """The tracer that holds a victim on its way out is traced in turn, by
+    a third process of the user's that holds it on its way out too. A
+    SIGKILL to the tracer alone would stop it there, still the victim's
+    tracer, and the victim's memory would stay committed: the tracer's
+    tracer goes as well, and then all three exit; a bystander lives."""
+    with armed(shell, service, QUICK + PROTECT_TRIGGER) as offset:
+        bystander = start(shell, "bystander", f"lmwtest -u {NOBODY} use 8192 600")
+        top = start(shell, "chain", f"lmwtest -u {NOBODY} heldchain 49152")
+        wait_until(shell, "grep -q use=ok /tmp/chain.out && grep -q use=ok /tmp/bystander.out")
+        said = dict(line.partition("=")[::2] for line in output(shell, "chain")
+                    if line.startswith(("tracer=", "child=")))
+        tracer, victim = int(said["tracer"]), int(said["child"])
+        push_over_notify(shell)
+        assert ended(shell, service, offset, "chain", 60) == 137      # the top of the chain
+        assert output(shell, "chain").count("held=exit") == 2, output(shell, "chain")
+        service.wait_for_log(offset, f"{victim} is held on its way out by its tracer: SIGKILL "
+                                     f"to the tracer lmwtest[{tracer}]")
+        service.wait_for_log(offset, f"{tracer}, a tracer, is traced in turn: SIGKILL to its "
+                                     f"tracer lmwtest[{top}]")
+        wait_until(shell, f"[ ! -d /proc/{victim} ] && [ ! -d /proc/{tracer} ] && "
+                          f"grep -qx normal {SYSFS}/state")
+        assert alive(shell, bystander)
+
+
 def test_a_victim_no_kill_can_end_is_passed_over_and_the_next_one_goes(
         shell: ShellDriver, service: Service) -> None:
     """Held on its way out by a tracer that may not be killed (oom_score_adj -1000,

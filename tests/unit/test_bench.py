@@ -174,6 +174,9 @@ def test_the_profile_pairs_each_reaction_with_its_crossing() -> None:
     assert "terminator_crossing_to_awake_ms" not in figures
     # a run from before the daemon's hold-backs were counted says nothing of them
     assert "hold-back" not in table and "terminator_kills_after_a_hold_back" not in figures
+    # nor of the waits for the crossings' accounting, which it did not record
+    assert "accounted" not in table
+    assert "terminator_wait_for_the_crossing_accounted_ms" not in figures
 
 
 def victim_record(cross_ms: float, term_ms: float) -> dict[str, str]:
@@ -197,8 +200,13 @@ def test_a_reaction_splits_where_the_daemon_says_it_woke() -> None:
     measured = latency.Latency(
         poll_ms=[0.5], terminator=latency.Reaction(ms=[18.0, 11.0], timeouts=0), earlyoom=None,
         profile=latency.Profile(term_ms=[5.0, 6.0], choice_ms=[4.0, 4.0], processes=[9, 9],
-                                awake_ms=awake, delivery_ms=delivery, held_back=1))
+                                awake_ms=awake, delivery_ms=delivery, held_back=1,
+                                accounted_ms=[0.0, 2.5]))
     table = "\n".join(report.profile_table(measured))
+    # one reaction of the two waited 2.5 ms for its crossing to be accounted
+    assert "| of which the wait for the crossing to be accounted (1 of 2 waited) | 2 |" in table
+    waited = report.reaction_json(measured)["terminator_wait_for_the_crossing_accounted_ms"]
+    assert isinstance(waited, dict) and waited["max"] == pytest.approx(2.5)
     assert "| crossing to the daemon awake | 2 | 1.00 | 2.00 | 2.00 |" in table
     assert "| SIGTERM to the victim's handler running | 2 | 3.00 | 12.00 | 12.00 |" in table
     delivered = report.reaction_json(measured)["terminator_sigterm_to_victim_ms"]

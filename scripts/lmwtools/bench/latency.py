@@ -71,6 +71,11 @@ class Profile:
     # kills that came after a hold-back (memory read back under the notify
     # line, a look again 100 ms later) in their episode; None: not counted
     held_back: int | None = None
+    # of each reaction, ms the daemon waited for the crossing to be
+    # accounted (a read of committed memory under the line that the
+    # crossing takes past it: service.IN_FLIGHT_S), 0 where it did not wait
+    # (its "reaction:" line says nothing of it)
+    accounted_ms: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -230,7 +235,8 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
                       processes=[int(r["processes"]) for r in accounts],
                       chosen_from=[r.get("from", "/proc") for r in accounts],
                       awake_ms=awake_ms, delivery_ms=delivery_ms,
-                      stages=timed, table_size=table_size, held_back=held_back)
+                      stages=timed, table_size=table_size, held_back=held_back,
+                      accounted_ms=[float(r.get("accounted_ms", 0.0)) for r in accounts])
     ordinary = measure_killer(shell, "lmw-terminator-ordinary", crossings)[0]
     peer = measure_killer(shell, "earlyoom", crossings)[0] if earlyoom else None
     return Latency(poll_ms, terminator, peer, profile, poll_path, ordinary, poll_same_vcpu_ms)

@@ -113,6 +113,10 @@ def profile_table(latency: Latency) -> list[str]:
     rows = [("wake-up to SIGTERM", Tail.of(profile.term_ms)),
             ("of which the choice (lmw.ko's candidates or /proc, rules)",
              Tail.of(profile.choice_ms))]
+    if profile.accounted_ms:
+        waits = [ms for ms in profile.accounted_ms if ms > 0]
+        rows.append((f"of which the wait for the crossing to be accounted ({len(waits)} of "
+                     f"{len(profile.accounted_ms)} waited)", Tail.of(profile.accounted_ms)))
     if profile.awake_ms:
         # split where the daemon's log places its wake-up
         rows.insert(0, ("crossing to the daemon awake", Tail.of(profile.awake_ms)))
@@ -172,6 +176,9 @@ def reaction_json(latency: Latency) -> dict[str, object]:
     if latency.profile.term_ms:
         figures["terminator_wake_to_sigterm_ms"] = tail_json(Tail.of(latency.profile.term_ms))
         figures["terminator_choice_ms"] = tail_json(Tail.of(latency.profile.choice_ms))
+    if latency.profile.accounted_ms:
+        figures["terminator_wait_for_the_crossing_accounted_ms"] = tail_json(
+            Tail.of(latency.profile.accounted_ms))
     if latency.profile.held_back is not None:
         figures["terminator_kills_after_a_hold_back"] = latency.profile.held_back
     if latency.profile.awake_ms:

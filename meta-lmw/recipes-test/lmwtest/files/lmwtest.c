@@ -30,6 +30,11 @@
  *	keeps its memory committed and drops every later signal (SIGKILL too).
  *	Print child=PID, then held=exit once the child is stopped on its way
  *	out; ends only when killed
+ *   lmwtest [-u UID] heldchain KB
+ *	held KB one level up: fork a tracer that runs held KB, and trace it
+ *	with PTRACE_O_TRACEEXIT as it traces its child, so that the tracer
+ *	too is held on its way out. Print tracer=PID, the tracer's child=PID,
+ *	and held=exit for each of the two stopped on its way out
  *   lmwtest [-u UID] optin KB LOG
  *	use KB, opt in to the terminator's warning (/run/lmw/warn.d/PID) and
  *	append "warned T" on SIGUSR1, "sigterm T" on SIGTERM (then exit) to LOG
@@ -283,6 +288,29 @@ static int cmd_held(long kb)
 	printf("child=%d\n", child);
 	fflush(stdout);
 	return hold_on_exit(child);
+}
+
+static int cmd_held_chain(long kb)
+{
+	pid_t tracer;
+
+	fflush(stdout);
+	tracer = fork();
+	if (tracer < 0) {
+		printf("fork=%s\n", errname(errno));
+		return 1;
+	}
+	if (tracer == 0) {
+		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
+			printf("traceme=%s\n", errname(errno));
+			_exit(1);
+		}
+		raise(SIGSTOP);
+		_exit(cmd_held(kb));
+	}
+	printf("tracer=%d\n", tracer);
+	fflush(stdout);
+	return hold_on_exit(tracer);
 }
 
 /* grow(): a line per step, granted or refused (stdout is line-buffered) */
@@ -778,6 +806,8 @@ int main(int argc, char **argv)
 	}
 	if (!strcmp(cmd, "held") && argc == 3)
 		return cmd_held(atol(argv[2]));
+	if (!strcmp(cmd, "heldchain") && argc == 3)
+		return cmd_held_chain(atol(argv[2]));
 	if (!strcmp(cmd, "optin") && argc == 4)
 		return cmd_optin(atol(argv[2]), argv[3]);
 	if (!strcmp(cmd, "churn") && argc == 4)

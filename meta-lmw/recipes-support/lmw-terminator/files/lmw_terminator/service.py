@@ -96,8 +96,12 @@ from .sources import (
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from collections.abc import Callable
+    from typing import TypeVar
 
     from .sources import Source
+
+    # a record of a process that still_there() keeps: (start time, ...)
+    Kept = TypeVar("Kept", bound=tuple[int, float])
 
 # systemd sets RUNTIME_DIRECTORY for RuntimeDirectory=lmw; the init script makes /run/lmw
 STATUS_FILE = os.path.join(os.environ.get("RUNTIME_DIRECTORY", "/run/lmw"), "terminator.status")
@@ -175,12 +179,20 @@ HOLD_BACK_S = 0.1
 # (SCHED_FIFO) preempts the crosser, or runs beside it on another CPU. A
 # hold-back then would delay the kill by HOLD_BACK_S for nothing, and on a
 # kernel with full preemption (PREEMPT, PREEMPT_RT) at every crossing that
-# wakes the daemon on the crosser's CPU. So the daemon sleeps IN_FLIGHT_S
-# first, once for each signal, which lets the crosser run on and account
-# its request, and reads again. A running crosser needs microseconds for
-# that; this covers one scheduler tick (4 ms at 250 Hz) that it may wait
-# for a CPU.
+# wakes the daemon on the crosser's CPU. So the daemon gives the crosser up
+# to IN_FLIGHT_S to run on and account its request, once for each signal,
+# and reads again. A running crosser needs microseconds for that; this
+# covers one scheduler tick (4 ms at 250 Hz) that it may wait for a CPU.
 IN_FLIGHT_S = 0.005
+# The wait for that accounting goes in steps of IN_FLIGHT_STEP_S, a read
+# of committed memory after each, and ends at the first read past the
+# line. What the crosser waits for is a CPU, and the daemon's first sleep
+# gives it one: its own, or under QEMU's TCG, which runs every vCPU on
+# one host thread, the other vCPU, which runs only once the daemon's
+# goes idle. One 5 ms sleep put all of IN_FLIGHT_S on the reaction's path
+# whenever the daemon read first. A step costs a read of two lmw.ko
+# files (0.1 ms on the bench's guest).
+IN_FLIGHT_STEP_S = 0.0005
 # How many victims still there after their SIGKILL the daemon keeps track
 # of, and passes over (policy.py says why it does). Each costs a read of
 # its stat whenever another is added; more than a few is a kernel in
@@ -255,6 +267,7 @@ class Terminator:
         self.last_action = ""
         self.flags: set[str] = set()
         self.woke_at = 0.0      # when the last wait ended: the reaction's start
+        self.in_flight_s = 0.0  # of this turn's reaction, the wait for the accounting
         # Lines held back until the signal is sent (None: say them at once):
         # with no warning grace the first kill comes in the turn the episode
         # starts, and a line to the journal wakes the journal, which then
@@ -317,7 +330,7 @@ class Terminator:
         if wait:
             timeout = self._next_timeout(watchdog_s)
             events = poller.poll(None if timeout is None else max(0, int(timeout * 1000)))
-        self.woke_at = time.monotonic()
+        self.woke_at, self.in_flight_s = time.monotonic(), 0.0
         if any(fd == wake_r for fd, _ in events):
             os.read(wake_r, 512)
             killer.reap_children()
@@ -447,8 +460,7 @@ class Terminator:
         ends = self.last_kill + self.cfg.kill.min_interval_ms / 1000
         if not self.left:
             return ends
-        self.left = {pid: record for pid, record in self.left.items()
-                     if procs.start_time_of(pid) == record[0]}
+        self.left = still_there(self.left)
         return max([ends, *(at + killer.KILL_WAIT_S for _, at in self.left.values())])
 
     def _start_episode(self, now: float) -> dict[str, int]:
@@ -700,8 +712,7 @@ class Terminator:
         gone (killer.Ending.LEFT): not when it was left so before (it has
         not exited since: a victim held on its way out, whose tracer then
         goes), nor with no room to keep it out of the next choice."""
-        self.left = {pid: record for pid, record in self.left.items()
-                     if procs.start_time_of(pid) == record[0]}
+        self.left = still_there(self.left)
         record = self.left.get(victim.pid)
         if record is not None and record[0] == victim.start_time:
             return False
@@ -771,9 +782,11 @@ class Terminator:
             # the reaction, as make bench's profile reads it from the log; the
             # wake-up's CLOCK_MONOTONIC time places it among other clocks'
             # records (the victim's own, ftrace's mono clock)
+            waited = (f"; {self.in_flight_s * 1000:.1f} ms waiting for the crossing to be "
+                      "accounted" if self.in_flight_s else "")
             log.info("reaction: SIGTERM %.1f ms after the wake-up; choice %.1f ms over %d "
-                     "processes (%s); woke at %.6f s", (outcome.signalled_at - self.woke_at)
-                     * 1000, (chosen_at - self.woke_at) * 1000, choice.seen, among,
+                     "processes (%s)%s; woke at %.6f s", (outcome.signalled_at - self.woke_at)
+                     * 1000, (chosen_at - self.woke_at) * 1000, choice.seen, among, waited,
                      self.woke_at)
 
     def _facts(self, victim: procs.Proc, choice: policy.Choice) -> dict[str, object]:
@@ -845,7 +858,8 @@ class Terminator:
         are what woke the daemon. A figure under the line that the crossing
         which woke the daemon would take past it may have been read before
         the kernel accounted that crossing: once for each signal, the
-        daemon sleeps IN_FLIGHT_S and reads again."""
+        daemon reads again every IN_FLIGHT_STEP_S, up to IN_FLIGHT_S, until
+        a figure is past the line."""
         if not isinstance(self.source, LmwSource):
             return False
         figures = self.source.committed_and_notify()
@@ -854,8 +868,14 @@ class Terminator:
         if self.in_flight_checked or not pace.in_flight(*figures, LmwSource.last_crossed_kb()):
             return True
         self.in_flight_checked = True
-        time.sleep(IN_FLIGHT_S)
-        figures = self.source.committed_and_notify()
+        started = time.monotonic()
+        while True:
+            time.sleep(IN_FLIGHT_STEP_S)
+            figures = self.source.committed_and_notify()
+            waited = time.monotonic() - started
+            if figures is None or figures[0] > figures[1] or waited >= IN_FLIGHT_S:
+                break
+        self.in_flight_s += waited
         return figures is not None and figures[0] <= figures[1]
 
     def _ranking(self, figures: dict[str, int]) -> policy.Ranking:
@@ -889,9 +909,9 @@ class Terminator:
                       "dry_run": self.dry_run, "config": self.cfg.path})
 
 
-def still_there(records: dict[int, tuple[int, int]]) -> dict[int, tuple[int, int]]:
-    """Those of ``records`` (pid -> (start time, a count)) whose process is
-    still there."""
+def still_there(records: dict[int, Kept]) -> dict[int, Kept]:
+    """Those of ``records`` (pid -> (start time, a count or a time)) whose
+    process is still there."""
     return {pid: record for pid, record in records.items()
             if procs.start_time_of(pid) == record[0]}
 
