@@ -1003,19 +1003,22 @@ def test_a_crossing_the_daemon_reads_before_it_is_accounted_keeps_the_grace(
         assert shell.run_check(f"cat {SYSFS}/state") == ["notify"], log
 
 
+@pytest.mark.parametrize("scheduling", ["chrt -f 1 ", ""], ids=["fifo", "ordinary"])
 def test_a_crossing_the_daemon_reads_before_it_is_accounted_is_stopped_at_once(
-        shell: ShellDriver, service: Service) -> None:
+        shell: ShellDriver, service: Service, scheduling: str) -> None:
     """The same early read with no warning grace: memory looks back under
-    the notify line before the kill. The daemon gives the crosser a moment
-    to account its request, reads again and stops it in the same turn; it
+    the notify line before the kill. The daemon gives the crosser time to
+    account its request, reads again and stops it in the same turn; it
     does not hold the kill back (a hold-back waits 100 ms, and on a kernel
-    with full preemption every such crossing would meet it)."""
+    with full preemption every such crossing would meet it). A crosser at
+    SCHED_FIFO runs as soon as the daemon sleeps; an ordinary one waits
+    behind the other ordinary tasks, longer than one scheduler tick."""
     at_once = ("[warn]\ngrace_ms = 0\n[kill]\nterm_grace_ms = 1500\n"
                "min_interval_ms = 600000\nrealtime_priority = 2\n")
     with armed(shell, service, at_once) as offset, daemon_preempts_the_crosser(shell):
         line = figure(shell, "notify_kb")
         need = line - figure(shell, "committed_kb") + 4096
-        crosser = start(shell, "crosser", f"chrt -f 1 lmwtest -u {NOBODY} hold {need} 600")
+        crosser = start(shell, "crosser", f"{scheduling}lmwtest -u {NOBODY} hold {need} 600")
         status = exit_status(shell, "crosser")
         log = service.log()[offset:]
         assert status == 143, log

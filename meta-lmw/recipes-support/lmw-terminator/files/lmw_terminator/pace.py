@@ -100,8 +100,9 @@ crossing's request (lmw.ko's last_crossed_kb) is added, and the mark is
 the line at least.
 
 The same read can make memory look back under the line before any kill
-(in_flight()): the service then gives the crosser a moment to account its
-request, and reads again, before it holds the kill back.
+(in_flight()): the service then gives the crosser up to a hold-back's
+time to account its request, reading again in between, before it holds
+the kill back.
 """
 
 from __future__ import annotations
