@@ -197,6 +197,10 @@ def test_a_reaction_splits_where_the_daemon_says_it_woke() -> None:
     # (two vCPUs) is a delivery of 0, not a reason to drop the split
     early = [victim_record(1000.0, 1005.5), victim_record(2000.0, 2011.0)]
     assert latency.split_reactions(early, accounts)[1] == pytest.approx([0.0, 3.0])
+    # a turn that woke 90 ms before its crossing, for an earlier change, and
+    # waited in it for a crossing to be accounted: its own, a wake-up of 0
+    waited = [victim_record(1000.0, 1018.0), victim_record(2092.0, 2111.0)]
+    assert latency.split_reactions(waited, accounts)[0] == pytest.approx([1.0, 0.0])
     measured = latency.Latency(
         poll_ms=[0.5], terminator=latency.Reaction(ms=[18.0, 11.0], timeouts=0), earlyoom=None,
         profile=latency.Profile(term_ms=[5.0, 6.0], choice_ms=[4.0, 4.0], processes=[9, 9],

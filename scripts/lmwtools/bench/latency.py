@@ -124,8 +124,11 @@ def reaction(victims: list[Record], timeouts: int,
 
 # A wake-up this long before its crossing belongs to another crossing
 # (split_reactions): crossings are a settle and a victim's start apart,
-# hundreds of ms on the bench's guest.
-MISPAIRED_MS = 50.0
+# hundreds of ms on the bench's guest. A turn that woke for an earlier
+# change and found memory under the line waits up to 100 ms in it for a
+# crossing to be accounted (lmw-terminator's IN_FLIGHT_S), and a crossing
+# in that wait is its own.
+MISPAIRED_MS = 150.0
 
 
 def split_reactions(victims: list[Record], accounts: list[Record]) -> tuple[list[float],
@@ -148,7 +151,8 @@ def split_reactions(victims: list[Record], accounts: list[Record]) -> tuple[list
     # Either part may come out a little under 0, and is counted as 0: the
     # daemon's clock is read after its signal went (on two vCPUs the
     # victim's handler may run first), and a wake-up for another reason
-    # may find the crossing just made. Far under 0, a reaction is paired
+    # may find the crossing just made, or wait for it (MISPAIRED_MS). Far
+    # under 0, a reaction is paired
     # with another's crossing: no split.
     if min(awake) < -MISPAIRED_MS:
         return [], []
