@@ -182,19 +182,19 @@ HOLD_BACK_S = 0.1
 # wakes the daemon on the crosser's CPU. So the daemon gives the crosser up
 # to IN_FLIGHT_S to run on and account its request, once for each signal,
 # reading again in between. A running crosser needs microseconds for that;
-# what it waits for is a CPU. Preempted by the daemon, an ordinary
-# process waits for it behind every other ordinary task that the
-# scheduler puts first, for as long as a hold-back: on one vCPU with full
-# preemption, after 1.9.0's wait of 5 ms, 176 kills of 200 came after a
-# hold-back, 113 ms after their crossing (p50). So the wait is as long as
-# a hold-back, which it spares.
+# what it waits for is a CPU. Preempted by the daemon, an ordinary process
+# waits for it behind the other ordinary tasks that the scheduler puts
+# first: on one vCPU with full preemption, 1.9.0's wait of 5 ms was too
+# short at 176 crossings of 200, whose kills came after a hold-back, 113
+# ms after the crossing (p50); there the wait below ended 9 ms after the
+# first read (p50), 26 ms at most. So the wait may last as long as a
+# hold-back, which it spares.
 IN_FLIGHT_S = HOLD_BACK_S
 # The read again comes IN_FLIGHT_STEP_S after the first, and each wait
-# doubles the one before (0.5, 1, 2 ... 32 ms: 8 reads in all), so that a
-# crossing accounted at once ends the wait within half a millisecond (the
-# other vCPU of the bench's guest, under QEMU's TCG, runs only once the
-# daemon's goes idle), one accounted late within as long again, and a
-# crossing freed already (a flapper) costs 8 reads of two lmw.ko files.
+# doubles the one before (0.5, 1, 2 ... 32 ms: 8 reads in all): a crossing
+# accounted at once ends the wait within half a millisecond, one accounted
+# later within as long again as it took, and a crossing freed already (a
+# flapper) costs 8 reads of two lmw.ko files.
 IN_FLIGHT_STEP_S = 0.0005
 # How many victims still there after their SIGKILL the daemon keeps track
 # of, and passes over (policy.py says why it does). Each costs a read of
