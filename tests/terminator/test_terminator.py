@@ -289,7 +289,9 @@ def test_a_victim_held_by_a_chain_of_tracers_goes_with_the_whole_chain(
         tracer, victim = int(said["tracer"]), int(said["child"])
         push_over_notify(shell)
         assert ended(shell, service, offset, "chain", 60) == 137      # the top of the chain
-        assert output(shell, "chain").count("held=exit") == 2, output(shell, "chain")
+        # the victim, held by its tracer (the tracer's own hold may not be
+        # said: its tracer may be gone before it has seen it)
+        assert "held=exit" in output(shell, "chain"), "the victim was never held on its way out"
         service.wait_for_log(offset, f"{victim} is held on its way out by its tracer: SIGKILL "
                                      f"to the tracer lmwtest[{tracer}]")
         service.wait_for_log(offset, f"{tracer}, a tracer, is traced in turn: SIGKILL to its "

@@ -209,8 +209,8 @@ def test_a_reaction_splits_where_the_daemon_says_it_woke() -> None:
     table = "\n".join(report.profile_table(measured))
     # one reaction of the two waited 2.5 ms for its crossing to be accounted
     assert "| of which the wait for the crossing to be accounted (1 of 2 waited) | 2 |" in table
-    waited = report.reaction_json(measured)["terminator_wait_for_the_crossing_accounted_ms"]
-    assert isinstance(waited, dict) and waited["max"] == pytest.approx(2.5)
+    wait = report.reaction_json(measured)["terminator_wait_for_the_crossing_accounted_ms"]
+    assert isinstance(wait, dict) and wait["max"] == pytest.approx(2.5)
     assert "| crossing to the daemon awake | 2 | 1.00 | 2.00 | 2.00 |" in table
     assert "| SIGTERM to the victim's handler running | 2 | 3.00 | 12.00 | 12.00 |" in table
     delivered = report.reaction_json(measured)["terminator_sigterm_to_victim_ms"]

@@ -34,7 +34,9 @@
  *	held KB one level up: fork a tracer that runs held KB, and trace it
  *	with PTRACE_O_TRACEEXIT as it traces its child, so that the tracer
  *	too is held on its way out. Print tracer=PID, the tracer's child=PID,
- *	and held=exit for each of the two stopped on its way out
+ *	and held=exit for each stopped on its way out that its tracer sees
+ *	there (the tracer's own hold goes unsaid when this process is killed
+ *	first)
  *   lmwtest [-u UID] optin KB LOG
  *	use KB, opt in to the terminator's warning (/run/lmw/warn.d/PID) and
  *	append "warned T" on SIGUSR1, "sigterm T" on SIGTERM (then exit) to LOG
@@ -265,7 +267,11 @@ static int hold_on_exit(pid_t child)
 	}
 }
 
-static int cmd_held(long kb)
+/*
+ * Fork a child that stops for this process to trace it (hold_on_exit()),
+ * then runs @body(@kb), which never returns; print @name=PID.
+ */
+static int hold_child(const char *name, void (*body)(long kb), long kb)
 {
 	pid_t child;
 
@@ -281,36 +287,34 @@ static int cmd_held(long kb)
 			_exit(1);
 		}
 		raise(SIGSTOP);
-		use_memory(kb);
-		for (;;)
-			pause();
+		body(kb);
+		_exit(1);
 	}
-	printf("child=%d\n", child);
+	printf("%s=%d\n", name, child);
 	fflush(stdout);
 	return hold_on_exit(child);
 }
 
+static void use_until_killed(long kb)
+{
+	use_memory(kb);
+	for (;;)
+		pause();
+}
+
+static int cmd_held(long kb)
+{
+	return hold_child("child", use_until_killed, kb);
+}
+
+static void held_in_turn(long kb)
+{
+	_exit(cmd_held(kb));
+}
+
 static int cmd_held_chain(long kb)
 {
-	pid_t tracer;
-
-	fflush(stdout);
-	tracer = fork();
-	if (tracer < 0) {
-		printf("fork=%s\n", errname(errno));
-		return 1;
-	}
-	if (tracer == 0) {
-		if (ptrace(PTRACE_TRACEME, 0, NULL, NULL)) {
-			printf("traceme=%s\n", errname(errno));
-			_exit(1);
-		}
-		raise(SIGSTOP);
-		_exit(cmd_held(kb));
-	}
-	printf("tracer=%d\n", tracer);
-	fflush(stdout);
-	return hold_on_exit(tracer);
+	return hold_child("tracer", held_in_turn, kb);
 }
 
 /* grow(): a line per step, granted or refused (stdout is line-buffered) */
