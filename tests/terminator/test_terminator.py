@@ -610,16 +610,38 @@ def test_psi_fallback_without_the_module(shell: ShellDriver, service: Service) -
                     if re.search(r"Out of memory|oom-kill", line)]
 
 
+def victim_from_the_candidates(shell: ShellDriver, service: Service, offset: int) -> None:
+    """An unprivileged victim of 60 MB, terminated once committed memory is
+    pushed over the notify line, chosen from lmw.ko's candidates; then
+    memory back to normal."""
+    victim = start(shell, "victim", f"lmwtest -u {NOBODY} use 60000 600")
+    wait_until(shell, "grep -q use=ok /tmp/victim.out")
+    push_over_notify(shell)
+    assert ended(shell, service, offset, "victim") == 143
+    line = service.wait_for_log(offset, "reaction: SIGTERM")
+    assert "(lmw.ko's candidates)" in line, (victim, line)
+    shell.run("kill -9 $(pidof trigger) 2>/dev/null")
+    wait_until(shell, f"grep -qx normal {SYSFS}/state")
+
+
 def test_module_coming_and_going_under_the_daemon(shell: ShellDriver, service: Service) -> None:
-    """rmmod lmw while it watches: on with PSI; modprobe: back to lmw; one process throughout."""
-    with armed(shell, service, PROTECT_TRIGGER) as offset:
+    """rmmod lmw while it watches: on with PSI; modprobe: back to lmw; one
+    process throughout. The daemon keeps lmw.ko's files open from its first
+    reaction on (procs.read_held): the unload is not held up by them, and
+    after the load its reaction reads the new module's files, as its
+    choice from the candidates says (an unreadable list: every process in
+    /proc)."""
+    with armed(shell, service, QUICK + PROTECT_TRIGGER) as offset:
         pid = service.pid()
+        victim_from_the_candidates(shell, service, offset)
         shell.run_check("rmmod lmw")
         service.wait_for_log(offset, "lmw.ko was unloaded", "watching psi from now on")
         wait_until(shell, f"grep -q '^source=psi$' {STATUS}")
-        shell.run_check("modprobe lmw")
+        shell.run_check("modprobe lmw && echo 60 > /proc/sys/vm/lowmem_deny_watermark "
+                        "&& echo 40 > /proc/sys/vm/lowmem_notify_watermark")
         service.wait_for_log(offset, "lmw.ko was loaded", "watching lmw from now on")
         wait_until(shell, f"grep -q '^source=lmw$' {STATUS}")
+        victim_from_the_candidates(shell, service, len(service.log()))
         assert service.pid() == pid and alive(shell, pid)
 
 

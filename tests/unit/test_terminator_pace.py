@@ -1,14 +1,17 @@
 """The graces' and the kill interval's early end (lmw_terminator.pace): pure
 arithmetic on figures; the line under the mark and PSI's stall total
-(lmw_terminator.sources)."""
+(lmw_terminator.sources), and the reads that bring them: kept-open kernel
+files and the keys of meminfo (lmw_terminator.procs)."""
 
 from __future__ import annotations
 
+import os
+import stat
 from pathlib import Path
 
 import pytest
 
-from lmw_terminator import pace
+from lmw_terminator import pace, procs
 from lmw_terminator.sources import Level, LmwSource, memory_stall_us
 
 TOTAL_KB = 512 * 1024
@@ -90,6 +93,56 @@ def test_figures_that_cannot_be_read_are_none(tmp_path: Path, text: str | None) 
     assert LmwSource.committed_and_notify(str(tmp_path)) is None
     (tmp_path / "committed_kb").write_text("186455\n")
     assert LmwSource.committed_and_notify(str(tmp_path)) == (186455, 186454)
+
+
+def io_read(path: str) -> int:
+    """rchar of this process, from /proc/self/io read through read_held."""
+    text = procs.read_held(path, 4096)
+    return int(next(line.split()[1] for line in text.splitlines() if line.startswith(b"rchar:")))
+
+
+def test_a_held_file_is_read_afresh_through_the_same_descriptor() -> None:
+    """A pread at 0 has the kernel make the text again: this process's
+    read count (rchar) has grown by the first read when the second is
+    made, and no other descriptor was opened for it."""
+    path = f"/proc/{os.getpid()}/io"
+    first = io_read(path)
+    fd = procs._held[path]
+    second = io_read(path)
+    assert second > first
+    assert procs._held[path] == fd
+
+
+def test_a_held_file_that_fails_its_read_is_opened_again(tmp_path: Path) -> None:
+    """A removed module's attribute reads ENODEV through the descriptor
+    kept: the path is opened anew (the module may be back), and a path
+    that is gone raises, holding nothing."""
+    path = tmp_path / "committed_kb"
+    path.write_text("186455\n")
+    procs._held[str(path)] = os.open(tmp_path, os.O_RDONLY)    # a directory's pread fails
+    open_fds = len(os.listdir("/proc/self/fd"))
+    assert procs.read_held(str(path), 64) == b"186455\n"
+    assert stat.S_ISREG(os.fstat(procs._held[str(path)]).st_mode)
+    assert len(os.listdir("/proc/self/fd")) == open_fds     # the directory's closed
+    path.unlink()
+    os.close(procs._held.pop(str(path)))
+    with pytest.raises(FileNotFoundError):
+        procs.read_held(str(path), 64)
+    assert str(path) not in procs._held
+
+
+def test_meminfo_gives_the_figures_the_daemon_goes_by(tmp_path: Path) -> None:
+    """The keys wanted, wherever they stand; one the kernel lacks is left
+    out; a key that only ends like one (SwapCommitted_AS) is not it; the
+    last line is read whole, with or without its newline."""
+    (tmp_path / "meminfo").write_text(
+        "MemTotal:         507060 kB\nMemFree:           12000 kB\n"
+        "SwapCommitted_AS:     7 kB\nCommitted_AS:     186455 kB\n")
+    assert procs.meminfo(str(tmp_path)) == {"MemTotal": 507060, "Committed_AS": 186455}
+    (tmp_path / "meminfo").write_text(
+        "MemTotal:         507060 kB\nMemAvailable:      41000 kB\nCommitted_AS:     186455")
+    assert procs.meminfo(str(tmp_path)) == {"MemTotal": 507060, "MemAvailable": 41000,
+                                            "Committed_AS": 186455}
 
 
 @pytest.mark.parametrize(("level", "expected"), [

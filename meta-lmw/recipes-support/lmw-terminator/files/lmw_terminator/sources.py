@@ -26,7 +26,7 @@ import time
 
 from .config import SourceConfig
 from .errors import UserError
-from .procs import PROC, meminfo
+from .procs import PROC, meminfo, read_held
 
 TYPE_CHECKING = False
 if TYPE_CHECKING:
@@ -113,11 +113,9 @@ def memory_stall_us(path: str = PSI_MEMORY) -> int | None:
 
 
 def _read_small(path: str, limit: int = 64) -> bytes:
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        return os.read(fd, limit)
-    finally:
-        os.close(fd)
+    """A small kernel-made file (an lmw.ko attribute, PSI's totals), read
+    through a descriptor kept open (procs.read_held)."""
+    return read_held(path, limit)
 
 
 class SourceGone(Exception):
