@@ -126,7 +126,7 @@ def armed(shell: ShellDriver, service: Service, conf: str, *,
         yield offset
     finally:
         shell.run("kill -9 $(pidof lmwtest favourite trigger precious bystander toucher "
-                  "committer first climber) 2>/dev/null")
+                  "committer first climber steady) 2>/dev/null")
         if module:
             wait_until(shell, f"grep -qx normal {SYSFS}/state")
         # a benign state for whatever runs next: defaults, the module's signal
@@ -766,6 +766,35 @@ def test_with_lmw_the_victim_is_the_one_that_committed(shell: ShellDriver,
         assert committed >= untouched > 10 * rss, line
         wait_until(shell, f"grep -q '^state=watching$' {STATUS}")
         assert alive(shell, toucher)
+
+
+def test_a_climber_goes_before_a_larger_process_that_holds_still(shell: ShellDriver,
+                                                                  service: Service) -> None:
+    """Leaks beside a steady service, in small: "steady" holds 24 MiB and
+    never grows; "climber" commits 1 MiB every 100 ms and takes committed
+    memory over the notify line at 12 MiB. In the warning's grace it climbs
+    on, and it goes although it is still the smaller, ranked by its pace
+    between the daemon's look at the warning and the one at the choice;
+    ranked by size alone, steady would go."""
+    conf = "[warn]\ngrace_ms = 1000\n[kill]\nterm_grace_ms = 1500\nmin_interval_ms = 500\n"
+    with armed(shell, service, conf + PROTECT_TRIGGER) as offset:
+        steady = start(shell, "steady", f"{named_copy(shell, 'steady')} -u {NOBODY} "
+                                        "hold 24576 600")
+        wait_until(shell, "grep -q hold=ok /tmp/steady.out")
+        room_kb = 12 * 1024
+        under = figure(shell, "notify_kb") - figure(shell, "committed_kb") - room_kb
+        start(shell, "trigger", f"{named_copy(shell, 'trigger')} hold {under} 600")
+        wait_until(shell, "grep -q hold=ok /tmp/trigger.out")
+        climber = start(shell, "climber", f"{named_copy(shell, 'climber')} -u {NOBODY} "
+                                          "grow 1024 100")
+        assert ended(shell, service, offset, "climber") == 143
+        line = service.wait_for_log(offset, f"terminate climber[{climber}]")
+        found = re.search(r" committed (\d+) kB cmdline .*, committed (\d+) kB more in ", line)
+        assert found, line
+        assert int(found.group(1)) < 24576 and int(found.group(2)) > 0, line
+        # the first victim: steady was never chosen
+        kills = [text for text in service.log()[offset:] if "] uid " in text]
+        assert kills[0] == line and alive(shell, steady), kills
 
 
 def first_over_notify(shell: ShellDriver) -> int:

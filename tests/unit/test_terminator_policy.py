@@ -278,6 +278,71 @@ def test_a_bystanders_small_crossing_does_not_outweigh_a_climber(tmp_path: Path)
         # (without the size, a module before 1.8.0: the whole weight, and the shell)
         assert choice is not None and choice.proc.comm == victim, (crossed_kb, choice)
 
+def test_a_climber_outweighs_a_larger_process_that_holds_still(tmp_path: Path) -> None:
+    """Between two looks at the candidates the leak grew and the service
+    held still: the leak is ranked by its pace, and goes although it is
+    smaller; a service far larger still goes first (the weight is bounded)."""
+    fake_proc(tmp_path, 10, "service", committed_kb=32_768, start=7)
+    fake_proc(tmp_path, 11, "leak", committed_kb=20_480, start=8)
+    total_kb = 500_000
+    table = procs.read_all(str(tmp_path))
+    named = {proc.comm: proc for proc in table}
+    before = policy.Look(100.0, [replace_kb(named["service"], 32_768),
+                                 replace_kb(named["leak"], 18_432)])
+    now = policy.Look(100.5, table)
+    grown = policy.grown(before, now)
+    assert grown == {11: (2_048, 0.5)}
+    plain = policy.choose(table, config.parse(""), SELF, policy.Ranking(total_kb=total_kb))
+    assert plain is not None and plain.proc.comm == "service"
+    ranking = policy.Ranking(total_kb=total_kb, grown=grown)
+    choice = policy.choose(table, config.parse(""), SELF, ranking)
+    assert choice is not None and choice.proc.comm == "leak"
+    # 2 MiB in 0.5 s: 20 MiB more in 5 s, 40 per mille of RAM, 26 points
+    assert "committed 2048 kB more in 0.5 s +26" in choice.why, choice.why
+    # a list of one, the service: the leak left out can outweigh it, so the
+    # list settles nothing without the growth, and everyone is read
+    listed = procs.parse_candidates(candidates_file(table, total_kb, 1), str(tmp_path))
+    assert listed is not None and [proc.comm for proc in listed.procs] == ["service"]
+    assert policy.choose_listed(listed.procs, listed.rest, config.parse(""), SELF,
+                                policy.Ranking(total_kb=total_kb))[0]
+    assert not policy.choose_listed(listed.procs, listed.rest, config.parse(""), SELF,
+                                    ranking)[0]
+    fake_proc(tmp_path, 12, "huge", committed_kb=80_000, start=9)
+    choice = policy.choose(procs.read_all(str(tmp_path)), config.parse(""), SELF, ranking)
+    assert choice is not None and choice.proc.comm == "huge"
+    assert policy.Ranking(total_kb=total_kb, grown={11: (400_000, 0.1)}).growth_weight(11) \
+        == policy.GROWTH_WEIGHT
+
+
+def replace_kb(proc: procs.Proc, committed_kb: int) -> procs.Proc:
+    """``proc`` as an earlier look saw it: the same pid and start time."""
+    return procs.Proc(pid=proc.pid, start_time=proc.start_time, comm=proc.comm,
+                      oom_score_adj=proc.oom_score_adj, kernel_thread=False,
+                      committed_kb=committed_kb, vsize_kb=committed_kb)
+
+
+def test_growth_is_the_same_process_s_between_two_looks(tmp_path: Path) -> None:
+    """A pid reused by another process, a process that shrank or held still,
+    one that only one look lists: no growth. Looks closer than the daemon's
+    look interval count as that far apart; a later look before an earlier
+    one counts nothing."""
+    fake_proc(tmp_path, 10, "reused", committed_kb=50_000, start=70)
+    fake_proc(tmp_path, 11, "shrank", committed_kb=1_000)
+    fake_proc(tmp_path, 12, "still", committed_kb=5_000)
+    fake_proc(tmp_path, 13, "new", committed_kb=9_000)
+    fake_proc(tmp_path, 14, "grew", committed_kb=9_000)
+    table = procs.read_all(str(tmp_path))
+    by_pid = {proc.pid: proc for proc in table}
+    earlier = [procs.Proc(pid=10, start_time=69, comm="old", oom_score_adj=0,
+                          kernel_thread=False, committed_kb=1, vsize_kb=1),
+               replace_kb(by_pid[11], 2_000), replace_kb(by_pid[12], 5_000),
+               replace_kb(by_pid[14], 8_000)]
+    assert policy.grown(policy.Look(5.0, earlier), policy.Look(5.01, table)) == {
+        14: (1_000, policy.GROWTH_MIN_WINDOW_S)}
+    assert policy.grown(policy.Look(5.0, earlier), policy.Look(4.0, table)) == {}
+    assert policy.grown(None, policy.Look(4.0, table)) == {}
+
+
 def with_families(table: list[procs.Proc]) -> list[procs.Proc]:
     """``table`` with each process's family set, the rule applied to every
     one of them (what choose() may skip reading)."""
@@ -315,7 +380,9 @@ def test_reading_by_ceiling_chooses_what_reading_everyone_would(tmp_path: Path,
                        '[[avoid]]\ncomm = "db"\nuid = 0\nadjust = -400\n'
                        '[[protect]]\ncomm = "svc"\nuid = 0\n')
     ranking = policy.Ranking(total_kb=1_000_000, last_denied=(10, "app"),
-                             last_crossed=(rng.randint(10, 14), "app"))
+                             last_crossed=(rng.randint(10, 14), "app"),
+                             grown={rng.randint(10, 16): (rng.randint(1, 90_000),
+                                                          rng.choice([0.1, 0.5, 3.0]))})
     expected = _brute_force(procs.read_all(str(tmp_path)), cfg, ranking)
     choice = policy.choose(procs.read_all(str(tmp_path)), cfg, SELF, ranking)
     got = None if choice is None else (choice.score, choice.proc.rss_kb)
@@ -437,9 +504,12 @@ def test_choosing_from_the_candidates_chooses_what_reading_everyone_would(
                       cmdline=rng.choice(["x --batch", "x", ""]), start=seed + pid,
                       ppid=rng.choice([1, 1, rng.randint(9, pid - 1)]))
         table = procs.read_all(str(root))
+        # growth for anyone, listed or not (a climber the list left out)
         ranking = policy.Ranking(total_kb=1_000_000,
                                  last_denied=(rng.choice(table).pid, "app"),
-                                 last_crossed=(rng.choice(table).pid, "app"))
+                                 last_crossed=(rng.choice(table).pid, "app"),
+                                 grown={rng.choice(table).pid: (rng.randint(1, 90_000),
+                                                                rng.choice([0.1, 0.5, 3.0]))})
         listed = procs.parse_candidates(
             candidates_file(table, 1_000_000, rng.choice([1, 2, 4, 16])), str(root))
         assert listed is not None

@@ -20,6 +20,15 @@ The base score matches what raised the signal:
   fork happened to take the figure over the line asked for a few pages,
   and weighs no more than those.
 
+A process whose commitment grew since the daemon's last look at lmw.ko's
+candidates (both lists name it) is ranked as if it also held what it
+would commit in GROWTH_HORIZON_S more at the pace it kept, up to
+GROWTH_WEIGHT: memory climbs because of who keeps committing, and a kill
+of a larger process that holds still buys a moment while the climb goes
+on, where a kill of the climber ends it. Sixteen leaks of 20 MiB each,
+climbing, and a steady 32 MiB service: the service is larger, the leaks
+are the culprits.
+
 With committed memory, a process is ranked with its family when its
 children hold its memory: itself and its direct children of its own
 real uid that may be chosen, when together they hold at least
@@ -88,6 +97,20 @@ LAST_DENIED_WEIGHT = 100
 # than the weight of a refusal, which says the process keeps asking.
 # Without the size (a module before 1.8.0), the whole of it.
 LAST_CROSSED_WEIGHT = 50
+# On top of the base of a process whose commitment grew since the last
+# look: what it would commit in GROWTH_HORIZON_S more at that pace, at most
+# what 7.5% of RAM committed scores, as much as a crossing. A climber
+# outweighs a process this much larger that holds still; a process that
+# took one buffer at the wrong moment (its pace over a short look is
+# steep) weighs no more than a crossing bystander can.
+GROWTH_WEIGHT = 50
+# What a kill of a climber saves besides what it holds: its pace over the
+# time the next kill would take to come, the victim's grace at the
+# defaults (3 s) and the kill interval (1 s), rounded up.
+GROWTH_HORIZON_S = 5
+# A pace is measured over no less than the daemon's look interval in a
+# grace (pace.CLIMB_CHECK_S): two looks closer than that say little.
+GROWTH_MIN_WINDOW_S = 0.1
 # A family is ranked as one when it holds at least this many times what its
 # largest member holds: memory spread so thin that no kill of one member
 # frees much of it (a fork storm, a pool of many small workers), while a
@@ -96,22 +119,62 @@ LAST_CROSSED_WEIGHT = 50
 FAMILY_SPREAD = 8
 
 
+class Look:
+    """One look at lmw.ko's candidates: when (time.monotonic()), and what
+    each process listed, known by its pid and start time, is ranked by
+    (ranked_kb: its family's, when it is ranked with its family)."""
+
+    __slots__ = ("at", "ranked")
+
+    def __init__(self, at: float, listed: Iterable[Proc]) -> None:
+        self.at = at
+        self.ranked = {(proc.pid, proc.start_time): ranked_kb(proc) for proc in listed}
+
+
+def grown(before: Look | None, now: Look) -> dict[int, tuple[int, float]]:
+    """pid -> (kB committed since ``before``, seconds between the looks) for
+    each process that both looks list and that grew: the same process (a
+    pid and start time are never another's)."""
+    if before is None or now.at <= before.at:
+        return {}
+    window = max(now.at - before.at, GROWTH_MIN_WINDOW_S)
+    growth: dict[int, tuple[int, float]] = {}
+    for (pid, start), kb in now.ranked.items():
+        was = before.ranked.get((pid, start))
+        if was is not None and kb > was:
+            growth[pid] = (kb - was, window)
+    return growth
+
+
 class Ranking:
     """What the base score is: resident memory (oom_score), or, with
     ``total_kb`` given, committed memory; ``last_denied`` is lmw.ko's
     (pid, comm) of the last refusal: the pid is the process's, the comm the
     refused thread's; ``last_crossed`` the same of the commitment that
     last took committed memory over one of lmw.ko's lines, and
-    ``crossed_kb`` what that commitment asked for (None: not known)."""
+    ``crossed_kb`` what that commitment asked for (None: not known);
+    ``grown`` is grown()'s, from the last two looks at the candidates."""
 
-    __slots__ = ("crossed_kb", "last_crossed", "last_denied", "total_kb")
+    __slots__ = ("crossed_kb", "grown", "last_crossed", "last_denied", "total_kb")
 
     def __init__(self, total_kb: int | None = None,
                  last_denied: tuple[int, str] | None = None,
                  last_crossed: tuple[int, str] | None = None,
-                 crossed_kb: int | None = None) -> None:
+                 crossed_kb: int | None = None,
+                 grown: dict[int, tuple[int, float]] | None = None) -> None:
         self.total_kb, self.last_denied = total_kb, last_denied
         self.last_crossed, self.crossed_kb = last_crossed, crossed_kb
+        self.grown = grown or {}
+
+    def growth_weight(self, pid: int) -> int:
+        """What process ``pid``'s growth adds: the score of what it would
+        commit in GROWTH_HORIZON_S at its pace, at most GROWTH_WEIGHT."""
+        growth = self.grown.get(pid)
+        if growth is None or self.total_kb is None:
+            return 0
+        grown_kb, window_s = growth
+        per_mille = int(grown_kb * GROWTH_HORIZON_S / window_s) * 1000 // max(self.total_kb, 1)
+        return min(GROWTH_WEIGHT, per_mille * 2 // 3)
 
     def crossed_weight(self) -> int:
         """What the crossing adds: the score of what it asked for, at most
@@ -128,6 +191,8 @@ class Ranking:
             weight += LAST_DENIED_WEIGHT
         if self.last_crossed is not None and self.last_crossed[0] == pid:
             weight += self.crossed_weight()
+        if self.grown:
+            weight += self.growth_weight(pid)
         return weight
 
 
@@ -270,6 +335,10 @@ def score(proc: Proc, config: Config, ranking: Ranking = RESIDENT) -> tuple[int,
         if ranking.last_crossed is not None and ranking.last_crossed[0] == proc.pid:
             asked = "" if ranking.crossed_kb is None else f" asking {ranking.crossed_kb} kB"
             reasons.append(f"crossed a line last{asked} {ranking.crossed_weight():+d}")
+        if proc.pid in ranking.grown:
+            grown_kb, window_s = ranking.grown[proc.pid]
+            reasons.append(f"committed {grown_kb} kB more in {window_s:.1f} s "
+                           f"{ranking.growth_weight(proc.pid):+d}")
     reasons += [f"{rule.describe()} {rule.adjust:+d}" for rule in (*config.prefer, *config.avoid)
                 if matches(rule, proc)]
     return _total(proc, config, ranking), ", ".join(reasons)
@@ -282,16 +351,17 @@ def choose_listed(listed: list[Proc], rest: int | None, config: Config, self_pid
     whether it is the choice among every process: True when nobody left
     out can reach it. ``rest`` is the highest score lmw.ko saw among the
     processes it left out (None: it left none out); what the daemon adds
-    can raise any of them by the weights of lmw.ko's records and by every
-    prefer rule, so the choice stands only above that sum. False: read
-    every process (choose). ``passed_over`` is choose()'s."""
+    can raise any of them by its weight (lmw.ko's records, its growth) and
+    by every prefer rule, so the choice stands only above that sum. False:
+    read every process (choose). ``passed_over`` is choose()'s."""
     choice = choose(listed, config, self_pid, ranking, passed_over=passed_over)
     if rest is None:
         return True, choice
     listed_pids = {proc.pid for proc in listed}
-    weights = [ranking.weight(record[0]) for record in (ranking.last_denied,
-                                                        ranking.last_crossed)
-               if record is not None and record[0] not in listed_pids]
+    weighed = {record[0] for record in (ranking.last_denied, ranking.last_crossed)
+               if record is not None}
+    weights = [ranking.weight(pid) for pid in weighed.union(ranking.grown)
+               if pid not in listed_pids]
     reach = rest + max(weights, default=0) + sum(max(0, rule.adjust) for rule in config.prefer)
     return choice is not None and choice.score > reach, choice
 

@@ -265,6 +265,9 @@ class Terminator:
         # time, when); not chosen again while they may still be exiting by
         # themselves (killer.KILL_WAIT_S)
         self.left: dict[int, tuple[int, float]] = {}
+        # the last look at lmw.ko's candidates (at a warning, at each
+        # choice): who grew since is ranked by its pace (policy.grown)
+        self.last_look: policy.Look | None = None
         self.kills = 0
         self.nobody_logged = False
         self.last_action = ""
@@ -484,7 +487,18 @@ class Terminator:
                       "%.0f s)", now - self.last_warned, WARN_MIN_INTERVAL_S)
         else:
             self._warn()
+        if self.cfg.warn.grace_ms > 0:
+            self._look()    # the grace's climbers are known by their pace at its end
         return figures
+
+    def _look(self) -> procs.Candidates | None:
+        """lmw.ko's candidates, now the last look (None: none to read)."""
+        if not isinstance(self.source, LmwSource):
+            return None
+        listed = procs.parse_candidates(self.source.candidates())
+        if listed is not None:
+            self.last_look = policy.Look(time.monotonic(), listed.procs)
+        return listed
 
     def _end_episode(self, now: float) -> None:
         """Memory is back to normal: the episode's last line, and rest."""
@@ -829,14 +843,15 @@ class Terminator:
             now = time.monotonic()
             passed_over |= {(pid, start) for pid, (start, at) in self.left.items()
                             if now - at < killer.KILL_WAIT_S}
-        if isinstance(self.source, LmwSource):
-            listed = procs.parse_candidates(self.source.candidates())
-            if listed is not None:
-                settled, choice = policy.choose_listed(listed.procs, listed.rest, self.cfg,
-                                                       os.getpid(), ranking,
-                                                       passed_over=passed_over)
-                if settled:
-                    return choice, "lmw.ko's candidates"
+        before = self.last_look
+        listed = self._look()
+        if listed is not None and self.last_look is not None:
+            # one growth ranks every process, from the list or from /proc
+            ranking.grown = policy.grown(before, self.last_look)
+            settled, choice = policy.choose_listed(listed.procs, listed.rest, self.cfg,
+                                                   os.getpid(), ranking, passed_over=passed_over)
+            if settled:
+                return choice, "lmw.ko's candidates"
         return policy.choose(procs.each(), self.cfg, os.getpid(), ranking,
                              passed_over=passed_over), "/proc"
 
