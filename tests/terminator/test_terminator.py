@@ -770,16 +770,16 @@ def test_with_lmw_the_victim_is_the_one_that_committed(shell: ShellDriver,
 
 def test_a_climber_goes_before_a_larger_process_that_holds_still(shell: ShellDriver,
                                                                   service: Service) -> None:
-    """Leaks beside a steady service, in small: "steady" holds 24 MiB and
-    never grows; "climber" commits 1 MiB every 100 ms and takes committed
-    memory over the notify line at 12 MiB. In the warning's grace it climbs
-    on, and it goes although it is still the smaller, ranked by its pace
-    between the daemon's look at the warning and the one at the choice;
-    ranked by size alone, steady would go."""
+    """A user's leak beside root's steady service, in small: "steady", root's
+    and not protected, holds 24 MiB and never grows; "climber", nobody's,
+    commits 1 MiB every 100 ms and takes committed memory over the notify
+    line at 12 MiB. In the warning's grace it climbs on, and it goes
+    although it is still the smaller, ranked by its pace between the
+    daemon's look at the warning and the one at the choice; ranked by size
+    alone, root's steady would go in the user's place."""
     conf = "[warn]\ngrace_ms = 1000\n[kill]\nterm_grace_ms = 1500\nmin_interval_ms = 500\n"
     with armed(shell, service, conf + PROTECT_TRIGGER) as offset:
-        steady = start(shell, "steady", f"{named_copy(shell, 'steady')} -u {NOBODY} "
-                                        "hold 24576 600")
+        steady = start(shell, "steady", f"{named_copy(shell, 'steady')} hold 24576 600")
         wait_until(shell, "grep -q hold=ok /tmp/steady.out")
         room_kb = 12 * 1024
         under = figure(shell, "notify_kb") - figure(shell, "committed_kb") - room_kb
