@@ -129,6 +129,31 @@ def test_the_ordinary_scheduling_leg_is_reported_beside_the_real_time_one() -> N
         "n": 2, "p50": 30.0, "p99": 80.0, "max": 80.0}
 
 
+def test_the_leg_with_the_memory_monitor_stopped_is_set_against_earlyoom_too() -> None:
+    measured = latency.Latency(
+        poll_ms=[0.5], terminator=latency.Reaction(ms=[10.0, 40.0], timeouts=0),
+        earlyoom=latency.Reaction(ms=[60.0, 160.0], timeouts=0),
+        monitor_stopped=latency.Reaction(ms=[8.0, 20.0], timeouts=1))
+    table = "\n".join(report.latency_table(measured))
+    assert "| the same, lmw-memory-monitor stopped | 2 | 8.00 | 20.00 | 20.00 |" in table
+    # as installed: 6.0x / 4.0x; like with like: earlyoom over the leg without the monitor
+    assert "earlyoom / lmw-terminator, same run: 6.0x at p50, 4.0x at p99." in table
+    assert ("earlyoom / lmw-terminator with lmw-memory-monitor stopped, like with like "
+            "(earlyoom's runs never wake the monitor), same run: 7.5x at p50, 8.0x at p99."
+            ) in table
+    assert ("lmw-terminator (lmw-memory-monitor stopped): 1 victims not stopped within 20 s."
+            in table)
+    figures = report.reaction_json(measured)
+    assert figures["terminator_memory_monitor_stopped_reaction_ms"] == {
+        "n": 2, "p50": 8.0, "p99": 20.0, "max": 20.0}
+    assert figures["earlyoom_over_terminator_memory_monitor_stopped_p99"] == 8.0
+    # an older run without that leg: no row, no ratio, no figure
+    older = latency.Latency(poll_ms=[0.5], terminator=measured.terminator,
+                            earlyoom=measured.earlyoom)
+    assert "monitor" not in "\n".join(report.latency_table(older))
+    assert not [name for name in report.reaction_json(older) if "monitor" in name]
+
+
 def test_the_waiter_on_the_crossers_vcpu_is_reported_beside_the_one_as_it_comes() -> None:
     measured = latency.Latency(
         poll_ms=[0.4, 7.0], terminator=latency.Reaction(ms=[30.0], timeouts=0), earlyoom=None,

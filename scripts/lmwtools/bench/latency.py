@@ -16,7 +16,13 @@
     reaction (from its wake-up: the choice, then the signal);
 (c) the same, the daemon an ordinary process (realtime_priority 0, nice
     -20) rather than SCHED_FIFO, in the same boot: what its priority buys;
-(d) earlyoom's SIGTERM arriving at the same victim, its line placed at the
+(d) the same again with lmw-memory-monitor stopped: the crossing that
+    wakes the terminator wakes the monitor too (its D-Bus signal), and
+    under TCG its work takes turns on the one host thread with the
+    daemon's and the victim's; in (e) lmw.ko's lines are off and the
+    monitor never wakes, so this is the terminator's figure like with
+    like (the packagegroup does not install the monitor either);
+(e) earlyoom's SIGTERM arriving at the same victim, its line placed at the
     same growth (workloads/reaction.sh earlyoom), in the same boot.
 Each as a distribution over many crossings: p50, p99, max.
 """
@@ -104,6 +110,8 @@ class Latency:
     poll_path: PollPath | None = None
     # the terminator as an ordinary process (realtime_priority 0)
     ordinary: Reaction | None = None
+    # the terminator with lmw-memory-monitor stopped (see (d) above)
+    monitor_stopped: Reaction | None = None
     # the poll() waiter at SCHED_FIFO 1 on the crosser's vCPU (see (a) above)
     poll_same_vcpu_ms: list[float] = field(default_factory=list)
 
@@ -242,8 +250,10 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
                       stages=timed, table_size=table_size, held_back=held_back,
                       accounted_ms=[float(r.get("accounted_ms", 0.0)) for r in accounts])
     ordinary = measure_killer(shell, "lmw-terminator-ordinary", crossings)[0]
+    monitor_stopped = measure_killer(shell, "lmw-terminator-monitor-stopped", crossings)[0]
     peer = measure_killer(shell, "earlyoom", crossings)[0] if earlyoom else None
-    return Latency(poll_ms, terminator, peer, profile, poll_path, ordinary, poll_same_vcpu_ms)
+    return Latency(poll_ms, terminator, peer, profile, poll_path, ordinary, monitor_stopped,
+                   poll_same_vcpu_ms)
 
 
 def trace_poll_path(shell: object, crossings: int) -> PollPath:

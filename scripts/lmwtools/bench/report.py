@@ -18,6 +18,8 @@ from .latency import Latency
 from .stats import Tail
 from .stress import PHASES, SCENARIO_TITLES, WORKLOAD_TITLES, WORKLOADS, Outcome
 
+# the terminator's reaction once more, the D-Bus bridge out of the way (latency.py (d))
+MONITOR_STOPPED = "lmw-memory-monitor stopped"
 HOOK_TITLES = {
     "unloaded": "not loaded (baseline)",
     "passive": "loaded, knobs 0 (passive)",
@@ -50,6 +52,8 @@ def latency_table(latency: Latency) -> list[str]:
     if latency.ordinary is not None:
         rows.append(("the same, lmw-terminator an ordinary process (realtime_priority 0)",
                      latency.ordinary.tail()))
+    if latency.monitor_stopped is not None:
+        rows.append((f"the same, {MONITOR_STOPPED}", latency.monitor_stopped.tail()))
     if latency.earlyoom is not None:
         rows.append(("earlyoom's SIGTERM at the same victim", latency.earlyoom.tail()))
     lines = ["| from the crossing to | n | p50 ms | p99 ms | max ms |",
@@ -60,12 +64,19 @@ def latency_table(latency: Latency) -> list[str]:
         ours, theirs = latency.terminator.tail(), latency.earlyoom.tail()
         lines.append(f"\nearlyoom / lmw-terminator, same run: {theirs.p50 / ours.p50:.1f}x at "
                      f"p50, {theirs.p99 / ours.p99:.1f}x at p99.")
+        if latency.monitor_stopped is not None:
+            alone = latency.monitor_stopped.tail()
+            lines.append(f"\nearlyoom / lmw-terminator with {MONITOR_STOPPED}, like with like "
+                         f"(earlyoom's runs never wake the monitor), same run: "
+                         f"{theirs.p50 / alone.p50:.1f}x at p50, {theirs.p99 / alone.p99:.1f}x "
+                         "at p99.")
     if latency.ordinary is not None:
         ours, plain = latency.terminator.tail(), latency.ordinary.tail()
         lines.append(f"\nlmw-terminator as an ordinary process / at SCHED_FIFO 1, same run: "
                      f"{plain.p50 / ours.p50:.1f}x at p50, {plain.p99 / ours.p99:.1f}x at p99.")
     for name, measured in (("lmw-terminator", latency.terminator),
                            ("lmw-terminator (realtime_priority 0)", latency.ordinary),
+                           (f"lmw-terminator ({MONITOR_STOPPED})", latency.monitor_stopped),
                            ("earlyoom", latency.earlyoom)):
         if measured is not None and measured.timeouts:
             lines.append(f"\n{name}: {measured.timeouts} victims not stopped within 20 s.")
@@ -165,10 +176,16 @@ def reaction_json(latency: Latency) -> dict[str, object]:
     if latency.ordinary is not None:
         figures["terminator_ordinary_scheduling_reaction_ms"] = tail_json(
             latency.ordinary.tail())
+    if latency.monitor_stopped is not None:
+        figures["terminator_memory_monitor_stopped_reaction_ms"] = tail_json(
+            latency.monitor_stopped.tail())
     if latency.earlyoom is not None:
         figures["earlyoom_reaction_ms"] = tail_json(latency.earlyoom.tail())
         figures["earlyoom_over_terminator_p99"] = (latency.earlyoom.tail().p99
                                                    / latency.terminator.tail().p99)
+        if latency.monitor_stopped is not None:
+            figures["earlyoom_over_terminator_memory_monitor_stopped_p99"] = (
+                latency.earlyoom.tail().p99 / latency.monitor_stopped.tail().p99)
     if latency.poll_path is not None and latency.poll_path.total_ms:
         figures["poll_waiter_traced_module_ms"] = tail_json(Tail.of(latency.poll_path.module_ms))
         figures["poll_waiter_traced_ipi_ms"] = tail_json(Tail.of(latency.poll_path.ipi_ms))
@@ -270,6 +287,9 @@ def plots(out: Path, latency: Latency | None, outcomes: list[Outcome]) -> list[s
                   ("lmw-terminator SIGTERM", latency.terminator.ms)]
         if latency.ordinary is not None:
             panels.append(("lmw-terminator SIGTERM, ordinary", latency.ordinary.ms))
+        if latency.monitor_stopped is not None:
+            panels.append(("lmw-terminator SIGTERM, monitor stopped",
+                           latency.monitor_stopped.ms))
         if latency.earlyoom is not None:
             panels.append(("earlyoom SIGTERM", latency.earlyoom.ms))
         fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5))

@@ -6,8 +6,10 @@
 #
 # KILLER is lmw-terminator (the line: lmw.ko's notify watermark, crossed by
 # a commitment), lmw-terminator-ordinary (the same daemon as an ordinary
-# process, realtime_priority 0) or earlyoom (the line: its available-memory
-# minimum, -M, crossed by touched memory). Each crossing is one lmwbench victim
+# process, realtime_priority 0), lmw-terminator-monitor-stopped (the same
+# daemon with lmw-memory-monitor stopped, which the crossing would wake
+# too) or earlyoom (the line: its available-memory minimum, -M, crossed by
+# touched memory; lmw.ko's lines are off, so the monitor never wakes). Each crossing is one lmwbench victim
 # (oom_score_adj 1000, so it is either killer's choice) of the same size:
 # the commitment of 2% of RAM past where the notify line would be, all
 # touched. For lmw-terminator it logs its crossing just before the mmap;
@@ -27,12 +29,14 @@ lmw=/sys/kernel/lmw/watermark
 config=/etc/lmw/terminator.toml
 log=/tmp/lmwbench-victims.log
 earlyoom_pid=
+monitor_stopped=
 
 restore() {
 	[ -n "$earlyoom_pid" ] && kill "$earlyoom_pid" 2>/dev/null && wait "$earlyoom_pid"
 	[ -f "$config.bench-saved" ] && mv "$config.bench-saved" "$config"
 	sysctl -q -p /etc/sysctl.d/90-lmw.conf
 	systemctl restart lmw-terminator
+	[ -n "$monitor_stopped" ] && systemctl start lmw-memory-monitor
 }
 trap restore EXIT
 
@@ -40,11 +44,19 @@ available_kb() { awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo; }
 
 modprobe lmw
 case $killer in
-lmw-terminator | lmw-terminator-ordinary)
+lmw-terminator | lmw-terminator-ordinary | lmw-terminator-monitor-stopped)
 	# -ordinary: the daemon as an ordinary process at nice -20, as it ran
 	# before it made itself SCHED_FIFO (realtime_priority 0)
 	priority=1
 	[ "$killer" = lmw-terminator-ordinary ] && priority=0
+	if [ "$killer" = lmw-terminator-monitor-stopped ]; then
+		if ! systemctl is-active --quiet lmw-memory-monitor; then
+			echo "reaction.sh: lmw-memory-monitor is not running: nothing to stop" >&2
+			exit 2
+		fi
+		systemctl stop lmw-memory-monitor
+		monitor_stopped=yes
+	fi
 	cp "$config" "$config.bench-saved"
 	cat >"$config" <<-EOF2
 	[warn]
