@@ -9,10 +9,10 @@
 # process, realtime_priority 0), lmw-terminator-monitor-stopped (the same
 # daemon with lmw-memory-monitor stopped, which the crossing would wake
 # too) or earlyoom (the line: its available-memory minimum, -M, crossed by
-# touched memory; lmw.ko's lines are off, so the monitor never wakes). Each crossing is one lmwbench victim
-# (oom_score_adj 1000, so it is either killer's choice) of the same size:
-# the commitment of 2% of RAM past where the notify line would be, all
-# touched. For lmw-terminator it logs its crossing just before the mmap;
+# touched memory; lmw.ko's lines are off, so the monitor never wakes).
+# Each crossing is one lmwbench victim (oom_score_adj 1000, so it is either
+# killer's choice) of the same size: the commitment of 2% of RAM past where
+# the notify line would be, all touched. For lmw-terminator it logs its crossing just before the mmap;
 # for earlyoom, when it has touched as much as puts MemAvailable at -M. In
 # its SIGTERM handler it logs when the signal came
 # (CLOCK_MONOTONIC, comparable across processes). lmw-terminator runs with
