@@ -314,8 +314,51 @@ def test_readme_block_is_replaced_and_nothing_else(tmp_path: Path,
     cli.update_tables(run_dir / "report.md", readme)
     text = readme.read_text()
     assert text.startswith("before\n") and text.endswith("after\n")
-    assert "old table" not in text and "#### Hook cost" in text
-    assert "![" not in text and "From `title`" in text
+    assert "#### Hook cost" in text and "| a |" in text
+    assert "![" not in text and "From `title`." in text
     readme.write_text("no block here\n")
     with pytest.raises(UserError, match="no <!-- bench:begin -->"):
         cli.update_tables(run_dir / "report.md", readme)
+
+
+def test_a_run_of_some_parts_replaces_their_tables_and_keeps_the_others(
+        tmp_path: Path) -> None:
+    readme = tmp_path / "benchmarks.md"
+    readme.write_text(
+        f"intro\n{cli.TABLES_BEGIN}\nWhich run each table comes from.\n\n"
+        "#### Hook cost\n\nFrom `an old run`.\n\n| hook 1 |\n\n"
+        "#### Signal latency and reaction\n\nFrom `an old run`.\n\n| latency 1 |\n\n"
+        "#### Footprint at rest\n\nFrom `an old run`.\n\n| footprint 1 |\n"
+        f"{cli.TABLES_END}\nafter\n")
+    report_file = tmp_path / "report.md"
+    report_file.write_text(
+        "# meta-lmw 9.9.9 bench: a guest\n\n"
+        f"{report.MEASURED_BY}`scripts/bench --only latency,stress`.\n\n"
+        "## Signal latency and reaction\n\n| latency 2 |\n\n![latency](latency.png)\n\n"
+        "## Outcome under the standard stress\n\n| stress 2 |\n\n![stress](stress.png)\n")
+    cli.update_tables(report_file, readme)
+    text = readme.read_text()
+    source = ("From `meta-lmw 9.9.9 bench: a guest`, measured by "
+              "`scripts/bench --only latency,stress`.")
+    # what ran is replaced, with its run named; what did not run stays as it was
+    assert "latency 1" not in text and f"{source}\n\n| latency 2 |" in text
+    assert "From `an old run`.\n\n| hook 1 |" in text
+    assert "From `an old run`.\n\n| footprint 1 |" in text
+    assert "Which run each table comes from." in text
+    # a part the block did not have goes after the report's part before it
+    headings = [line for line in text.splitlines() if line.startswith("#### ")]
+    assert headings == ["#### Hook cost", "#### Signal latency and reaction",
+                        "#### Outcome under the standard stress", "#### Footprint at rest"]
+    assert text.startswith("intro\n") and text.endswith(f"{cli.TABLES_END}\nafter\n")
+    # the same run again changes nothing
+    cli.update_tables(report_file, readme)
+    assert readme.read_text() == text
+
+
+def test_the_report_names_the_command_that_measures_the_same_again() -> None:
+    args = cli.make_parser().parse_args(
+        ["--only", "stress", "--workloads", "forkstorm", "--vcpus", "1", "--out", "/x",
+         "--update-readme"])
+    assert cli.command_line(args) == ("scripts/bench --only stress --workloads forkstorm "
+                                      "--vcpus 1")
+    assert cli.command_line(cli.make_parser().parse_args(["--smoke"])) == "scripts/bench --smoke"

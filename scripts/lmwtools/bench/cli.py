@@ -26,8 +26,9 @@ chain without that wait, which a board's cores do not have either.
 
 The report, results.json and the plots go to
 build/bench/<kernel release>-<arch>-<date>/ (--out to choose).
---update-readme replaces what lies between the ``<!-- bench:begin -->``
-and ``<!-- bench:end -->`` lines of docs/benchmarks.md with the tables.
+--update-readme puts the tables between the ``<!-- bench:begin -->`` and
+``<!-- bench:end -->`` lines of docs/benchmarks.md, part by part: a run of
+some parts replaces their sections and leaves the others' (update_tables).
 Exit status: 0 ok, 1 internal error (a measurement failed), 2 user
 error, 130 interrupted.
 """
@@ -45,7 +46,8 @@ from ..bed import boot
 from ..bed.guest import VCPUS, Guest, GuestSpec, build
 from ..core import progress
 from ..core.errors import EXIT_OK, UserError, run_command
-from ..core.paths import BENCH_RESULTS, REPO
+from ..core.layer import assignments
+from ..core.paths import BENCH_RESULTS, LAYER, REPO
 from . import footprint, hookcost, latency, report, stress
 from .records import install_workloads
 
@@ -54,6 +56,8 @@ PARTS = ("hook", "latency", "stress", "footprint")
 BENCH_DOC = REPO / "docs" / "benchmarks.md"
 TABLES_BEGIN = "<!-- bench:begin -->"
 TABLES_END = "<!-- bench:end -->"
+# where the layer's version is, which the report's title names
+VERSION_FILE = LAYER / "classes-recipe" / "lmw_source.bbclass"
 
 
 @dataclass(frozen=True, slots=True)
@@ -77,20 +81,72 @@ SMOKE = Profile(hook_repetitions=2, hook_count=2000, crossings=10,
                 footprint_seconds=5)
 
 
+def _sections(lines: list[str], level: str) -> tuple[list[str], list[tuple[str, list[str]]]]:
+    """Split markdown lines at headings of ``level`` ("## "): what comes
+    before the first, and each heading with the lines under it."""
+    head: list[str] = []
+    sections: list[tuple[str, list[str]]] = []
+    for line in lines:
+        if line.startswith(level):
+            sections.append((line[len(level):].strip(), []))
+        elif sections:
+            sections[-1][1].append(line)
+        else:
+            head.append(line)
+    return head, sections
+
+
 def update_tables(report_file: Path, doc: Path) -> None:
-    """Put the report's tables between ``doc``'s TABLES_BEGIN and TABLES_END lines."""
+    """Put the report's tables between ``doc``'s TABLES_BEGIN and TABLES_END
+    lines, part by part: a section of the block whose heading the report
+    has is replaced, one it lacks is added in the report's order, and every
+    other section stays, so that a run of some parts (--only latency)
+    leaves the figures of the others. Each section names the run it comes
+    from on its first line."""
     text = doc.read_text()
     if TABLES_BEGIN not in text or TABLES_END not in text:
         raise UserError(f"{doc} has no {TABLES_BEGIN} … {TABLES_END} block")
     head, rest = text.split(TABLES_BEGIN, 1)
-    _, tail = rest.split(TABLES_END, 1)
-    title, body = report_file.read_text().split("\n", 1)
-    # the tables only: the plots stay in the (git-ignored) results folder
-    kept = [line.replace("## ", "#### ", 1) for line in body.splitlines()
-            if not line.startswith("![")]
-    source = f"From `{title.lstrip('# ')}`; plots: `make bench`."
-    table = re.sub(r"\n{3,}", "\n\n", "\n".join(kept)).strip()
-    doc.write_text(f"{head}{TABLES_BEGIN}\n{source}\n\n{table}\n{TABLES_END}{tail}")
+    block, tail = rest.split(TABLES_END, 1)
+    report_head, measured = _sections(report_file.read_text().splitlines(), "## ")
+    title = report_head[0].lstrip("# ").strip() if report_head else report_file.name
+    how = next((line[len(report.MEASURED_BY):].rstrip(".") for line in report_head
+                if line.startswith(report.MEASURED_BY)), None)
+    source = f"From `{title}`" + (f", measured by {how}" if how else "") + "."
+    preamble, kept = _sections(block.splitlines(), "#### ")
+    after = -1  # where the last section of the report went
+    for heading, lines in measured:
+        # the tables only: the plots stay in the (git-ignored) results folder
+        body = [source, "", *(line for line in lines if not line.startswith("!["))]
+        at = next((i for i, (name, _) in enumerate(kept) if name == heading), None)
+        if at is None:
+            at = after + 1
+            kept.insert(at, (heading, body))
+        else:
+            kept[at] = (heading, body)
+        after = at
+    parts = ["\n".join(preamble).strip()]
+    parts += [f"#### {heading}\n\n" + "\n".join(body).strip() for heading, body in kept]
+    merged = re.sub(r"\n{3,}", "\n\n", "\n\n".join(p for p in parts if p))
+    doc.write_text(f"{head}{TABLES_BEGIN}\n{merged}\n{TABLES_END}{tail}")
+
+
+def command_line(args: argparse.Namespace) -> str:
+    """The scripts/bench command that measures what ``args`` measured (the
+    options that change the figures; not --out nor --update-readme)."""
+    words = ["scripts/bench"]
+    if args.smoke:
+        words.append("--smoke")
+    for option, value, default in (("--only", args.only, None),
+                                   ("--scenarios", args.scenarios, None),
+                                   ("--workloads", args.workloads, None),
+                                   ("--kernel", args.kernel, "6.1"),
+                                   ("--arch", args.arch, "x86_64"),
+                                   ("--userland", args.userland, "systemd"),
+                                   ("--vcpus", args.vcpus, VCPUS)):
+        if value is not None and value != default:
+            words += [option, str(value)]
+    return " ".join(words)
 
 
 def _shared_boots(guest: Guest, parts: set[str], profile: Profile) -> tuple[
@@ -158,9 +214,11 @@ def bench(args: argparse.Namespace) -> int:
                              f"{stress.SCENARIO_TITLES[scenario]}")
                 outcomes += stress.measure(guest, (scenario,), profile.stress_seconds, workload)
     vcpus = f"{args.vcpus} vCPU" + ("s" if args.vcpus > 1 else "")
-    title = (f"meta-lmw bench: {guest.release} {args.arch}, QEMU TCG, {vcpus}, 512 MiB, "
-             f"{time.strftime('%Y-%m-%d')}" + (" (smoke)" if args.smoke else ""))
-    written = report.write(out, title, hook=hook, latency=lat, outcomes=outcomes,
+    version = assignments(VERSION_FILE).get("LMW_VERSION", "(no LMW_VERSION)")
+    title = (f"meta-lmw {version} bench: {guest.release} {args.arch}, QEMU TCG, {vcpus}, "
+             f"512 MiB, {time.strftime('%Y-%m-%d')}" + (" (smoke)" if args.smoke else ""))
+    written = report.write(out, title, command_line(args),
+                           hook=hook, latency=lat, outcomes=outcomes,
                            footprint=prints, footprint_s=profile.footprint_seconds)
     print(written.read_text())
     print(f"bench: report in {written}")

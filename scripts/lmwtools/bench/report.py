@@ -18,6 +18,8 @@ from .latency import Latency
 from .stats import Tail
 from .stress import PHASES, SCENARIO_TITLES, WORKLOAD_TITLES, WORKLOADS, Outcome
 
+# the report's line under its title that says how the run was made
+MEASURED_BY = "Measured by "
 # the terminator's reaction once more, the D-Bus bridge out of the way (latency.py (d))
 MONITOR_STOPPED = "lmw-memory-monitor stopped"
 HOOK_TITLES = {
@@ -312,11 +314,12 @@ def plots(out: Path, latency: Latency | None, outcomes: list[Outcome]) -> list[s
     return made
 
 
-def write(out: Path, title: str, *, hook: HookCost | None, latency: Latency | None,
-          outcomes: list[Outcome], footprint: list[Footprint], footprint_s: int) -> Path:
+def write(out: Path, title: str, command: str, *, hook: HookCost | None,
+          latency: Latency | None, outcomes: list[Outcome], footprint: list[Footprint],
+          footprint_s: int) -> Path:
     out.mkdir(parents=True, exist_ok=True)
     images = plots(out, latency, outcomes)
-    text = [f"# {title}", ""]
+    text = [f"# {title}", "", f"{MEASURED_BY}`{command}`.", ""]
     if hook is not None:
         text += ["## Hook cost", "", *hook_table(hook), ""]
     if latency is not None:
@@ -336,6 +339,7 @@ def write(out: Path, title: str, *, hook: HookCost | None, latency: Latency | No
     report.write_text("\n".join(text))
     (out / "results.json").write_text(json.dumps({
         "title": title,
+        "command": command,
         "hook_cost": asdict(hook) if hook else None,
         "latency": asdict(latency) if latency else None,
         "reaction": reaction_json(latency) if latency else None,
