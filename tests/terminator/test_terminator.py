@@ -1111,6 +1111,63 @@ def test_a_fork_storm_goes_with_its_children_and_the_largest_bystander_lives(
         assert alive(shell, bystander)
 
 
+# A head that forks three children from its main thread and two from a
+# second thread that stays (a child is its forking thread's, and listed in
+# that thread's children file), prints their PIDs and sleeps.
+THREADED_HEAD = r"""
+import os, threading, time
+def fork():
+    pid = os.fork()
+    if pid == 0:
+        time.sleep(1000)
+        os._exit(0)
+    return pid
+pids = [fork() for _ in range(3)]
+done = threading.Event()
+def second():
+    pids.extend(fork() for _ in range(2))
+    done.set()
+    time.sleep(1000)
+threading.Thread(target=second, daemon=True).start()
+done.wait()
+print(" ".join(map(str, sorted(pids))), flush=True)
+time.sleep(1000)
+"""
+
+
+def test_a_stopped_heads_children_files_list_what_a_search_finds(shell: ShellDriver) -> None:
+    """On the guest's kernel (CONFIG_PROC_CHILDREN) the children files of a
+    stopped head list its children, those its second thread forked too,
+    as a search of every process's stat finds them; and a family kill
+    that reads them ends all five."""
+    script = f"""
+import os, signal, subprocess, sys, time
+sys.path.insert(0, "/usr/lib/lmw-terminator")
+from lmw_terminator import config, killer, procs
+head = subprocess.Popen([sys.executable, "-c", {THREADED_HEAD!r}], stdout=subprocess.PIPE,
+                        text=True)
+forked = sorted(int(word) for word in head.stdout.readline().split())
+os.kill(head.pid, signal.SIGSTOP)
+while procs.state_of(head.pid) != b"T":
+    time.sleep(0.01)
+print("threads", len(os.listdir(f"/proc/{{head.pid}}/task")))
+print("files", procs._children_read(f"/proc/{{head.pid}}/task") == forked)
+print("search", sorted(procs._children_searched(head.pid, "/proc")) == forked)
+os.kill(head.pid, signal.SIGCONT)
+outcome, signalled = killer.terminate_family(procs.read_proc(head.pid),
+                                             config.KillConfig(term_grace_ms=2000),
+                                             lambda proc: None)
+head.wait(10)
+print("signalled", signalled)
+print("ended", all(procs.state_of(pid) in (None, b"Z") for pid in forked))
+"""
+    encoded = base64.b64encode(script.encode()).decode()
+    out = dict(line.split() for line in
+               shell.run_check(f"echo {encoded} | base64 -d | python3 -", timeout=60))
+    assert out == {"threads": "2", "files": "True", "search": "True", "signalled": "5",
+                   "ended": "True"}
+
+
 def test_a_copy_of_a_protected_binary_elsewhere_is_not_protected(shell: ShellDriver,
                                                                  service: Service) -> None:
     """A rule protects /usr/bin/lmwtest; a user runs their copy from

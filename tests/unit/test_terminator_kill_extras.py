@@ -9,6 +9,7 @@ directory, with real processes as members.
 from __future__ import annotations
 
 import os
+import signal
 import subprocess
 import sys
 import time
@@ -385,6 +386,89 @@ def test_a_familys_head_is_read_for_the_log_after_its_sigterm(tmp_path: Path) ->
         assert seen[1].startswith("signalled True ") and "hostile" in seen[1]
     finally:
         end_all(head, children)
+
+
+def sigterm_sent(pid: int) -> bool:
+    """A SIGTERM reached ``pid``: still pending (ShdPnd), or it has ended by it."""
+    status = procs.read_bytes(f"/proc/{pid}/status")
+    if status is None or not alive(pid):
+        return True
+    pending = next(line for line in status.decode().splitlines() if line.startswith("ShdPnd:"))
+    return bool(int(pending.split()[1], 16) & (1 << (signal.SIGTERM - 1)))
+
+
+def test_a_familys_children_get_their_sigterm_as_they_are_found(tmp_path: Path) -> None:
+    """Each child is sent its SIGTERM as soon as it is pinned, before the
+    next one is looked at: the first are on their way out while the rest
+    are found. ``spare`` is asked once a child, before its pin."""
+    head, children = start_family(tmp_path, "plain", "plain", "plain", "plain")
+    looked: list[int] = []
+    before_had_theirs: list[bool] = []
+
+    def spare(proc: procs.Proc) -> None:
+        before_had_theirs.append(all(sigterm_sent(pid) for pid in looked))
+        looked.append(proc.pid)
+
+    try:
+        victim = procs.read_proc(head.pid)
+        assert victim is not None
+        outcome, signalled = killer.terminate_family(victim, FAST, spare)
+        head.wait(5)
+        assert outcome.ending == killer.Ending.TERMINATED and signalled == 3
+        assert sorted(looked) == sorted(children) and before_had_theirs == [True] * 3
+    finally:
+        end_all(head, children)
+
+
+def fake_task_dir(root: Path, pid: int, children_by_thread: dict[int, str | None]) -> None:
+    """/proc/PID/task/TID/children files under ``root`` (None: no such file)."""
+    for tid, children in children_by_thread.items():
+        (root / str(pid) / "task" / str(tid)).mkdir(parents=True)
+        if children is not None:
+            (root / str(pid) / "task" / str(tid) / "children").write_text(children)
+
+
+def fake_stat(root: Path, pid: int, ppid: int) -> None:
+    (root / str(pid)).mkdir(parents=True, exist_ok=True)
+    (root / str(pid) / "stat").write_text(f"{pid} (x) S {ppid} " + "0 " * 40 + "\n")
+
+
+def test_a_heads_children_are_read_from_each_threads_children_file(tmp_path: Path) -> None:
+    # the files say 101, 102 and 103; a search of every stat would say 104
+    fake_task_dir(tmp_path, 100, {100: "103 101 ", 107: "102 "})
+    fake_stat(tmp_path, 104, 100)
+    assert procs.children_of(100, str(tmp_path)) == [101, 102, 103]
+
+
+def test_where_the_files_cannot_say_every_process_is_searched(tmp_path: Path) -> None:
+    """A kernel without the files (CONFIG_PROC_CHILDREN), a head gone, a
+    head with more threads than are read: its children are searched for."""
+    fake_stat(tmp_path, 201, 200)
+    fake_stat(tmp_path, 202, 200)
+    fake_stat(tmp_path, 203, 1)
+    fake_task_dir(tmp_path, 200, {200: "201 ", 201: None})
+    assert sorted(procs.children_of(200, str(tmp_path))) == [201, 202]
+    fake_stat(tmp_path, 301, 300)
+    assert procs.children_of(300, str(tmp_path)) == [301]
+    fake_stat(tmp_path, 401, 400)
+    fake_task_dir(tmp_path, 400, {tid: "" for tid in range(400, 401 + procs.CHILDREN_THREADS_MAX)})
+    assert procs.children_of(400, str(tmp_path)) == [401]
+
+
+def test_children_files_count_only_when_two_reads_in_a_row_agree(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A child that exits while the files are read may hide a sibling: the
+    list is the first that the next read repeats; when no two reads agree,
+    every process is searched."""
+    fake_task_dir(tmp_path, 100, {100: ""})
+    fake_stat(tmp_path, 105, 100)
+    reads = iter([[1, 3], [1, 2, 3], [1, 2, 3], [9]])
+    monkeypatch.setattr(procs, "_children_listed", lambda task_dir, threads: next(reads))
+    assert procs.children_of(100, str(tmp_path)) == [1, 2, 3]
+    count = iter(range(100))
+    monkeypatch.setattr(procs, "_children_listed", lambda task_dir, threads: [next(count)])
+    assert procs.children_of(100, str(tmp_path)) == [105]
+    assert next(count) == procs.CHILDREN_READS_MAX
 
 
 def test_a_family_whose_head_pid_was_reused_is_left_alone(tmp_path: Path) -> None:

@@ -14,9 +14,10 @@ A victim ranked with its family (policy.py) takes its children with it
 (terminate_family): a fork storm's or a forking service's children,
 orphaned, would live on and hold what the ranking counted. The head is
 stopped (SIGSTOP) first, so that it forks no more while its children are
-found; each child of its real uid that the policy does not spare is
-pinned by a pidfd and checked as the head is; then all get SIGTERM, the
-head SIGCONT to act on it, and the grace runs for all together. What
+found (its children files, procs.children_of); each child of its real
+uid that the policy does not spare is pinned by a pidfd, checked as the
+head is, and sent its SIGTERM at once; then the head gets SIGTERM, and
+SIGCONT to act on it, and the grace runs for all together. What
 remains then gets SIGKILL, after the head is stopped once more and the
 children it forked in the grace are pinned too. Only direct children:
 what a child forked is that child's own family.
@@ -232,23 +233,33 @@ def _stop(pidfd: int, pid: int, proc_root: str) -> None:
 
 
 def _pin_children(head: Proc, pinned: dict[int, int], spare: Callable[[Proc], str | None],
-                  proc_root: str) -> None:
-    """Open a pidfd on each direct child of ``head`` of its real uid that
-    ``spare`` lets go and that is not pinned yet, into ``pinned`` (pid ->
-    pidfd; the caller closes them). A child is taken only if its start
-    time after the pidfd is open is the one read: otherwise the PID was
-    reused in between."""
-    for proc in procs.each(proc_root):
-        if proc.ppid != head.pid or proc.pid in pinned or proc.zombie or proc.kernel_thread:
-            continue
-        if proc.uid != head.uid or spare(proc) is not None:
+                  proc_root: str, signum: int | None = None) -> None:
+    """Open a pidfd on each direct child of ``head`` (procs.children_of)
+    of its real uid that ``spare`` lets go and that is not pinned yet, into
+    ``pinned`` (pid -> pidfd; the caller closes them), and send it
+    ``signum`` (None: nothing) at once, so that the first children are on
+    their way out while the rest are looked at. ``head`` is stopped.
+
+    A child is pinned before it is read: what is read is then the pinned
+    process, or, if the PID was reused in between, another that took the
+    PID after the pinned one exited, and no signal through the pidfd
+    reaches anyone. (One read after the pin, where a victim chosen from an
+    earlier read needs its start time read again: _pin.)"""
+    for pid in procs.children_of(head.pid, proc_root):
+        if pid in pinned:
             continue
         try:
-            pidfd = _pin(proc, proc_root)
+            pidfd = os.pidfd_open(pid)
         except OSError:
-            continue    # no fd to spare: the child is left, the head still goes
-        if isinstance(pidfd, int):
-            pinned[proc.pid] = pidfd
+            continue    # gone, a thread's PID now, or no fd to spare: the head still goes
+        proc = procs.read_proc(pid, proc_root)
+        if proc is None or proc.ppid != head.pid or proc.zombie or proc.kernel_thread \
+                or proc.uid != head.uid or spare(proc) is not None:
+            os.close(pidfd)
+            continue
+        pinned[pid] = pidfd
+        if signum is not None:
+            _send(pidfd, signum)
 
 
 def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
@@ -257,12 +268,11 @@ def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
                 cut_short: Callable[[], bool] | None,
                 exit_cut: Callable[[], bool] | None) -> str:
     """The family's end, once the head is stopped and its children are
-    pinned: SIGTERM to all, the grace (unless cut short), SIGKILL to what
-    remains, the wait for their exit (unless ``exit_cut``), and SIGKILL
-    to the tracers of what remains after that (_end_tracers). The head's
-    ending, or "" when it was gone before its SIGTERM."""
-    for child in pinned.values():
-        _send(child, sig.SIGTERM)
+    pinned and sent their SIGTERM: SIGTERM to the head, the grace (unless
+    cut short), SIGKILL to what remains, the wait for their exit (unless
+    ``exit_cut``), and SIGKILL to the tracers of what remains after that
+    (_end_tracers). The head's ending, or "" when it was gone before its
+    SIGTERM."""
     if not _send(pidfd, sig.SIGTERM):
         return ""
     _send(pidfd, sig.SIGCONT)     # to act on its SIGTERM
@@ -319,7 +329,7 @@ def terminate_family(victim: Proc, config: KillConfig, spare: Callable[[Proc], s
         if checked is not None:
             checked()
         _stop(pidfd, victim.pid, proc_root)
-        _pin_children(victim, pinned, spare, proc_root)
+        _pin_children(victim, pinned, spare, proc_root, sig.SIGTERM)
         signalled_at = time.monotonic()
         ending = _end_family(pidfd, victim, pinned, spare=spare, config=config,
                              proc_root=proc_root, signalled=signalled, cut_short=cut_short,

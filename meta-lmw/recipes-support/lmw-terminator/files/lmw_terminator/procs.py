@@ -389,6 +389,95 @@ def parse_candidates(text: bytes | None, root: str = PROC) -> Candidates | None:
         return None
 
 
+# The children of a victim's family are read from its threads' children
+# files (CONFIG_PROC_CHILDREN): one file a thread, where a search of every
+# process's stat reads two files a process (under a fork storm, hundreds
+# of processes and most of the daemon's time). A process with more threads
+# than this is searched for the other way: a thread is anyone's to make,
+# and each would cost the daemon a file.
+CHILDREN_THREADS_MAX = 64
+# How often the files are read for one list. The kernel's list of a
+# thread's children is exact while its process is stopped, except that a
+# child that exits while the file is read, and is reaped at once (a
+# parent that ignores SIGCHLD), may hide a sibling that was not printed
+# yet. Such a child was printed and is gone by the next read: two reads
+# in a row that agree had no child hidden. Children that keep exiting may
+# keep the reads from agreeing; then every process is searched.
+CHILDREN_READS_MAX = 8
+
+
+def _children_listed(task_dir: str, threads: list[str]) -> list[int] | None:
+    """The PIDs the children files of ``threads`` list, sorted; None when
+    one cannot be read (no such file, or a thread gone)."""
+    found: list[int] = []
+    for tid in threads:
+        try:
+            fd = os.open(f"{task_dir}/{tid}/children", os.O_RDONLY | os.O_CLOEXEC)
+        except OSError:
+            return None
+        try:
+            chunks = []
+            while chunk := os.read(fd, READ_MAX):
+                chunks.append(chunk)
+        except OSError:
+            return None
+        finally:
+            os.close(fd)
+        try:
+            found += [int(word) for word in b"".join(chunks).split()]
+        except ValueError:
+            return None
+    return sorted(found)
+
+
+def _children_read(task_dir: str) -> list[int] | None:
+    """The children files' list, read until two reads agree; None when
+    they cannot say (CHILDREN_THREADS_MAX, CHILDREN_READS_MAX, no files)."""
+    try:
+        threads = os.listdir(task_dir)
+    except OSError:
+        return None
+    if len(threads) > CHILDREN_THREADS_MAX:
+        return None
+    last = _children_listed(task_dir, threads)
+    for _ in range(CHILDREN_READS_MAX - 1):
+        if last is None:
+            return None
+        again = _children_listed(task_dir, threads)
+        if again == last:
+            return again
+        last = again
+    return None
+
+
+def _children_searched(pid: int, root: str) -> list[int]:
+    """The processes whose stat names ``pid`` as their parent."""
+    found = []
+    with os.scandir(root) as entries:
+        for entry in entries:
+            if not (entry.name.isascii() and entry.name.isdigit()):
+                continue
+            stat = read_bytes(f"{root}/{entry.name}/stat")
+            try:
+                if stat is not None and int(_stat_fields(stat)[1]) == pid:
+                    found.append(int(entry.name))
+            except (ValueError, IndexError):
+                continue
+    return found
+
+
+def children_of(pid: int, root: str = PROC) -> list[int]:
+    """The PIDs of ``pid``'s direct children: from its threads' children
+    files (a child is listed by the thread that forked it), or, where those
+    cannot say (no such files without CONFIG_PROC_CHILDREN, more than
+    CHILDREN_THREADS_MAX threads, reads that never agreed), from a search
+    of every process's stat. Exact only while ``pid`` is stopped (it forks
+    no more): the caller stops it first. What the caller does with a PID
+    is checked again after its pidfd is open (killer._pin_children)."""
+    listed = _children_read(f"{root}/{pid}/task")
+    return listed if listed is not None else _children_searched(pid, root)
+
+
 def start_time_of(pid: int, root: str = PROC) -> int | None:
     """The start time of ``pid`` (stat field 22), or None if it is gone."""
     stat = read_bytes(f"{root}/{pid}/stat")
