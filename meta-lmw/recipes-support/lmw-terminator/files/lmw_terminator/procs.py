@@ -172,8 +172,9 @@ class Proc:
 READ_MAX = 16384
 
 
-def read_bytes(path: str, limit: int = READ_MAX) -> bytes | None:
-    """The first ``limit`` bytes of a /proc file, or None when the process is gone.
+def read_bytes(path: str, limit: int = READ_MAX, *, whole: bool = False) -> bytes | None:
+    """The first ``limit`` bytes of a /proc file (``whole``: all of it, read
+    ``limit`` bytes at a time), or None when the process is gone.
 
     os.open and one os.read: three system calls, where open() and read()
     of a text file take six and a decoder (under emulation, or with a
@@ -183,7 +184,13 @@ def read_bytes(path: str, limit: int = READ_MAX) -> bytes | None:
     except (FileNotFoundError, ProcessLookupError, NotADirectoryError):
         return None
     try:
-        return os.read(fd, limit)
+        text = os.read(fd, limit)
+        if not whole:
+            return text
+        chunks = [text]
+        while chunks[-1]:
+            chunks.append(os.read(fd, limit))
+        return b"".join(chunks)
     except ProcessLookupError:
         return None     # the process ended between the open and the read
     finally:
@@ -324,14 +331,20 @@ def read_proc(pid: int, root: str = PROC) -> Proc | None:
                 kernel_thread=False, vsize_kb=vsize // 1024, root=root, thread=thread, ppid=ppid)
 
 
-def each(root: str = PROC) -> Iterator[Proc]:
-    """Every process, one at a time, as stat and oom_score_adj show it."""
+def _pids(root: str) -> Iterator[int]:
+    """Every PID in ``root`` (/proc's numbered entries)."""
     with os.scandir(root) as entries:
         for entry in entries:
             if entry.name.isascii() and entry.name.isdigit():
-                proc = read_proc(int(entry.name), root)
-                if proc is not None:
-                    yield proc
+                yield int(entry.name)
+
+
+def each(root: str = PROC) -> Iterator[Proc]:
+    """Every process, one at a time, as stat and oom_score_adj show it."""
+    for pid in _pids(root):
+        proc = read_proc(pid, root)
+        if proc is not None:
+            yield proc
 
 
 def read_all(root: str = PROC) -> list[Proc]:
@@ -412,20 +425,11 @@ def _children_listed(task_dir: str, threads: list[str]) -> list[int] | None:
     found: list[int] = []
     for tid in threads:
         try:
-            fd = os.open(f"{task_dir}/{tid}/children", os.O_RDONLY | os.O_CLOEXEC)
-        except OSError:
-            return None
-        try:
-            chunks = []
-            while chunk := os.read(fd, READ_MAX):
-                chunks.append(chunk)
-        except OSError:
-            return None
-        finally:
-            os.close(fd)
-        try:
-            found += [int(word) for word in b"".join(chunks).split()]
-        except ValueError:
+            listed = read_bytes(f"{task_dir}/{tid}/children", whole=True)
+            if listed is None:
+                return None
+            found += [int(word) for word in listed.split()]
+        except (OSError, ValueError):
             return None
     return sorted(found)
 
@@ -453,16 +457,13 @@ def _children_read(task_dir: str) -> list[int] | None:
 def _children_searched(pid: int, root: str) -> list[int]:
     """The processes whose stat names ``pid`` as their parent."""
     found = []
-    with os.scandir(root) as entries:
-        for entry in entries:
-            if not (entry.name.isascii() and entry.name.isdigit()):
-                continue
-            stat = read_bytes(f"{root}/{entry.name}/stat")
-            try:
-                if stat is not None and int(_stat_fields(stat)[1]) == pid:
-                    found.append(int(entry.name))
-            except (ValueError, IndexError):
-                continue
+    for other in _pids(root):
+        stat = read_bytes(f"{root}/{other}/stat")
+        try:
+            if stat is not None and int(_stat_fields(stat)[1]) == pid:
+                found.append(other)
+        except (ValueError, IndexError):
+            continue
     return found
 
 
