@@ -69,6 +69,9 @@ def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> 
     assert outcome["wrong_victims"] == []
     assert outcome["oom_kills"] == 0
     assert outcome["beat_samples"] > 0 and outcome["committed_series"]
+    # the monitor saw the line crossed (the defaults' 1 s grace spans ten of its
+    # samples) and the terminator act
+    assert outcome["pressure_ms"] is not None and outcome["action_ms"] is not None, outcome
 
     assert {f["name"] for f in results["footprint"]} == {"terminator", "earlyoom", "nohang"}
     assert all(f["rss_kb"] > 0 for f in results["footprint"])

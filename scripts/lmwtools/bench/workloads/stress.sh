@@ -19,7 +19,8 @@
 #   committers  16 lmwsmall at once, each a leak of 1 MiB every 100 ms
 #   untouched   lmwbig, 16 MiB every 100 ms committed and never touched (the
 #               trigger is commitment, not residency)
-# A monitor samples Committed_AS and MemAvailable every 100 ms, and notes
+# A monitor (stress-monitor.py, one process that forks nothing in the
+# window) samples Committed_AS and MemAvailable every 100 ms, and notes
 # three moments: pressure (committed memory past the notify line, 90% of
 # RAM, the layer's default and the same yardstick for every scenario), the
 # first action (the first refusal the hog meets, or the first workload
@@ -129,12 +130,6 @@ run() {
 	( "$@" >"$work/$name.out" 2>&1; echo $? >"$work/$name.status" ) &
 }
 
-oom_before=$(oom_kills)
-start_ms=$(now_ms)
-run beat "$work/lmwbeat" -u $nobody heartbeat 10 "$seconds" "$work/beat.samples"
-run svc1 "$work/lmwsvc" -u $nobody service 32768 "$seconds"
-run svc2 "$work/lmwsvc" -u $nobody service 32768 "$seconds"
-sleep 1
 # the culprits: each a process of its own, named as stress.py reads them
 case $workload in
 standard) culprit_names=hog ;;
@@ -142,6 +137,30 @@ forkstorm) culprit_names=storm ;;
 committers) culprit_names=$(seq -f 'small%g' 1 16 | tr '\n' ' ') ;;
 untouched) culprit_names=big ;;
 esac
+
+# The monitor (stress-monitor.py says what it records) is one process that
+# forks nothing: ready before the window opens, started by SIGUSR1 once the
+# window's start is written.
+# shellcheck disable=SC2086 # one argument a culprit
+python3 "${0%/*}/stress-monitor.py" "$work" "$seconds" "$notify_kb" "$workload" \
+	$culprit_names >"$work/moments" &
+monitor=$!
+while [ ! -e "$work/monitor.ready" ]; do
+	if ! kill -0 "$monitor" 2>/dev/null; then
+		echo "stress.sh: the monitor ended before it was ready" >&2
+		exit 2
+	fi
+	sleep 0.1
+done
+
+oom_before=$(oom_kills)
+start_ms=$(now_ms)
+run beat "$work/lmwbeat" -u $nobody heartbeat 10 "$seconds" "$work/beat.samples"
+run svc1 "$work/lmwsvc" -u $nobody service 32768 "$seconds"
+run svc2 "$work/lmwsvc" -u $nobody service 32768 "$seconds"
+echo "$start_ms $oom_before" >"$work/window"
+kill -USR1 "$monitor"
+sleep 1
 for name in $culprit_names; do
 	case $name in
 	hog) run hog "$work/lmwhog" -u $nobody hog 8192 100 ;;
@@ -151,49 +170,12 @@ for name in $culprit_names; do
 	esac
 done
 
-# the first action of whatever protects the guest: a refusal, a process of
-# the workload gone (the fork burst ends by itself), a kernel OOM kill
-acted() {
-	for name in $culprit_names; do
-		grep -q refused "$work/$name.out" 2>/dev/null && return 0
-	done
-	for name in $culprit_names svc1 svc2 beat; do
-		[ -f "$work/$name.status" ] && return 0
-	done
-	[ "$(oom_kills)" != "$oom_before" ]
-}
-
-burst_started=
-pressure_ms=
-action_ms=
-back_ms=
-: >"$work/monitor"
-while :; do
-	t=$(($(now_ms) - start_ms))
-	committed=$(meminfo Committed_AS)
-	available=$(meminfo MemAvailable)
-	echo "$t $committed $available" >>"$work/monitor"
-	if [ -z "$pressure_ms" ] && [ "$committed" -ge "$notify_kb" ]; then
-		pressure_ms=$t
-	fi
-	if [ -z "$action_ms" ] && acted; then
-		action_ms=$t
-	fi
-	# back: under the line again after the pressure and the action (a
-	# protection that acts before the pressure, strict overcommit's first
-	# refusal, must not stop the clock before it starts)
-	if [ -n "$pressure_ms" ] && [ -n "$action_ms" ] && [ -z "$back_ms" ] &&
-		[ "$committed" -lt "$notify_kb" ]; then
-		back_ms=$t
-	fi
-	if [ "$workload" = standard ] && [ -z "$burst_started" ] &&
-		grep -q 'size_kb=131072' "$work/hog.out" 2>/dev/null; then
-		run burst "$work/lmwfork" -u $nobody forkburst 200 8 1024
-		burst_started=$t
-	fi
-	[ "$t" -ge $((seconds * 1000)) ] && break
-	sleep 0.1
-done
+if ! wait "$monitor"; then
+	echo "stress.sh: the monitor failed" >&2
+	exit 2
+fi
+# each moment in ms since the start, or "none"
+read -r pressure_ms action_ms back_ms burst_started <"$work/moments"
 
 # -- what happened ------------------------------------------------------------
 # How each process ended, read before the cleanup stops the rest: a status
@@ -211,20 +193,19 @@ reset_protection
 wait 2>/dev/null
 
 echo "stress scenario=$scenario workload=$workload total_kb=$total_kb notify_kb=$notify_kb" \
-	"oom_kills=$((oom_after - oom_before)) pressure_ms=${pressure_ms:-none}" \
-	"action_ms=${action_ms:-none} back_ms=${back_ms:-none}" \
-	"burst_ms=${burst_started:-none} end_ms=$end_ms"
+	"oom_kills=$((oom_after - oom_before)) pressure_ms=$pressure_ms" \
+	"action_ms=$action_ms back_ms=$back_ms burst_ms=$burst_started end_ms=$end_ms"
 # the heartbeat's lateness over every wake-up
 sort -n -t= -k3 "$work/beat.samples" | awk -F'late_us=' '{ v[NR] = $2 }
 	END { if (!NR) exit; p99 = int(NR * 0.99); if (p99 < NR * 0.99) p99++  # nearest rank
 	      printf "beatstats samples=%d p50_us=%d p99_us=%d max_us=%d\n",
 	             NR, v[int((NR + 1) / 2)], v[p99], v[NR] }'
 # the heartbeat per phase: before the first action, until memory is back, after
-awk -v action="${action_ms:-}" -v back="${back_ms:-}" '{
+awk -v action="$action_ms" -v back="$back_ms" '{
 	split($1, t, "="); split($2, l, "=")
 	phase = "before"
-	if (action != "" && t[2] >= action) phase = "acting"
-	if (back != "" && t[2] >= back) phase = "after"
+	if (action != "none" && t[2] >= action) phase = "acting"
+	if (back != "none" && t[2] >= back) phase = "after"
 	n[phase]++; if (l[2] > m[phase]) m[phase] = l[2]
 	}
 	END { for (p in n) printf "beatphase phase=%s samples=%d max_us=%d\n", p, n[p], m[p] }' \
