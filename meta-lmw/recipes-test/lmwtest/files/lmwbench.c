@@ -18,14 +18,17 @@
  *	an untouched mmap and time how soon a poll(POLLPRI) waiter wakes up;
  *	print "signal n= latency_ns=" per crossing, then "signal crossings=
  *	p50_ns= p99_ns= max_ns="; the saved watermarks are always restored
- *   lmwbench [-u UID] victim KB LOG [MARK_KB]
- *	oom_score_adj 1000, then commit KB (cross_ns: just before the mmap),
- *	touch each page and wait; append "victim pid= cross_ns= term_ns=" to
- *	LOG on SIGTERM (and exit 0), or "victim pid= cross_ns= refused errno="
- *	if the mmap fails (exit 1). With MARK_KB, cross_ns is when MARK_KB
- *	have been touched (a line on resident memory, as earlyoom's); a
- *	SIGTERM before that logs "cross_ns=0". A victim that no SIGTERM
- *	reaches within VICTIM_WAIT_S ends by SIGALRM (exit status 142)
+ *   lmwbench [-u UID] victim BELOW_KB PAST_KB LOG
+ *	oom_score_adj 1000; commit BELOW_KB and touch each page (the part
+ *	that stays under the line: committed memory under a commit line, or
+ *	MemAvailable down to a line on resident memory, as earlyoom's); then
+ *	cross_ns = now, commit PAST_KB (the commitment that crosses a commit
+ *	line), touch each page (the first touches cross a resident line) and
+ *	wait: either killer meets the same work after the crossing. Append
+ *	"victim pid= cross_ns= term_ns=" to LOG on SIGTERM (and exit 0), or
+ *	"victim pid= cross_ns= refused errno=" if an mmap fails (exit 1); a
+ *	SIGTERM before the crossing logs "cross_ns=0". A victim that no
+ *	SIGTERM reaches within VICTIM_WAIT_S ends by SIGALRM (exit status 142)
  *   lmwbench [-u UID] heartbeat INTERVAL_MS SECONDS OUT
  *	wake up every INTERVAL_MS (absolute targets) for SECONDS or until
  *	SIGTERM (exit 143) or SIGINT (exit 130); append "t_ms= late_us=" per
@@ -559,13 +562,28 @@ static void victim_mark_crossing(void)
  */
 #define VICTIM_WAIT_S 20
 
-static int cmd_victim(long kb, const char *log_path, long mark_kb)
+/* Log a refused mmap (errno @err) and return the victim's exit status. */
+static int victim_refused(int err)
+{
+	char line[128];
+	sigset_t term;
+	int n;
+
+	sigemptyset(&term);
+	sigaddset(&term, SIGTERM);
+	sigprocmask(SIG_BLOCK, &term, NULL);
+	n = snprintf(line, sizeof(line), "victim pid=%d cross_ns=%lld refused errno=%s\n",
+		     (int)victim_pid, victim_cross_ns, errname(err));
+	if (write(victim_log, line, (size_t)n) < 0)
+		perror("lmwbench: victim log");
+	return 1;
+}
+
+static int cmd_victim(long below_kb, long past_kb, const char *log_path)
 {
 	struct sigaction sa = { .sa_handler = victim_on_term };
-	sigset_t term;
-	char line[128];
 	char *p;
-	int n, err;
+	int err;
 
 	victim_pid = getpid();
 	victim_log = open(log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
@@ -578,36 +596,25 @@ static int cmd_victim(long kb, const char *log_path, long mark_kb)
 		fprintf(stderr, "lmwbench: victim: oom_score_adj: %s\n", strerror(-err));
 		return 1;
 	}
-	sigemptyset(&term);
-	sigaddset(&term, SIGTERM);
 	sigemptyset(&sa.sa_mask);
 	sigaction(SIGTERM, &sa, NULL);
 	alarm(VICTIM_WAIT_S);
-	if (mark_kb < 0)
-		victim_mark_crossing();
-	p = map_anon((size_t)kb * KB, 0);	/* the commitment: the crossing */
-	if (p == MAP_FAILED) {
-		err = errno;
-		sigprocmask(SIG_BLOCK, &term, NULL);
-		n = snprintf(line, sizeof(line), "victim pid=%d cross_ns=%lld refused errno=%s\n",
-			     (int)victim_pid, victim_cross_ns, errname(err));
-		if (write(victim_log, line, (size_t)n) < 0)
-			perror("lmwbench: victim log");
-		return 1;
-	}
 	/*
 	 * Real RSS, page by page rather than with MAP_POPULATE: a populating
 	 * mmap holds a SIGTERM back until it is done, and term_ns would then
-	 * tell how long the populating took, not when the terminator struck.
+	 * tell how long the populating took, not when the killer struck.
 	 */
-	if (mark_kb >= 0) {
-		mark_kb = mark_kb < kb ? mark_kb : kb;
-		touch_pages(p, (size_t)mark_kb * KB, 0x5a);
-		victim_mark_crossing();
-		touch_pages(p + (size_t)mark_kb * KB, (size_t)(kb - mark_kb) * KB, 0x5a);
-	} else {
-		touch_pages(p, (size_t)kb * KB, 0x5a);
+	if (below_kb > 0) {
+		p = map_anon((size_t)below_kb * KB, 0);
+		if (p == MAP_FAILED)
+			return victim_refused(errno);
+		touch_pages(p, (size_t)below_kb * KB, 0x5a);
 	}
+	victim_mark_crossing();
+	p = map_anon((size_t)past_kb * KB, 0);	/* the commitment that crosses */
+	if (p == MAP_FAILED)
+		return victim_refused(errno);
+	touch_pages(p, (size_t)past_kb * KB, 0x5a);
 	for (;;)
 		pause();
 }
@@ -896,8 +903,8 @@ int main(int argc, char **argv)
 		return cmd_ops(argv[2], arg(argv[3], 1));
 	if (!strcmp(cmd, "signal") && argc == 3)
 		return cmd_signal(arg(argv[2], 1));
-	if (!strcmp(cmd, "victim") && (argc == 4 || argc == 5))
-		return cmd_victim(arg(argv[2], 1), argv[3], argc == 5 ? arg(argv[4], 0) : -1);
+	if (!strcmp(cmd, "victim") && argc == 5)
+		return cmd_victim(arg(argv[2], 0), arg(argv[3], 1), argv[4]);
 	if (!strcmp(cmd, "heartbeat") && argc == 5)
 		return cmd_heartbeat(arg(argv[2], 1), arg(argv[3], 1), argv[4]);
 	if (!strcmp(cmd, "service") && argc == 4)

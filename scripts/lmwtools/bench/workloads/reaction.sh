@@ -11,16 +11,20 @@
 # too) or earlyoom (the line: its available-memory minimum, -M, crossed by
 # touched memory; lmw.ko's lines are off, so the monitor never wakes).
 # Each crossing is one lmwbench victim (oom_score_adj 1000, so it is either
-# killer's choice) of the same size: the commitment of 2% of RAM past where
-# the notify line would be, all touched. For lmw-terminator it logs its crossing just before the mmap;
-# for earlyoom, when it has touched as much as puts MemAvailable at -M. In
-# its SIGTERM handler it logs when the signal came
-# (CLOCK_MONOTONIC, comparable across processes). lmw-terminator runs with
-# no warning grace and no pause between kills, earlyoom with its defaults
-# but the line: the figure is each one's reaction, not its configured
-# patience. For lmw-terminator, its own account of each reaction follows
-# (the "reaction:" lines of its log, as "profile" records). Everything is
-# restored after.
+# killer's choice) in two parts: what keeps it under the line, touched,
+# then the crossing, PAST_PCT of RAM, touched after the crossing. The work
+# after the crossing, which the victim does while the killer reacts, is
+# the same for both. For lmw-terminator the line is lmw.ko's notify line,
+# the first part stays BELOW_MARGIN_PCT of RAM under it and the crossing
+# is the second part's mmap (which ends PAST_PCT - BELOW_MARGIN_PCT past
+# the line); for earlyoom the first part puts MemAvailable at its line,
+# and the second part's first touches cross it. In its SIGTERM handler
+# the victim logs when the signal came (CLOCK_MONOTONIC, comparable across
+# processes). lmw-terminator runs with no warning grace and no pause
+# between kills, earlyoom with its defaults but the line: the figure is
+# each one's reaction, not its configured patience. For lmw-terminator,
+# its own account of each reaction follows (the "reaction:" lines of its
+# log, as "profile" records). Everything is restored after.
 set -u
 
 killer=$1
@@ -86,18 +90,29 @@ fi
 notify_kb=$((total * notify / 100))
 echo "setup killer=$killer committed_kb=$committed notify_pct=$notify notify_kb=$notify_kb"
 
+PAST_PCT=3
+BELOW_MARGIN_PCT=1
+past_kb=$((total * PAST_PCT / 100))
+
 # earlyoom's line is set once, EARLYOOM_MARGIN_PCT of RAM below what is
-# available at rest; each victim then touches what puts MemAvailable at
-# that line and marks its crossing. The margin is wide because earlyoom
-# acts on whatever crosses: at a line near the resting figure, the drift
-# of MemAvailable between victims (an exiting victim, the journal) would
-# make it kill the shell that runs the bench.
+# available at rest; each victim's first part then puts MemAvailable at
+# that line. The margin is wide because earlyoom acts on whatever crosses:
+# at a line near the resting figure, the drift of MemAvailable between
+# victims (an exiting victim, the journal) would make it kill the shell
+# that runs the bench.
 EARLYOOM_MARGIN_PCT=8
-victim_kb() {
-	# sized from what is committed now, not at setup: what the system
-	# holds moves (the terminator's restart, its config child, caches),
-	# and a victim sized for an old baseline may never cross the line
-	echo $((notify_kb - $(cat $lmw/committed_kb) + total * 2 / 100))
+below_kb() {
+	# from what is committed or available now, not at setup: what the
+	# system holds moves (the terminator's restart, its config child,
+	# caches), and a victim sized for an old baseline may cross early or
+	# never
+	if [ "$killer" != earlyoom ]; then
+		kb=$((notify_kb - $(cat $lmw/committed_kb) - total * BELOW_MARGIN_PCT / 100))
+	else
+		kb=$(($(available_kb) - line_kb))
+	fi
+	[ "$kb" -lt 0 ] && kb=0
+	echo "$kb"
 }
 if [ "$killer" = earlyoom ]; then
 	line_kb=$(($(available_kb) - total * EARLYOOM_MARGIN_PCT / 100))
@@ -125,15 +140,7 @@ settle() {
 i=0
 while [ "$i" -lt "$crossings" ]; do
 	settle    # each crossing starts from below the line, as a fresh episode
-	if [ "$killer" != earlyoom ]; then
-		lmwbench victim "$(victim_kb)" "$log" &
-	else
-		size=$(victim_kb)
-		mark=$(($(available_kb) - line_kb))
-		[ "$mark" -lt 0 ] && mark=0
-		[ "$mark" -gt "$size" ] && size=$((mark + total * 2 / 100))
-		lmwbench victim "$size" "$log" "$mark" &
-	fi
+	lmwbench victim "$(below_kb)" "$past_kb" "$log" &
 	victim=$!
 	# Waited for in wait(): nothing of the bench's forks or execs while the
 	# killer reacts (under TCG an exec holds the other vCPU back). A victim

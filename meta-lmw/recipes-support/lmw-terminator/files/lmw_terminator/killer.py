@@ -8,7 +8,10 @@ another process and nothing is sent. From then on the pidfd pins the
 process we checked, so a reused PID can never be hit. After SIGKILL,
 process_mrelease() (Linux 5.15+) frees the victim's memory at once rather
 than when its last thread has exited, and the victim runs its exit at
-nice -20 (_hasten): what it committed goes only when it has exited.
+nice -20 (_hasten): what it committed goes only when it has exited. That
+takes CAP_SYS_NICE (another user's process, or a nice below its own),
+which the systemd unit's bounding set leaves out: there the victim exits
+at its own nice, and setpriority()'s EPERM is logged at debug.
 
 A victim ranked with its family (policy.py) takes its children with it
 (terminate_family): a fork storm's or a forking service's children,
