@@ -42,7 +42,12 @@ standard | forkstorm | committers | untouched) ;;
 esac
 work=/tmp/lmwbench
 nobody=65534
-rm -rf "$work" && mkdir -p "$work" && chmod 777 "$work"
+# Sticky, as /tmp: the workload (nobody) writes its heartbeat's samples
+# here, and the bench (root) its records and the monitor's. Without the
+# sticky bit a culprit could remove a root file and plant a symlink in its
+# place, for root to write through; with it, it cannot remove them, and
+# protected_symlinks/protected_regular keep root off what it planted.
+rm -rf "$work" && mkdir -p "$work" && chmod 1777 "$work"
 # one name per role, so that a killer's log and a --prefer/--avoid regex see it
 for name in lmwbeat lmwsvc lmwhog lmwfork lmwstorm lmwsmall lmwbig; do
 	ln -s /usr/bin/lmwbench "$work/$name"
