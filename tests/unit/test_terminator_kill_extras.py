@@ -237,18 +237,24 @@ def test_a_system_without_cgroup_v2_or_cgroup_kill_is_said(tmp_path: Path) -> No
 # ---- families ------------------------------------------------------------
 
 # A head that forks its children as the arguments say ("plain", "nobody":
-# drops to uid 65534, "keeper": named so, for a protect rule), each sleeping, and
-# writes their PIDs; "hostile" makes the head and its children ignore
-# SIGTERM and the head fork three more children when it gets one.
+# drops to uid 65534, "keeper": named so, for a protect rule, "slow": exits
+# 10 ms after its SIGTERM), each sleeping, and writes their PIDs; "hostile"
+# makes the head and its children ignore SIGTERM and the head fork three
+# more children when it gets one.
 FAMILY_HEAD = r"""
 import os, signal, sys, time
 out, hostile, kinds = sys.argv[1], sys.argv[2] == "hostile", sys.argv[3:]
+def slow_exit(signum, frame):
+    time.sleep(0.01)
+    os._exit(0)
 def child(kind):
     pid = os.fork()
     if pid:
         return pid
     if hostile:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    if kind == "slow":
+        signal.signal(signal.SIGTERM, slow_exit)
     if kind == "keeper":
         with open("/proc/self/comm", "w") as comm:
             comm.write("keeper")
@@ -362,6 +368,89 @@ def test_a_familys_grace_cut_short_has_the_sigkill_go_to_all_then(tmp_path: Path
         assert outcome.ending == killer.Ending.KILLED and asked and all(asked)
         assert outcome.seconds < minute.term_grace_ms / 1000
         assert signalled == 5 and len(more) == 3
+        assert not any(alive(pid) for pid in children + more)
+    finally:
+        end_all(head, children + more)
+
+
+def pid_of(pidfd: int) -> int:
+    """The PID behind a pidfd (its fdinfo's Pid: line)."""
+    with open(f"/proc/self/fdinfo/{pidfd}", encoding="ascii") as fdinfo:
+        for line in fdinfo:
+            if line.startswith("Pid:"):
+                return int(line.split()[1])
+    raise AssertionError(f"fd {pidfd} is no pidfd")
+
+
+def terminate_head(head: subprocess.Popen[bytes]) -> tuple[killer.Outcome, int]:
+    """terminate_family on ``head``, sparing none, FAST; once the head has exited."""
+    victim = procs.read_proc(head.pid)
+    assert victim is not None
+    ended = killer.terminate_family(victim, FAST, lambda proc: None)
+    head.wait(5)
+    return ended
+
+
+def test_a_familys_children_go_in_waves_each_once_the_last_has_exited(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Children that take 10 ms to exit on their SIGTERM: each wave of
+    FAMILY_WAVE is sent its SIGTERM once the last has exited, so that at no
+    child's SIGTERM do FAMILY_WAVE others still stand on their way out (all
+    at once, the last would find every other one there)."""
+    head, children = start_family(tmp_path, "plain", *["slow"] * (3 * killer.FAMILY_WAVE))
+    signalled: list[int] = []
+    on_their_way: list[int] = []
+    send = killer._send
+
+    def counting_send(pidfd: int, signum: int) -> bool:
+        pid = pid_of(pidfd)
+        if signum == signal.SIGTERM and pid in children:
+            on_their_way.append(sum(alive(each) for each in signalled))
+            signalled.append(pid)
+        return send(pidfd, signum)
+
+    monkeypatch.setattr(killer, "_send", counting_send)
+    try:
+        outcome, count = terminate_head(head)
+        assert outcome.ending == killer.Ending.TERMINATED
+        assert count == len(signalled) == len(children)
+        assert max(on_their_way) == killer.FAMILY_WAVE - 1, on_their_way
+        assert not any(alive(pid) for pid in children)
+    finally:
+        end_all(head, children)
+
+
+def test_a_family_that_ignores_its_sigterm_holds_back_its_waves_once(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Children that ignore SIGTERM keep their wave there: the sweep waits
+    for it once, WAVE_WAIT_S, and sends the rest their SIGTERM at once,
+    rather than waiting a wave at a time for a family to hold back its own
+    end."""
+    head, children = start_family(tmp_path, "hostile", *["plain"] * (3 * killer.FAMILY_WAVE))
+    more: list[int] = []
+    events: list[str] = []
+    send, wait_all = killer._send, killer._wait_all
+
+    def noting_send(pidfd: int, signum: int) -> bool:
+        if signum == signal.SIGTERM and pid_of(pidfd) == head.pid:
+            events.append("head's SIGTERM")
+        return send(pidfd, signum)
+
+    def noting_wait_all(pidfds: list[int], seconds: float, cut_short: object = None
+                        ) -> tuple[list[int], bool]:
+        running, cut = wait_all(pidfds, seconds, cut_short)  # type: ignore[arg-type]
+        events.append(f"{len(running)} of {len(pidfds)} still there")
+        return running, cut
+
+    monkeypatch.setattr(killer, "_send", noting_send)
+    monkeypatch.setattr(killer, "_wait_all", noting_wait_all)
+    try:
+        outcome, count = terminate_head(head)
+        more = [int(word) for word in (tmp_path / "children.more").read_text().split()]
+        assert outcome.ending == killer.Ending.KILLED and count == len(children) + len(more)
+        sweep = events[:events.index("head's SIGTERM")]
+        wave = killer.FAMILY_WAVE
+        assert sweep == [f"{wave} of {wave} still there"], events
         assert not any(alive(pid) for pid in children + more)
     finally:
         end_all(head, children + more)

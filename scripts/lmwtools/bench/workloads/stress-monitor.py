@@ -10,7 +10,9 @@ kill count then) and samples until SECONDS after START_MS:
 - every 100 ms, "T COMMITTED_KB AVAILABLE_KB" to WORK/monitor;
 - the moments, on its stdout at the end, "PRESSURE ACTION BACK BURST" (ms
   since the start, or "none"): pressure, committed memory first past
-  NOTIFY_KB; the first action, the first refusal a culprit meets, or a
+  NOTIFY_KB; the first action, the first refusal a culprit meets, a
+  culprit stopped (SIGSTOP: lmw-terminator stops a family's head before it
+  ends the children, and the head exits only once they are gone), a
   process of the workload gone (the culprits named, the services, the
   heartbeat: WORK/NAME.status exists), or a kernel OOM kill; back, committed
   memory under NOTIFY_KB again once both came; the standard workload's fork
@@ -91,6 +93,39 @@ def ended(name: str) -> bool:
     return os.path.exists(f"{WORK}/{name}.status")
 
 
+class Culprit:
+    """A culprit's process: the one child of the subshell that stress.sh's
+    run() started it in (WORK/NAME.pid), found once it is there."""
+
+    def __init__(self, name: str) -> None:
+        self.name, self.stat = name, ""
+
+    def stopped(self) -> bool:
+        """Whether the process is stopped by a signal (state T): two small
+        reads a sample, and only until the first action."""
+        if not self.stat and not self._find():
+            return False
+        try:
+            with open(self.stat, "rb") as stream:
+                text = stream.read()
+        except (FileNotFoundError, ProcessLookupError):
+            return False    # gone: its status file says so
+        # the state follows the comm, which may hold anything but ends at the last ")"
+        return text[text.rfind(b")") + 2:][:1] == b"T"
+
+    def _find(self) -> bool:
+        try:
+            with open(f"{WORK}/{self.name}.pid", encoding="ascii") as stream:
+                shell = stream.read().strip()
+            with open(f"/proc/{shell}/task/{shell}/children", encoding="ascii") as stream:
+                pids = stream.read().split()
+        except (FileNotFoundError, ProcessLookupError):
+            return False    # not started yet, or its shell has ended
+        if pids:
+            self.stat = f"/proc/{pids[0]}/stat"
+        return bool(pids)
+
+
 def main() -> None:
     # the instrument outlives every scenario: a kernel OOM kill takes a
     # process of the device, never the record of what happened to it
@@ -104,6 +139,7 @@ def main() -> None:
         start_ms, oom_before = (int(word) for word in stream.read().split())
 
     refusals = [Tail(name) for name in CULPRITS]
+    culprits = [Culprit(name) for name in CULPRITS]
     hog = Tail("hog")
     gone = [*CULPRITS, "svc1", "svc2", "beat"]
     pressure = action = back = burst = None
@@ -118,6 +154,7 @@ def main() -> None:
             if pressure is None and committed >= NOTIFY_KB:
                 pressure = t
             if action is None and (any(tail.has(b"refused") for tail in refusals)
+                                   or any(culprit.stopped() for culprit in culprits)
                                    or any(ended(name) for name in gone)
                                    or oom_kills() != oom_before):
                 action = t

@@ -23,12 +23,13 @@
 # window) samples Committed_AS and MemAvailable every 100 ms, and notes
 # three moments: pressure (committed memory past the notify line, 90% of
 # RAM, the layer's default and the same yardstick for every scenario), the
-# first action (the first refusal the hog meets, or the first workload
-# process or kernel OOM kill gone), and memory back (after both, committed
-# memory under the notify line again). Every scenario runs the whole
-# SECONDS, whenever its protection acts, so that each is measured over
-# the same window; the heartbeat is reported for the whole window and per
-# phase: before the first action, from it until memory is back, after.
+# first action (the first refusal a culprit meets, a culprit stopped, or
+# the first workload process or kernel OOM kill gone), and memory back
+# (after both, committed memory under the notify line again). Every
+# scenario runs the whole SECONDS, whenever its protection acts, so that
+# each is measured over the same window; the heartbeat is reported for the
+# whole window and per phase: before the first action, from it until
+# memory is back, after.
 # Output: key=value lines for the host (bench/stress.py). Runs as root;
 # the workload runs as nobody.
 set -u
@@ -129,10 +130,12 @@ esac
 sleep 2    # the daemon reads its config and sets up its source
 
 # -- workload ----------------------------------------------------------------
-# run NAME CMD...: in the background; its exit status lands in $work/NAME.status
+# run NAME CMD...: in the background; its exit status lands in $work/NAME.status,
+# and the PID of the subshell that runs it (its only child) in $work/NAME.pid
 run() {
 	name=$1; shift
 	( "$@" >"$work/$name.out" 2>&1; echo $? >"$work/$name.status" ) &
+	echo $! >"$work/$name.pid"
 }
 
 # the culprits: each a process of its own, named as stress.py reads them
