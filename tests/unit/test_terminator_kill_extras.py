@@ -13,6 +13,7 @@ import signal
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
@@ -382,13 +383,32 @@ def pid_of(pidfd: int) -> int:
     raise AssertionError(f"fd {pidfd} is no pidfd")
 
 
-def terminate_head(head: subprocess.Popen[bytes]) -> tuple[killer.Outcome, int]:
-    """terminate_family on ``head``, sparing none, FAST; once the head has exited."""
+def terminate_head(head: subprocess.Popen[bytes], kill: config.KillConfig = FAST,
+                   cut_short: Callable[[], bool] | None = None) -> tuple[killer.Outcome, int]:
+    """terminate_family on ``head``, sparing none; once the head has exited."""
     victim = procs.read_proc(head.pid)
     assert victim is not None
-    ended = killer.terminate_family(victim, FAST, lambda proc: None)
+    ended = killer.terminate_family(victim, kill, lambda proc: None, cut_short=cut_short)
     head.wait(5)
     return ended
+
+
+def on_their_way(monkeypatch: pytest.MonkeyPatch, children: list[int]) -> list[int]:
+    """Filled in as the kill goes: at each child's SIGTERM, how many of
+    the children signalled before it are still there."""
+    signalled: list[int] = []
+    counts: list[int] = []
+    send = killer._send
+
+    def counting_send(pidfd: int, signum: int) -> bool:
+        pid = pid_of(pidfd)
+        if signum == signal.SIGTERM and pid in children:
+            counts.append(sum(alive(each) for each in signalled))
+            signalled.append(pid)
+        return send(pidfd, signum)
+
+    monkeypatch.setattr(killer, "_send", counting_send)
+    return counts
 
 
 def test_a_familys_children_go_in_waves_each_once_the_last_has_exited(
@@ -398,23 +418,52 @@ def test_a_familys_children_go_in_waves_each_once_the_last_has_exited(
     child's SIGTERM do FAMILY_WAVE others still stand on their way out (all
     at once, the last would find every other one there)."""
     head, children = start_family(tmp_path, "plain", *["slow"] * (3 * killer.FAMILY_WAVE))
-    signalled: list[int] = []
-    on_their_way: list[int] = []
-    send = killer._send
-
-    def counting_send(pidfd: int, signum: int) -> bool:
-        pid = pid_of(pidfd)
-        if signum == signal.SIGTERM and pid in children:
-            on_their_way.append(sum(alive(each) for each in signalled))
-            signalled.append(pid)
-        return send(pidfd, signum)
-
-    monkeypatch.setattr(killer, "_send", counting_send)
+    counts = on_their_way(monkeypatch, children)
     try:
-        outcome, count = terminate_head(head)
+        outcome, signalled = terminate_head(head)
         assert outcome.ending == killer.Ending.TERMINATED
-        assert count == len(signalled) == len(children)
-        assert max(on_their_way) == killer.FAMILY_WAVE - 1, on_their_way
+        assert signalled == len(counts) == len(children)
+        assert max(counts) == killer.FAMILY_WAVE - 1, counts
+        assert not any(alive(pid) for pid in children)
+    finally:
+        end_all(head, children)
+
+
+def test_a_familys_waves_never_outlast_its_grace(tmp_path: Path,
+                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """With a grace of 1 ms the first wave of children that take 10 ms to
+    exit uses it all: the rest get their SIGTERM at once, and more than a
+    wave stands on its way out."""
+    head, children = start_family(tmp_path, "plain", *["slow"] * (3 * killer.FAMILY_WAVE))
+    counts = on_their_way(monkeypatch, children)
+    try:
+        terminate_head(head, config.KillConfig(term_grace_ms=1, min_interval_ms=0))
+        assert len(counts) == len(children)
+        assert max(counts) >= killer.FAMILY_WAVE, counts
+        assert not any(alive(pid) for pid in children)
+    finally:
+        end_all(head, children)
+
+
+def test_a_climb_ends_a_familys_waves_and_its_grace(tmp_path: Path,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    """``cut_short`` (memory climbs on) is asked after the first wave has
+    exited: the rest get their SIGTERM at once, and the head, with no
+    grace, its SIGKILL, long before the grace (a minute) would end."""
+    head, children = start_family(tmp_path, "plain", *["slow"] * (3 * killer.FAMILY_WAVE))
+    counts = on_their_way(monkeypatch, children)
+    asked: list[int] = []
+
+    def cut_short() -> bool:
+        asked.append(len(counts))
+        return True
+
+    try:
+        outcome, _ = terminate_head(head, config.KillConfig(term_grace_ms=60_000,
+                                                            min_interval_ms=0), cut_short)
+        assert asked == [killer.FAMILY_WAVE], asked
+        assert max(counts) >= killer.FAMILY_WAVE, counts
+        assert outcome.ending == killer.Ending.KILLED and outcome.seconds < 60
         assert not any(alive(pid) for pid in children)
     finally:
         end_all(head, children)

@@ -229,10 +229,13 @@ STOPPED_STATES = (b"T", b"t")
 # heartbeat waited 300 to 380 ms so. In waves of FAMILY_WAVE, the next
 # wave is signalled once the last has exited, which its exits take either
 # way: at most a wave stands in front of the device, and the heartbeat's
-# worst fell to 16 to 91 ms in six runs (docs/benchmarks.md). A wave
-# still there after WAVE_WAIT_S is not a storm's prompt exit (its
-# children handle or ignore SIGTERM): the rest then go at once, so that a
-# family holds back its own end by one WAVE_WAIT_S at most.
+# worst fell to 15 to 91 ms in eight runs (docs/benchmarks.md). The rest
+# go at once when a wave is still there after WAVE_WAIT_S (not a storm's
+# prompt exit: its children handle or ignore SIGTERM), when the waves have
+# taken the family's grace (term_grace_ms), or when the grace's own rules
+# would end the grace (``cut_short``: memory climbs on). So a family holds
+# back its own end by one grace at most, as a head that ignores its
+# SIGTERM always could, and not at all while memory climbs.
 FAMILY_WAVE = 4
 WAVE_WAIT_S = 0.1
 
@@ -252,25 +255,45 @@ def _stop(pidfd: int, pid: int, proc_root: str) -> None:
         pause = min(pause * 2, 0.02)
 
 
+def _wave_exited(wave: list[int], waves_end: float) -> bool:
+    """Wait for the children behind ``wave`` to exit, up to WAVE_WAIT_S
+    and no later than ``waves_end``: whether they did, with time left for
+    the next wave (above)."""
+    left = waves_end - time.monotonic()
+    if left <= 0:
+        return False
+    overstayed, _ = _wait_all(wave, min(WAVE_WAIT_S, left))
+    return not overstayed and time.monotonic() < waves_end
+
+
 def _pin_children(head: Proc, pinned: dict[int, int], spare: Callable[[Proc], str | None],
-                  proc_root: str, signum: int | None = None) -> None:
+                  proc_root: str, signum: int | None = None, *, waves_s: float = 0.0,
+                  cut_short: Callable[[], bool] | None = None) -> bool:
     """Open a pidfd on each direct child of ``head`` (procs.children_of)
     of its real uid that ``spare`` lets go and that is not pinned yet, into
     ``pinned`` (pid -> pidfd; the caller closes them), and send it
     ``signum`` (None: nothing) at once, so that the first children are on
     their way out while the rest are looked at, in waves of FAMILY_WAVE
-    (above). ``head`` is stopped.
+    for up to ``waves_s`` (above). ``head`` is stopped. True when
+    ``cut_short``, asked after each wave, ended the waves: the family then
+    gets no grace.
 
     A child is pinned before it is read: what is read is then the pinned
     process, or, if the PID was reused in between, another that took the
     PID after the pinned one exited, and no signal through the pidfd
     reaches anyone. (One read after the pin, where a victim chosen from an
     earlier read needs its start time read again: _pin.)"""
-    wave: list[int] | None = [] if signum is not None else None
+    waves_end = time.monotonic() + waves_s
+    wave: list[int] | None = [] if signum is not None and waves_s > 0 else None
+    cut = False
     for pid in procs.children_of(head.pid, proc_root):
         if wave is not None and len(wave) == FAMILY_WAVE:
-            overstayed, _ = _wait_all(wave, WAVE_WAIT_S)
-            wave = None if overstayed else []
+            if not _wave_exited(wave, waves_end):
+                wave = None
+            elif cut_short is not None and cut_short():
+                wave, cut = None, True
+            else:
+                wave = []
         if pid in pinned:
             continue
         try:
@@ -287,16 +310,18 @@ def _pin_children(head: Proc, pinned: dict[int, int], spare: Callable[[Proc], st
             _send(pidfd, signum)
             if wave is not None:
                 wave.append(pidfd)
+    return cut
 
 
 def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
                 spare: Callable[[Proc], str | None], config: KillConfig,
                 proc_root: str, signalled: Callable[[], object] | None,
                 cut_short: Callable[[], bool] | None,
-                exit_cut: Callable[[], bool] | None) -> str:
+                exit_cut: Callable[[], bool] | None, graceless: bool) -> str:
     """The family's end, once the head is stopped and its children are
     pinned and sent their SIGTERM: SIGTERM to the head, the grace (unless
-    cut short), SIGKILL to what remains, the wait for their exit (unless
+    cut short, or ``graceless``: cut short in the children's waves),
+    SIGKILL to what remains, the wait for their exit (unless
     ``exit_cut``), and SIGKILL to the tracers of what remains after that
     (_end_tracers). The head's ending, or "" when it was gone before its
     SIGTERM."""
@@ -305,7 +330,11 @@ def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
     _send(pidfd, sig.SIGCONT)     # to act on its SIGTERM
     if signalled is not None:
         signalled()
-    running, _ = _wait_all([pidfd, *pinned.values()], config.term_grace_ms / 1000, cut_short)
+    family = [pidfd, *pinned.values()]
+    if graceless:
+        running = [each for each in family if not _wait_exit(each, 0)]
+    else:
+        running, _ = _wait_all(family, config.term_grace_ms / 1000, cut_short)
     if not running:
         return Ending.TERMINATED
     head_ran_on = pidfd in running
@@ -343,7 +372,8 @@ def terminate_family(victim: Proc, config: KillConfig, spare: Callable[[Proc], s
     outcome is the victim's; the number is how many children were
     signalled. ``spare`` says why a child must not be signalled (None: it
     may be); ``checked``, ``signalled``, ``cut_short`` and ``exit_cut``
-    are terminate()'s. Children left on their way out with a head that
+    are terminate()'s; ``cut_short`` also ends the children's waves, and
+    the grace with them. Children left on their way out with a head that
     has exited are left to it: the head's ending is the outcome."""
     start = time.monotonic()
     if dry_run:
@@ -356,11 +386,12 @@ def terminate_family(victim: Proc, config: KillConfig, spare: Callable[[Proc], s
         if checked is not None:
             checked()
         _stop(pidfd, victim.pid, proc_root)
-        _pin_children(victim, pinned, spare, proc_root, sig.SIGTERM)
+        cut = _pin_children(victim, pinned, spare, proc_root, sig.SIGTERM,
+                            waves_s=config.term_grace_ms / 1000, cut_short=cut_short)
         signalled_at = time.monotonic()
         ending = _end_family(pidfd, victim, pinned, spare=spare, config=config,
                              proc_root=proc_root, signalled=signalled, cut_short=cut_short,
-                             exit_cut=exit_cut)
+                             exit_cut=exit_cut, graceless=cut)
         if not ending:
             return Outcome(Ending.GONE_BEFORE, time.monotonic() - start), len(pinned)
         return Outcome(ending, time.monotonic() - start, signalled_at), len(pinned)

@@ -535,7 +535,8 @@ class Terminator:
         choice (a climb past it ends the grace, and later the kill
         interval, early; pace.py), what the victim gives back when it
         exits, and PSI's stall total (a device that stalls on memory ends
-        the grace too). The second says whether the grace ends now; the
+        the grace too). The second says whether the grace ends now (and a
+        family's waves, before it: killer.FAMILY_WAVE); the
         third whether the victim is left on its way out now, which never
         happens when ``exit_waited``."""
         shown = f"{log.printable(victim.comm)}[{victim.pid}]"
@@ -551,6 +552,8 @@ class Terminator:
 
         def cut_short() -> bool:
             try:
+                if watch.mark_kb is None:   # a family's waves, before the head's SIGTERM
+                    watch.mark_kb = self._mark(figures)
                 now = procs.meminfo()
                 return (self._climbed(now, watch.mark_kb, chosen_at, "the choice", outcome)
                         is not None or self._short_of_room(now, outcome)
