@@ -1,11 +1,19 @@
-"""LmwStrategy's boot: a boot that never shows a login prompt is tried again, and is seen.
+"""LmwStrategy's boot: a boot that hangs is tried again, and is seen.
 
 A hung boot is made for real: QEMU starts through a wrapper that changes
-the kernel's command line so that its first process is ``busybox sleep``
-(the kernel boots, prints its log, runs that "init", and no getty ever
-asks for a login). The strategy must boot again when the env file allows
-two boots, say so with the hung boot's console, and fail with that console
-when it allows one.
+the kernel's command line so that its first process is something else
+than the guest's init. Two ways to hang:
+
+- before the login prompt: that process is ``busybox sleep`` (the kernel
+  boots, prints its log, runs that "init", and no getty ever asks for a
+  login);
+- after the login: that process asks for a login on the console and
+  starts a busybox shell whose ``systemctl`` never returns, as a systemd
+  whose start-up never finishes (or a guest that stops answering).
+
+The strategy must boot again when the env file allows two boots, say so
+with the hung boot's console, and fail with that console when it allows
+one.
 
 The strategy is the same on every guest: these run on one, the 6.1 x86_64
 initramfs guest (its boot is the shortest), and skip on the others.
@@ -33,6 +41,19 @@ pytestmark = pytest.mark.guest
 LOGIN_TIMEOUT_S = 45
 # what the kernel prints when it starts the hung boot's first process
 HUNG_INIT_LINE = "Run /bin/busybox as init process"
+# The hung boots' first process, after the kernel's own parameters. The
+# kernel passes the words after "--" to it, a double-quoted one as one word,
+# and prints its command line: nothing in it may read as the env file's
+# login prompt ("lmwguest login: ") or shell prompt (a word, " # ").
+SLEEPING_INIT = "rdinit=/bin/busybox -- sleep 86400"
+# a login on the console, then a shell (prompt "~ # ") whose systemctl sleeps
+HANGING_START_UP_INIT = (
+    'rdinit=/bin/busybox -- sh -c "/bin/busybox --install -s; '
+    'mount -t devtmpfs dev /dev; mount -t proc proc /proc; '
+    'exec </dev/console >/dev/console 2>&1; mkdir -p /tmp/hang; '
+    'echo exec sleep 86400 >/tmp/hang/systemctl; chmod +x /tmp/hang/systemctl; '
+    "export PATH=/tmp/hang:/sbin:/bin:/usr/sbin:/usr/bin PS1=~$(printf '\\040\\043\\040'); "
+    "echo -n lmwguest login:; printf '\\040'; read user; exec sh -i\"")
 
 
 @pytest.fixture
@@ -43,10 +64,13 @@ def one_guest(lmw_guest: Guest) -> Guest:
     return lmw_guest
 
 
-def _hanging_qemu(tmp_path: Path, real_qemu: str, hung_boots: int) -> Path:
-    """A QEMU that boots the first ``hung_boots`` guests into an init that only sleeps."""
+def _hanging_qemu(tmp_path: Path, real_qemu: str, hung_boots: int,
+                  init: str = SLEEPING_INIT) -> Path:
+    """A QEMU that boots the first ``hung_boots`` guests into ``init`` (kernel parameters)."""
     count = tmp_path / "boots"
     wrapper = tmp_path / "qemu-hanging"
+    init_file = tmp_path / "hung-init"
+    init_file.write_text(init)
     # labgrid runs QEMU for other things too (its version): a boot is a run
     # with a kernel command line
     wrapper.write_text(f"""#!/bin/sh
@@ -58,7 +82,7 @@ case " $* " in
         for arg; do
             shift
             case "$arg" in
-            console=*) arg="$(echo "$arg" | sed 's/ quiet//') rdinit=/bin/busybox -- sleep 86400" ;;
+            console=*) arg="$(echo "$arg" | sed 's/ quiet//') $(cat {init_file})" ;;
             esac
             set -- "$@" "$arg"
         done
@@ -126,3 +150,24 @@ def test_the_last_hung_boot_fails_with_its_console(environment: Any, tmp_path: P
     assert f"boot 1 of 1 showed no login prompt within {LOGIN_TIMEOUT_S} s" in text, text
     assert HUNG_INIT_LINE in text, text
     assert _boots(tmp_path) == 1
+
+
+def test_a_boot_whose_start_up_never_finishes_is_booted_again(
+        environment: Any, one_guest: Guest, tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """The login works, then the first command never returns: as a systemd
+    whose start-up hangs, or a guest that stops answering after the login."""
+    monkeypatch.setenv("LG_QEMU", str(_hanging_qemu(tmp_path, os.environ["LG_QEMU"], 1,
+                                                    HANGING_START_UP_INIT)))
+    target = environment()
+    strategy = target.get_driver("Strategy")
+    with pytest.warns(UserWarning) as warned:
+        strategy.transition("shell")
+    (warning,) = [w for w in warned if "booting again" in str(w.message)]
+    text = str(warning.message)
+    assert (f"boot 1 of 2 logged in, then its shell stopped answering or its start-up did "
+            f"not finish within {LOGIN_TIMEOUT_S} s") in text, text
+    assert "systemctl is-system-running --wait" in text, text
+    assert _boots(tmp_path) == 2
+    shell = target.get_driver("ShellDriver")
+    assert shell.run_check("uname -r") == [one_guest.release]

@@ -20,11 +20,20 @@ REPO = Path(__file__).resolve().parents[2]
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
 
+def _console_tail(log: Path, lines: int = 60) -> str:
+    """The guests' last console lines (the bench keeps every boot's), to see a boot that failed."""
+    if not log.exists():
+        return "\n(no console log)"
+    text = log.read_bytes().decode(errors="replace").replace("\r", "")
+    return "\nthe guests' console ended with:\n" + "\n".join(text.splitlines()[-lines:])
+
+
 def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> None:
     done = subprocess.run([sys.executable, str(REPO / "scripts" / "bench"), "--smoke",
                            "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True,
                           timeout=1500, check=False)
-    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    assert done.returncode == 0, (done.stdout[-3000:] + done.stderr[-3000:]
+                                  + _console_tail(tmp_path / "console" / "console_main"))
     results = json.loads((tmp_path / "results.json").read_text())
 
     hook = results["hook_cost"]

@@ -383,6 +383,25 @@ def pid_of(pidfd: int) -> int:
     raise AssertionError(f"fd {pidfd} is no pidfd")
 
 
+def test_a_wait_with_no_time_left_still_looks_who_has_exited() -> None:
+    """A graceless family (its waves cut short) is waited on for 0 s: what
+    has exited by then is not counted as running, so it gets no SIGKILL."""
+    gone = subprocess.Popen(["true"])
+    running = sleeper()
+    pidfds = [os.pidfd_open(gone.pid), os.pidfd_open(running.pid)]
+    try:
+        gone.wait(5)
+        for seconds in (0.0, -1.0):
+            assert killer._wait_all(pidfds, seconds) == ([pidfds[1]], False)
+        assert killer._wait_all(pidfds, 0.0, lambda: True) == ([pidfds[1]], False), \
+            "no time left: nothing to cut short"
+    finally:
+        running.kill()
+        running.wait(5)
+        for pidfd in pidfds:
+            os.close(pidfd)
+
+
 def terminate_head(head: subprocess.Popen[bytes], kill: config.KillConfig = FAST,
                    cut_short: Callable[[], bool] | None = None) -> tuple[killer.Outcome, int]:
     """terminate_family on ``head``, sparing none; once the head has exited."""
@@ -449,8 +468,9 @@ def test_a_climb_ends_a_familys_waves_and_its_grace(tmp_path: Path,
                                                     monkeypatch: pytest.MonkeyPatch) -> None:
     """``cut_short`` (memory climbs on) is asked after the first wave has
     exited: the rest get their SIGTERM at once, and the head, with no
-    grace, its SIGKILL, long before the grace (a minute) would end."""
-    head, children = start_family(tmp_path, "plain", *["slow"] * (3 * killer.FAMILY_WAVE))
+    grace, its SIGKILL, long before the grace (a minute) would end. The
+    head handles its SIGTERM (and forks on it), so only a SIGKILL ends it."""
+    head, children = start_family(tmp_path, "hostile", *["slow"] * (3 * killer.FAMILY_WAVE))
     counts = on_their_way(monkeypatch, children)
     asked: list[int] = []
 

@@ -59,6 +59,20 @@ def _environment(guest: Guest, overrides: dict[str, str] | None = None) -> Any:
 
 
 @contextmanager
+def console_log(folder: Path) -> Iterator[Path]:
+    """Keep what every guest of this process prints on its console, each boot
+    after the last, in ``folder``/console_main (labgrid's console logging):
+    a boot that hangs or fails can be read afterwards."""
+    from labgrid.consoleloggingreporter import ConsoleLoggingReporter
+
+    ConsoleLoggingReporter.start(str(folder))
+    try:
+        yield folder / "console_main"
+    finally:
+        ConsoleLoggingReporter.stop()
+
+
+@contextmanager
 def fresh_guest_shell(guest: Guest, overrides: dict[str, str] | None = None,
                       ) -> Iterator[tuple[Any, Any]]:
     """Boot ``guest`` and log in as root; yield (target, ShellDriver); power off after.

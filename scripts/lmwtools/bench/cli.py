@@ -24,8 +24,9 @@ Under TCG one host thread runs both, and a wake-up of the other vCPU
 waits until QEMU switches to it. On one vCPU the latency part shows the
 chain without that wait, which a board's cores do not have either.
 
-The report, results.json and the plots go to
-build/bench/<kernel release>-<arch>-<date>/ (--out to choose).
+The report, results.json, the plots and the guests' consoles (every boot
+in console/console_main) go to build/bench/<kernel release>-<arch>-<date>/
+(--out to choose).
 --update-readme puts the tables between the ``<!-- bench:begin -->`` and
 ``<!-- bench:end -->`` lines of docs/benchmarks.md, part by part: a run of
 some parts replaces their sections and leaves the others' (update_tables).
@@ -201,6 +202,15 @@ def bench(args: argparse.Namespace) -> int:
                              vcpus=args.vcpus))
     stamp = time.strftime("%Y%m%d-%H%M")
     out = args.out or BENCH_RESULTS / f"{guest.release}-{args.arch}-{stamp}"
+    with boot.console_log(out / "console") as console:
+        progress.say(f"the guests' consoles go to {console}")
+        return _measure_and_report(args, profile, guest=guest, out=out, parts=parts,
+                                   scenarios=scenarios, workloads=workloads)
+
+
+def _measure_and_report(args: argparse.Namespace, profile: Profile, *, guest: Guest, out: Path,
+                        parts: set[str], scenarios: tuple[str, ...],
+                        workloads: tuple[str, ...]) -> int:
     hook = lat = None
     outcomes: list[stress.Outcome] = []
     prints: list[footprint.Footprint] = []

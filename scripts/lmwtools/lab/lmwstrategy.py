@@ -17,10 +17,11 @@ States, each reached from any other::
     shell    flashed once per session, then console, power on, root
              login; on systemd, wait until start-up has finished. A
              boot that shows no login prompt within the ShellDriver's
-             login_timeout is tried again, powered off and on, up to
-             ``boot_attempts`` boots in all (1 unless the env file says);
-             each hung boot's last console lines go into the warning (a
-             retry) or the error (the last boot).
+             login_timeout, or whose shell then stops answering or whose
+             start-up does not finish within it, is tried again, powered
+             off and on, up to ``boot_attempts`` boots in all (1 unless
+             the env file says); each hung boot's last console lines go
+             into the warning (a retry) or the error (the last boot).
 
 Writing uses labgrid's USBStorageDriver in bmaptool mode: it copies the
 image to the exporter and runs bmaptool there, with ``<image>.bmap``
@@ -42,7 +43,7 @@ from labgrid.driver.usbstoragedriver import Mode
 from labgrid.factory import target_factory
 from labgrid.step import step
 from labgrid.strategy import Strategy, StrategyError, never_retry
-from pexpect import TIMEOUT
+from pexpect import EOF, TIMEOUT
 
 CTRL_C = b"\x03"
 # eMMC via U-Boot's UMS gadget: the medium appears on the exporter a few
@@ -115,8 +116,7 @@ class LmwStrategy(Strategy):  # type: ignore[misc]
         elif status == Status.shell:
             if not self.written:
                 self.transition(Status.flashed)
-            self._boot_to_login()
-            self.shell.run("systemctl is-system-running --wait")
+            self._boot_to_shell()
         self.status = status
 
     @never_retry  # type: ignore[untyped-decorator]
@@ -151,22 +151,40 @@ class LmwStrategy(Strategy):  # type: ignore[misc]
         self.target.activate(self.power)
         self.power.off()
 
-    def _boot_to_login(self) -> None:
+    def _boot_to_shell(self) -> None:
         for attempt in range(1, self.boot_attempts + 1):
             self._power_off()
             self.target.activate(self.console)
             self.target.activate(self.power)
             self.power.on()
+            logged_in = False
             try:
                 self.target.activate(self.shell)
+                logged_in = True
+                # systemd: start-up goes on after the login prompt; a test
+                # that starts before it has finished races the boot's units
+                # (busybox init: no systemctl, the command fails at once)
+                self.shell.run("systemctl is-system-running --wait",
+                               timeout=float(self.shell.login_timeout))
                 return
-            except TIMEOUT as error:
-                what = (f"boot {attempt} of {self.boot_attempts} showed no login prompt "
-                        f"within {self.shell.login_timeout} s; its console ended with:\n"
+            except (TIMEOUT, EOF) as error:
+                # EOF: QEMU or the serial server went away mid-boot
+                hung = ("logged in, then its shell stopped answering or its start-up did "
+                        "not finish" if logged_in else "showed no login prompt")
+                what = (f"boot {attempt} of {self.boot_attempts} {hung} within "
+                        f"{self.shell.login_timeout} s; its console ended with:\n"
                         f"{self._console_tail()}")
                 if attempt == self.boot_attempts:
                     raise StrategyError(what) from error
                 warnings.warn(f"{what}\npowered off, booting again", stacklevel=2)
+                self._forget_console()
+
+    def _forget_console(self) -> None:
+        """Drop what the hung boot left unmatched: the next boot's login must
+        not match a prompt that the last one printed."""
+        expect = getattr(self.console, "_expect", None)
+        if expect is not None:
+            expect.buffer = b""
 
     def _console_tail(self) -> str:
         """The last lines that the console received and no pattern matched."""

@@ -57,6 +57,7 @@ the chain to the tracer's own tracer; never to one that the policy spares
 from __future__ import annotations
 
 import errno
+import math
 import os
 import select
 import time
@@ -160,7 +161,9 @@ def _wait_all(pidfds: list[int], seconds: float,
               cut_short: Callable[[], bool] | None = None) -> tuple[list[int], bool]:
     """Wait up to ``seconds`` for every process behind ``pidfds`` to exit,
     or until ``cut_short``, asked every GRACE_CHECK_S, says True; the
-    pidfds of those still running then, and whether the wait was cut."""
+    pidfds of those still running then, and whether the wait was cut.
+    With no time left (``seconds`` <= 0) it looks once without waiting:
+    those that have exited already are not counted as running."""
     running = set(pidfds)
     cut = False
     poller = select.poll()
@@ -169,15 +172,15 @@ def _wait_all(pidfds: list[int], seconds: float,
     deadline = time.monotonic() + seconds
     while running:
         left = deadline - time.monotonic()
-        if left <= 0:
-            break
         if cut_short is not None:
             left = min(left, GRACE_CHECK_S)
-        for pidfd, _ in poller.poll(max(1, int(left * 1000))):
+        # 0: a look; else at least 1 ms (poll takes whole milliseconds)
+        for pidfd, _ in poller.poll(max(0, math.ceil(left * 1000))):
             running.discard(pidfd)
             poller.unregister(pidfd)
-        if running and cut_short is not None and time.monotonic() < deadline \
-                and cut_short():
+        if not running or time.monotonic() >= deadline:
+            break
+        if cut_short is not None and cut_short():
             cut = True
             break
     return [pidfd for pidfd in pidfds if pidfd in running], cut
@@ -259,10 +262,7 @@ def _wave_exited(wave: list[int], waves_end: float) -> bool:
     """Wait for the children behind ``wave`` to exit, up to WAVE_WAIT_S
     and no later than ``waves_end``: whether they did, with time left for
     the next wave (above)."""
-    left = waves_end - time.monotonic()
-    if left <= 0:
-        return False
-    overstayed, _ = _wait_all(wave, min(WAVE_WAIT_S, left))
+    overstayed, _ = _wait_all(wave, min(WAVE_WAIT_S, waves_end - time.monotonic()))
     return not overstayed and time.monotonic() < waves_end
 
 
@@ -330,11 +330,8 @@ def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
     _send(pidfd, sig.SIGCONT)     # to act on its SIGTERM
     if signalled is not None:
         signalled()
-    family = [pidfd, *pinned.values()]
-    if graceless:
-        running = [each for each in family if not _wait_exit(each, 0)]
-    else:
-        running, _ = _wait_all(family, config.term_grace_ms / 1000, cut_short)
+    grace_s = 0.0 if graceless else config.term_grace_ms / 1000
+    running, _ = _wait_all([pidfd, *pinned.values()], grace_s, cut_short)
     if not running:
         return Ending.TERMINATED
     head_ran_on = pidfd in running

@@ -544,7 +544,8 @@ class Terminator:
 
         def signalled() -> None:
             watch.cmdline = procs.CmdlineAside(victim)
-            watch.mark_kb = self._mark(figures)
+            if watch.mark_kb is None:   # else taken in a family's waves (cut_short)
+                watch.mark_kb = self._mark(figures)
             watch.gives_back_kb = policy.ranked_kb(victim)
             stall = memory_stall_us()
             if stall is not None:
