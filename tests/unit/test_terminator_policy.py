@@ -321,6 +321,51 @@ def replace_kb(proc: procs.Proc, committed_kb: int) -> procs.Proc:
                       committed_kb=committed_kb, vsize_kb=committed_kb)
 
 
+def test_the_pace_runs_from_the_oldest_look_of_the_horizon(
+        tmp_path: Path) -> None:
+    """An episode that starts within the warnings' interval looks at its
+    start and kills in the same turn, a look a few milliseconds later: the
+    pace runs from the looks before those (the last choices'), and the leak
+    still outweighs the larger service that holds still; so it does when
+    the leak stalls for a while. The horizon: GROWTH_HORIZON_S."""
+    fake_proc(tmp_path, 10, "service", committed_kb=32_768, start=7)
+    fake_proc(tmp_path, 11, "leak", committed_kb=30_720, start=8)
+    total_kb = 500_000
+    table = procs.read_all(str(tmp_path))
+    named = {proc.comm: proc for proc in table}
+    looks = policy.Looks()
+    assert looks.grown() == {}
+    looks.take(policy.Look(100.0, [replace_kb(named["service"], 32_768),
+                                   replace_kb(named["leak"], 26_624)]))
+    assert looks.grown() == {}, "one look: no pace yet"
+    looks.take(policy.Look(101.8, [replace_kb(named["service"], 32_768),
+                                   replace_kb(named["leak"], 30_700)]))  # the episode's start
+    looks.take(policy.Look(101.81, table))                                 # its kill
+    grown = looks.grown()
+    assert list(grown) == [11] and grown[11][0] == 4_096, grown
+    assert grown[11][1] == pytest.approx(1.81)
+    ranking = policy.Ranking(total_kb=total_kb, grown=grown)
+    choice = policy.choose(table, config.parse(""), SELF, ranking)
+    assert choice is not None and choice.proc.comm == "leak", choice
+    # measured from the episode's start alone, the leak held still
+    alone = policy.grown(policy.Look(101.8, [replace_kb(named["service"], 32_768),
+                                             replace_kb(named["leak"], 30_720)]),
+                         policy.Look(101.81, table))
+    plain = policy.choose(table, config.parse(""), SELF,
+                          policy.Ranking(total_kb=total_kb, grown=alone))
+    assert alone == {} and plain is not None and plain.proc.comm == "service"
+    # the leak stalls (in reclaim, as committers do once memory has run
+    # out): the pace still runs from the oldest look of the horizon
+    looks.take(policy.Look(102.5, table))
+    stalled = looks.grown()
+    assert list(stalled) == [11] and stalled[11][0] == 4_096, stalled
+    assert stalled[11][1] == pytest.approx(2.5)
+    # looks older than GROWTH_HORIZON_S before the last are dropped
+    looks.take(policy.Look(100.0 + policy.GROWTH_HORIZON_S + 1.9, table))
+    assert looks.paced_from is not None and looks.paced_from.at == 102.5
+    assert looks.grown() == {}
+
+
 def test_growth_is_the_same_process_s_between_two_looks(tmp_path: Path) -> None:
     """A pid reused by another process, a process that shrank or held still,
     one that only one look lists: no growth. Looks closer than the daemon's
@@ -551,3 +596,39 @@ def test_a_rule_reads_the_command_line_last(tmp_path: Path, keys: str) -> None:
     rule = config.parse(f"[[prefer]]\n{keys}\n").prefer[0]
     assert not policy.matches(rule, proc)
     assert asked == []
+
+
+def test_what_weighs_more_than_the_module_saw_is_read_and_the_list_settles_the_choice(
+        tmp_path: Path) -> None:
+    """lmw.ko lists "big"; "crosser", left out, took committed memory over
+    the line, and its weight could lift it over big: alone, the list
+    settles nothing and every process would be read (a second's scan of
+    thousands under pressure). Read with its children, crosser is scored
+    as a scan scores it, and the list settles the same choice as the scan."""
+    total_kb = 500_000
+    fake_proc(tmp_path, 10, "big", committed_kb=40_000, start=5)
+    fake_proc(tmp_path, 50, "crosser", committed_kb=36_000, start=6)
+    for pid in (51, 52):
+        fake_proc(tmp_path, pid, "worker", committed_kb=1_000, start=7, ppid=50)
+    for pid in range(100, 140):
+        fake_proc(tmp_path, pid, "crowd", committed_kb=4_000, start=8)
+    table = procs.read_all(str(tmp_path))
+    listed = procs.parse_candidates(candidates_file(table, total_kb, 1), str(tmp_path))
+    assert listed is not None and [proc.comm for proc in listed.procs] == ["big"]
+    ranking = policy.Ranking(total_kb=total_kb, last_crossed=(50, "crosser"))
+    scanned = policy.choose(table, config.parse(""), SELF, ranking)
+    assert scanned is not None and scanned.proc.comm == "crosser", scanned
+
+    settled, _ = policy.choose_listed(listed.procs, listed.rest, config.parse(""), SELF, ranking)
+    assert not settled
+    weighed = policy.weighed_unlisted(listed.procs, ranking)
+    assert weighed == {50}
+    extra = procs.read_with_children(weighed, {proc.pid for proc in listed.procs},
+                                     str(tmp_path))
+    assert sorted(proc.pid for proc in extra) == [50, 51, 52]
+    settled, choice = policy.choose_listed([*listed.procs, *extra], listed.rest,
+                                           config.parse(""), SELF, ranking)
+    assert settled and choice is not None and choice.proc.pid == scanned.proc.pid
+    assert choice.score == scanned.score
+    # gone since: nothing to read
+    assert procs.read_with_children({99}, set(), str(tmp_path)) == []

@@ -21,8 +21,9 @@ The base score matches what raised the signal:
   and weighs no more than those.
 
 A process whose commitment grew since the daemon's last look at lmw.ko's
-candidates (both lists name it) is ranked as if it also held what it
-would commit in GROWTH_HORIZON_S more at the pace it kept, up to
+candidates a while back (both lists name it; Looks) is ranked as if it
+also held what it would commit in GROWTH_HORIZON_S more at the pace it
+kept, up to
 GROWTH_WEIGHT: memory climbs because of who keeps committing, and a kill
 of a larger process that holds still buys a moment while the climb goes
 on, where a kill of the climber ends it. Sixteen leaks of 20 MiB each,
@@ -146,6 +147,51 @@ def grown(before: Look | None, now: Look) -> dict[int, tuple[int, float]]:
     return growth
 
 
+class Looks:
+    """The daemon's looks at lmw.ko's candidates, kept for the pace: the
+    last, and those of the GROWTH_HORIZON_S before it. The pace runs from
+    the oldest of those that lies at least GROWTH_MIN_WINDOW_S before the
+    last (None: none yet), not from the one just before:
+
+    - a look a moment after another measures no pace against it: an
+      episode that starts within the warnings' interval looks at its start
+      and at its kill, in the same turn, milliseconds apart;
+    - a climber that stalls in reclaim for a second or two, as every
+      committer does once memory has run out, holds still between two
+      looks of that second;
+
+    measured so, every climber would hold still, and a larger process
+    that does would go in their place. A process that grew over the
+    horizon keeps its pace for it; one that took one buffer weighs it
+    over the whole window, the less the longer that is."""
+
+    __slots__ = ("kept",)
+
+    def __init__(self) -> None:
+        self.kept: list[Look] = []      # oldest first, within the horizon of the last
+
+    @property
+    def last(self) -> Look | None:
+        return self.kept[-1] if self.kept else None
+
+    @property
+    def paced_from(self) -> Look | None:
+        if not self.kept:
+            return None
+        last = self.kept[-1]
+        return next((look for look in self.kept
+                     if last.at - look.at >= GROWTH_MIN_WINDOW_S), None)
+
+    def take(self, look: Look) -> None:
+        self.kept = [kept for kept in self.kept if look.at - kept.at <= GROWTH_HORIZON_S]
+        self.kept.append(look)
+
+    def grown(self) -> dict[int, tuple[int, float]]:
+        """grown() from the look that the pace runs from to the last."""
+        last = self.last
+        return {} if last is None else grown(self.paced_from, last)
+
+
 class Ranking:
     """What the base score is: resident memory (oom_score), or, with
     ``total_kb`` given, committed memory; ``last_denied`` is lmw.ko's
@@ -153,7 +199,7 @@ class Ranking:
     refused thread's; ``last_crossed`` the same of the commitment that
     last took committed memory over one of lmw.ko's lines, and
     ``crossed_kb`` what that commitment asked for (None: not known);
-    ``grown`` is grown()'s, from the last two looks at the candidates."""
+    ``grown`` is grown()'s, from the looks at the candidates (Looks)."""
 
     __slots__ = ("crossed_kb", "grown", "last_crossed", "last_denied", "total_kb")
 
@@ -357,13 +403,21 @@ def choose_listed(listed: list[Proc], rest: int | None, config: Config, self_pid
     choice = choose(listed, config, self_pid, ranking, passed_over=passed_over)
     if rest is None:
         return True, choice
+    weights = [ranking.weight(pid) for pid in weighed_unlisted(listed, ranking)]
+    reach = rest + max(weights, default=0) + sum(max(0, rule.adjust) for rule in config.prefer)
+    return choice is not None and choice.score > reach, choice
+
+
+def weighed_unlisted(listed: Iterable[Proc], ranking: Ranking) -> set[int]:
+    """The pids that ``ranking`` weighs (lmw.ko's records, the growth) and
+    that ``listed`` leaves out: what lmw.ko's ``rest`` does not bound. Read
+    from /proc and listed too (procs.read_with_children), they are scored
+    as every listed process is, and the list settles the choice without
+    them lifting its bar."""
     listed_pids = {proc.pid for proc in listed}
     weighed = {record[0] for record in (ranking.last_denied, ranking.last_crossed)
                if record is not None}
-    weights = [ranking.weight(pid) for pid in weighed.union(ranking.grown)
-               if pid not in listed_pids]
-    reach = rest + max(weights, default=0) + sum(max(0, rule.adjust) for rule in config.prefer)
-    return choice is not None and choice.score > reach, choice
+    return {pid for pid in weighed.union(ranking.grown) if pid not in listed_pids}
 
 
 def choose(procs: Iterable[Proc], config: Config, self_pid: int,

@@ -267,7 +267,7 @@ class Terminator:
         self.left: dict[int, tuple[int, float]] = {}
         # the last look at lmw.ko's candidates (at a warning, at each
         # choice): who grew since is ranked by its pace (policy.grown)
-        self.last_look: policy.Look | None = None
+        self.looks = policy.Looks()
         self.kills = 0
         self.nobody_logged = False
         self.last_action = ""
@@ -497,7 +497,7 @@ class Terminator:
             return None
         listed = procs.parse_candidates(self.source.candidates())
         if listed is not None:
-            self.last_look = policy.Look(time.monotonic(), listed.procs)
+            self.looks.take(policy.Look(time.monotonic(), listed.procs))
         return listed
 
     def _end_episode(self, now: float) -> None:
@@ -847,13 +847,18 @@ class Terminator:
             now = time.monotonic()
             passed_over |= {(pid, start) for pid, (start, at) in self.left.items()
                             if now - at < killer.KILL_WAIT_S}
-        before = self.last_look
         listed = self._look()
-        if listed is not None and self.last_look is not None:
+        if listed is not None:
             # one growth ranks every process, from the list or from /proc
-            ranking.grown = policy.grown(before, self.last_look)
-            settled, choice = policy.choose_listed(listed.procs, listed.rest, self.cfg,
-                                                   os.getpid(), ranking, passed_over=passed_over)
+            ranking.grown = self.looks.grown()
+            # the few that weigh more than lmw.ko saw, read and listed: else
+            # their weight alone sends the choice to /proc, a second's scan
+            # of thousands of processes under pressure
+            extra = procs.read_with_children(policy.weighed_unlisted(listed.procs, ranking),
+                                             {proc.pid for proc in listed.procs})
+            settled, choice = policy.choose_listed([*listed.procs, *extra], listed.rest,
+                                                   self.cfg, os.getpid(), ranking,
+                                                   passed_over=passed_over)
             if settled:
                 return choice, "lmw.ko's candidates"
         return policy.choose(procs.each(), self.cfg, os.getpid(), ranking,
