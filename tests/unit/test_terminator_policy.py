@@ -632,3 +632,33 @@ def test_what_weighs_more_than_the_module_saw_is_read_and_the_list_settles_the_c
     assert choice.score == scanned.score
     # gone since: nothing to read
     assert procs.read_with_children({99}, set(), str(tmp_path)) == []
+
+
+def test_a_record_of_a_gone_process_does_not_send_the_choice_to_proc(tmp_path: Path) -> None:
+    """lmw.ko keeps its last refusal's pid until the next refusal, whether
+    that process still runs or not. A record of a process that is gone
+    weighs nobody a scan would read: looked for and not found, it leaves
+    the list to settle the choice, the scan's own. Not looked for, its
+    weight still counts (the pid might run)."""
+    total_kb = 500_000
+    fake_proc(tmp_path, 10, "big", committed_kb=40_000, start=5)
+    for pid in range(100, 140):
+        fake_proc(tmp_path, pid, "crowd", committed_kb=4_000, start=8)
+    table = procs.read_all(str(tmp_path))
+    listed = procs.parse_candidates(candidates_file(table, total_kb, 1), str(tmp_path))
+    assert listed is not None and [proc.comm for proc in listed.procs] == ["big"]
+    ranking = policy.Ranking(total_kb=total_kb, last_denied=(77, "gone"))
+    scanned = policy.choose(table, config.parse(""), SELF, ranking)
+    assert scanned is not None and scanned.proc.comm == "big", scanned
+
+    weighed = policy.weighed_unlisted(listed.procs, ranking)
+    assert weighed == {77}
+    settled, _ = policy.choose_listed(listed.procs, listed.rest, config.parse(""), SELF, ranking)
+    assert not settled
+    extra = procs.read_with_children(weighed, {proc.pid for proc in listed.procs},
+                                     str(tmp_path))
+    assert extra == []
+    settled, choice = policy.choose_listed([*listed.procs, *extra], listed.rest,
+                                           config.parse(""), SELF, ranking, looked_up=weighed)
+    assert settled and choice is not None and choice.proc.pid == scanned.proc.pid
+    assert choice.score == scanned.score

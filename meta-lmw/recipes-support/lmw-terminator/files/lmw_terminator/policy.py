@@ -392,18 +392,25 @@ def score(proc: Proc, config: Config, ranking: Ranking = RESIDENT) -> tuple[int,
 
 def choose_listed(listed: list[Proc], rest: int | None, config: Config, self_pid: int,
                   ranking: Ranking, *, passed_over: Collection[tuple[int, int]] = (),
-                  ) -> tuple[bool, Choice | None]:
+                  looked_up: Collection[int] = ()) -> tuple[bool, Choice | None]:
     """The choice among lmw.ko's candidates (procs.parse_candidates), and
     whether it is the choice among every process: True when nobody left
     out can reach it. ``rest`` is the highest score lmw.ko saw among the
     processes it left out (None: it left none out); what the daemon adds
     can raise any of them by its weight (lmw.ko's records, its growth) and
     by every prefer rule, so the choice stands only above that sum. False:
-    read every process (choose). ``passed_over`` is choose()'s."""
+    read every process (choose). ``passed_over`` is choose()'s.
+
+    ``looked_up``: pids of weighed_unlisted() that the caller looked for in
+    /proc (procs.read_with_children). Those it found are in ``listed``;
+    those it did not are gone, and a record of a gone process (lmw.ko keeps
+    its last refusal's pid until the next one) weighs nobody that a scan
+    would read: neither lifts the bar."""
     choice = choose(listed, config, self_pid, ranking, passed_over=passed_over)
     if rest is None:
         return True, choice
-    weights = [ranking.weight(pid) for pid in weighed_unlisted(listed, ranking)]
+    weights = [ranking.weight(pid) for pid in weighed_unlisted(listed, ranking)
+               if pid not in looked_up]
     reach = rest + max(weights, default=0) + sum(max(0, rule.adjust) for rule in config.prefer)
     return choice is not None and choice.score > reach, choice
 

@@ -851,14 +851,15 @@ class Terminator:
         if listed is not None:
             # one growth ranks every process, from the list or from /proc
             ranking.grown = self.looks.grown()
-            # the few that weigh more than lmw.ko saw, read and listed: else
-            # their weight alone sends the choice to /proc, a second's scan
-            # of thousands of processes under pressure
-            extra = procs.read_with_children(policy.weighed_unlisted(listed.procs, ranking),
-                                             {proc.pid for proc in listed.procs})
+            # the few that weigh more than lmw.ko saw, read and listed, or
+            # found gone (a record outlives its process): else their weight
+            # alone sends the choice to /proc, a second's scan of thousands
+            # of processes under pressure
+            weighed = policy.weighed_unlisted(listed.procs, ranking)
+            extra = procs.read_with_children(weighed, {proc.pid for proc in listed.procs})
             settled, choice = policy.choose_listed([*listed.procs, *extra], listed.rest,
                                                    self.cfg, os.getpid(), ranking,
-                                                   passed_over=passed_over)
+                                                   passed_over=passed_over, looked_up=weighed)
             if settled:
                 return choice, "lmw.ko's candidates"
         return policy.choose(procs.each(), self.cfg, os.getpid(), ranking,
