@@ -12,8 +12,11 @@ other victim, no kernel OOM kill.
 from __future__ import annotations
 
 import json
+import os
+import signal
 import subprocess
 import sys
+import threading
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parents[2]
@@ -92,3 +95,39 @@ def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> 
     for heading in ("## Hook cost", "## Signal latency and reaction",
                     "## Outcome under the standard stress", "## Footprint at rest"):
         assert heading in report
+
+
+def test_a_bench_stopped_on_its_way_keeps_the_runs_it_finished(tmp_path: Path) -> None:
+    """A full stress part takes over an hour; one stopped before its end
+    (a timeout's SIGTERM to the whole job) keeps the report of every run
+    it finished, says that it is partial, and exits as interrupted."""
+    bench = subprocess.Popen([sys.executable, str(REPO / "scripts" / "bench"), "--smoke",
+                              "--only", "stress", "--scenarios", "strict,lmw",
+                              "--out", str(tmp_path)], cwd=REPO, stdout=subprocess.PIPE,
+                             stderr=subprocess.STDOUT, text=True, start_new_session=True)
+    # a bench that never gets there is stopped for good, and the test fails below
+    watchdog = threading.Timer(1200, os.killpg, (bench.pid, signal.SIGKILL))
+    watchdog.start()
+    said: list[str] = []
+    try:
+        assert bench.stdout is not None
+        for line in bench.stdout:
+            said.append(line)
+            if "stress, on a fresh boot" in line and "meta-lmw" in line:
+                # the first run is done: stopped as timeout(1) stops a job
+                os.killpg(bench.pid, signal.SIGTERM)
+                break
+        said += bench.communicate(timeout=300)[0].splitlines(keepends=True)
+    finally:
+        watchdog.cancel()
+        if bench.poll() is None:
+            os.killpg(bench.pid, signal.SIGKILL)
+            bench.wait()
+    told = "".join(said[-40:]) + _console_tail(tmp_path / "console" / "console_main")
+    assert bench.returncode == 130, told
+    results = json.loads((tmp_path / "results.json").read_text())
+    assert [outcome["scenario"] for outcome in results["stress"]] == ["strict"], told
+    assert results["title"].endswith("(so far: 1 of 2 stress runs)"), results["title"]
+    report = (tmp_path / "report.md").read_text()
+    assert "## Outcome under the standard stress" in report
+    assert "strict overcommit" in report and "meta-lmw" not in report.split("\n", 1)[1]

@@ -1,6 +1,6 @@
 """scripts/bench (make bench): measure meta-lmw against the peers in one guest, write a report.
 
-    scripts/bench                    everything (about 25 minutes under TCG)
+    scripts/bench                    everything (well over an hour under TCG)
     scripts/bench --smoke            a short run of every part (CI: it cannot rot)
     scripts/bench --only hook,latency
     scripts/bench --only stress --workloads forkstorm --scenarios lmw,earlyoom
@@ -26,7 +26,9 @@ chain without that wait, which a board's cores do not have either.
 
 The report, results.json, the plots and the guests' consoles (every boot
 in console/console_main) go to build/bench/<kernel release>-<arch>-<date>/
-(--out to choose).
+(--out to choose). They are written after each stress run too, titled
+"so far: N of M stress runs": a bench stopped on its way (a timeout's
+SIGTERM, Ctrl-C, a guest that failed) keeps every run it finished.
 --update-readme puts the tables between the ``<!-- bench:begin -->`` and
 ``<!-- bench:end -->`` lines of docs/benchmarks.md, part by part: a run of
 some parts replaces their sections and leaves the others' (update_tables).
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import re
+import signal
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -208,28 +211,42 @@ def bench(args: argparse.Namespace) -> int:
                                    scenarios=scenarios, workloads=workloads)
 
 
+def _interrupt_on_sigterm(signum: int, frame: object) -> None:
+    """A SIGTERM (timeout, a CI job cancelled) unwinds as Ctrl-C does: the
+    guest is powered off on the way out, and the exit status says so."""
+    raise KeyboardInterrupt
+
+
 def _measure_and_report(args: argparse.Namespace, profile: Profile, *, guest: Guest, out: Path,
                         parts: set[str], scenarios: tuple[str, ...],
                         workloads: tuple[str, ...]) -> int:
     hook = lat = None
     outcomes: list[stress.Outcome] = []
     prints: list[footprint.Footprint] = []
+
+    def write(so_far: str = "") -> Path:
+        vcpus = f"{args.vcpus} vCPU" + ("s" if args.vcpus > 1 else "")
+        version = assignments(VERSION_FILE).get("LMW_VERSION", "(no LMW_VERSION)")
+        title = (f"meta-lmw {version} bench: {guest.release} {args.arch}, QEMU TCG, {vcpus}, "
+                 f"512 MiB, {time.strftime('%Y-%m-%d')}" + (" (smoke)" if args.smoke else "")
+                 + so_far)
+        return report.write(out, title, command_line(args), hook=hook, latency=lat,
+                            outcomes=outcomes, footprint=prints,
+                            footprint_s=profile.footprint_seconds)
+
     if parts & {"hook", "latency", "footprint"}:
         progress.say(f"booting {guest.release} ({args.arch}, {args.userland}) for the bench")
         hook, lat, prints = _shared_boots(guest, parts, profile)
     if "stress" in parts:
-        for workload in workloads:
-            for scenario in scenarios:
-                progress.say(f"stress, on a fresh boot: {stress.WORKLOAD_TITLES[workload]}, "
-                             f"{stress.SCENARIO_TITLES[scenario]}")
-                outcomes += stress.measure(guest, (scenario,), profile.stress_seconds, workload)
-    vcpus = f"{args.vcpus} vCPU" + ("s" if args.vcpus > 1 else "")
-    version = assignments(VERSION_FILE).get("LMW_VERSION", "(no LMW_VERSION)")
-    title = (f"meta-lmw {version} bench: {guest.release} {args.arch}, QEMU TCG, {vcpus}, "
-             f"512 MiB, {time.strftime('%Y-%m-%d')}" + (" (smoke)" if args.smoke else ""))
-    written = report.write(out, title, command_line(args),
-                           hook=hook, latency=lat, outcomes=outcomes,
-                           footprint=prints, footprint_s=profile.footprint_seconds)
+        runs = [(workload, scenario) for workload in workloads for scenario in scenarios]
+        for done, (workload, scenario) in enumerate(runs):
+            if done:
+                # an hour of runs is not lost to a stop on the way
+                write(f" (so far: {done} of {len(runs)} stress runs)")
+            progress.say(f"stress, on a fresh boot: {stress.WORKLOAD_TITLES[workload]}, "
+                         f"{stress.SCENARIO_TITLES[scenario]}")
+            outcomes += stress.measure(guest, (scenario,), profile.stress_seconds, workload)
+    written = write()
     print(written.read_text())
     print(f"bench: report in {written}")
     if args.update_readme:
@@ -263,4 +280,5 @@ def make_parser() -> argparse.ArgumentParser:
 
 def main(argv: Sequence[str] | None = None) -> int:
     args = make_parser().parse_args(argv)
+    signal.signal(signal.SIGTERM, _interrupt_on_sigterm)
     return run_command("bench", lambda: bench(args))
