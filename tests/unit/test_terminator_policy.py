@@ -598,6 +598,19 @@ def test_a_rule_reads_the_command_line_last(tmp_path: Path, keys: str) -> None:
     assert asked == []
 
 
+def _big_listed_alone(tmp_path: Path, total_kb: int) -> tuple[list[procs.Proc],
+                                                                 procs.Candidates]:
+    """"big" (40 MB committed) and a crowd of 40 at 4 MB beside what the
+    test made before: every process read, and lmw.ko's list of one, big."""
+    fake_proc(tmp_path, 10, "big", committed_kb=40_000, start=5)
+    for pid in range(100, 140):
+        fake_proc(tmp_path, pid, "crowd", committed_kb=4_000, start=8)
+    table = procs.read_all(str(tmp_path))
+    listed = procs.parse_candidates(candidates_file(table, total_kb, 1), str(tmp_path))
+    assert listed is not None and [proc.comm for proc in listed.procs] == ["big"]
+    return table, listed
+
+
 def test_what_weighs_more_than_the_module_saw_is_read_and_the_list_settles_the_choice(
         tmp_path: Path) -> None:
     """lmw.ko lists "big"; "crosser", left out, took committed memory over
@@ -606,15 +619,10 @@ def test_what_weighs_more_than_the_module_saw_is_read_and_the_list_settles_the_c
     thousands under pressure). Read with its children, crosser is scored
     as a scan scores it, and the list settles the same choice as the scan."""
     total_kb = 500_000
-    fake_proc(tmp_path, 10, "big", committed_kb=40_000, start=5)
     fake_proc(tmp_path, 50, "crosser", committed_kb=36_000, start=6)
     for pid in (51, 52):
         fake_proc(tmp_path, pid, "worker", committed_kb=1_000, start=7, ppid=50)
-    for pid in range(100, 140):
-        fake_proc(tmp_path, pid, "crowd", committed_kb=4_000, start=8)
-    table = procs.read_all(str(tmp_path))
-    listed = procs.parse_candidates(candidates_file(table, total_kb, 1), str(tmp_path))
-    assert listed is not None and [proc.comm for proc in listed.procs] == ["big"]
+    table, listed = _big_listed_alone(tmp_path, total_kb)
     ranking = policy.Ranking(total_kb=total_kb, last_crossed=(50, "crosser"))
     scanned = policy.choose(table, config.parse(""), SELF, ranking)
     assert scanned is not None and scanned.proc.comm == "crosser", scanned
@@ -641,12 +649,7 @@ def test_a_record_of_a_gone_process_does_not_send_the_choice_to_proc(tmp_path: P
     the list to settle the choice, the scan's own. Not looked for, its
     weight still counts (the pid might run)."""
     total_kb = 500_000
-    fake_proc(tmp_path, 10, "big", committed_kb=40_000, start=5)
-    for pid in range(100, 140):
-        fake_proc(tmp_path, pid, "crowd", committed_kb=4_000, start=8)
-    table = procs.read_all(str(tmp_path))
-    listed = procs.parse_candidates(candidates_file(table, total_kb, 1), str(tmp_path))
-    assert listed is not None and [proc.comm for proc in listed.procs] == ["big"]
+    table, listed = _big_listed_alone(tmp_path, total_kb)
     ranking = policy.Ranking(total_kb=total_kb, last_denied=(77, "gone"))
     scanned = policy.choose(table, config.parse(""), SELF, ranking)
     assert scanned is not None and scanned.proc.comm == "big", scanned
