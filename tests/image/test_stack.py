@@ -18,16 +18,32 @@ from lmwtools.lab.shell import wait_until
 DEFAULTS = "/etc/sysctl.d/90-lmw.conf"
 OVERRIDE = "/etc/sysctl.d/95-lmw-test.conf"
 KEYS = ("vm.lowmem_notify_watermark", "vm.lowmem_deny_watermark")
+# the kernel's own settings that the defaults add, with a value of Linux's
+# default: what the tests write before they look for the layer's
+KERNEL_KEYS = {"vm.compaction_proactiveness": "20", "vm.watermark_boost_factor": "15000"}
 
 
-def configured(shell: ShellDriver, path: str = DEFAULTS) -> dict[str, str]:
-    """The lmw settings that a sysctl.d file holds (read in the guest)."""
+def configured(shell: ShellDriver, path: str = DEFAULTS,
+               keys: tuple[str, ...] = KEYS) -> dict[str, str]:
+    """The settings of ``keys`` that a sysctl.d file holds (read in the
+    guest); a key written "-key" (may fail quietly) counts as the key."""
     settings: dict[str, str] = {}
     for line in shell.run_check(f"cat {path}"):
         key, sep, value = line.partition("=")
-        if sep and not key.lstrip().startswith(("#", ";")) and key.strip() in KEYS:
-            settings[key.strip()] = value.strip()
+        name = key.strip().removeprefix("-")
+        if sep and not key.lstrip().startswith(("#", ";")) and name in keys:
+            settings[name] = value.strip()
     return settings
+
+
+def knob(key: str) -> str:
+    return f"/proc/sys/{key.replace('.', '/')}"
+
+
+def kernel_keys_here(shell: ShellDriver) -> tuple[str, ...]:
+    """The kernel keys of the defaults that this kernel has (proactive
+    compaction: 5.9 on, and only built with compaction)."""
+    return tuple(key for key in KERNEL_KEYS if shell.run(f"test -e {knob(key)}")[2] == 0)
 
 
 def live(shell: ShellDriver) -> dict[str, str]:
@@ -54,7 +70,13 @@ def sysctl_init_script(shell: ShellDriver) -> str:
 def reload_module(shell: ShellDriver) -> None:
     """Unload and load lmw.ko, then let whatever applies the settings on its
     arrival do so: udev's rule, or (no udev) the init script, as at boot."""
-    shell.run_check("rmmod lmw && modprobe lmw")
+    shell.run_check("rmmod lmw")
+    load_module(shell)
+
+
+def load_module(shell: ShellDriver) -> None:
+    """Load lmw.ko, and let whatever applies the settings on its arrival do so."""
+    shell.run_check("modprobe lmw")
     if has_udev(shell):
         shell.run_check("udevadm settle")
     else:
@@ -82,6 +104,40 @@ def test_sysctl_defaults_are_live_after_boot(shell: ShellDriver) -> None:
     defaults = configured(shell)
     assert set(defaults) == set(KEYS), f"{DEFAULTS} must set both watermarks"
     assert live(shell) == defaults
+
+
+def test_the_kernel_settings_are_live_after_boot(shell: ShellDriver) -> None:
+    """90-lmw.conf's kernel settings are live whichever init booted the image:
+    systemd-sysctl's boot run, or lmw-sysctl's init script elsewhere."""
+    keys = kernel_keys_here(shell)
+    if not keys:
+        pytest.skip("this kernel has none of the kernel settings of the defaults")
+    wanted = configured(shell, keys=keys)
+    assert set(wanted) == set(keys), f"{DEFAULTS} must set {keys}"
+    assert {key: shell.run_check(f"cat {knob(key)}")[0] for key in keys} == wanted
+
+
+def test_lmw_sysctl_applies_the_kernel_settings_without_the_module(shell: ShellDriver) -> None:
+    """Without systemd, lmw-sysctl applies the kernel's keys at boot even where
+    lmw.ko is not loaded (yet): the lmw keys wait for it, those do not."""
+    if runs_systemd(shell):
+        pytest.skip("under systemd, systemd-sysctl's boot run applies them")
+    keys = kernel_keys_here(shell)
+    if not keys:
+        pytest.skip("this kernel has none of the kernel settings of the defaults")
+    wanted = configured(shell, keys=keys)
+    before = {key: shell.run_check(f"cat {knob(key)}")[0] for key in keys}
+    try:
+        shell.run_check("rmmod lmw && " + " && ".join(
+            f"echo {KERNEL_KEYS[key]} > {knob(key)}" for key in keys))
+        out, _, status = shell.run("/usr/sbin/lmw-sysctl 2>&1")
+        assert status == 0, out
+        assert any("not loaded" in line for line in out), out
+        assert {key: shell.run_check(f"cat {knob(key)}")[0] for key in keys} == wanted
+    finally:
+        for key, value in before.items():
+            shell.run(f"echo {value} > {knob(key)}")
+        load_module(shell)
 
 
 def test_defaults_apply_again_when_the_module_is_loaded_later(shell: ShellDriver) -> None:

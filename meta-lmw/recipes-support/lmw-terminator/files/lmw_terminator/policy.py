@@ -404,8 +404,8 @@ def choose_listed(listed: list[Proc], rest: int | None, config: Config, self_pid
     ``looked_up``: pids of weighed_unlisted() that the caller looked for in
     /proc (procs.read_with_children). Those it found are in ``listed``;
     those it did not are gone, and a record of a gone process (lmw.ko keeps
-    its last refusal's pid until the next one) weighs nobody that a scan
-    would read: neither lifts the bar."""
+    the pid of its last refusal, and of its last crossing, until the next
+    one) weighs nobody that a scan would read: neither lifts the bar."""
     choice = choose(listed, config, self_pid, ranking, passed_over=passed_over)
     if rest is None:
         return True, choice
