@@ -6,7 +6,9 @@ as a board: its console a NetworkSerialPort, its power a NetworkPowerPort
 (lmwtools.farm.board starts and kills QEMU). The exporter also publishes the
 real boards' groups from contrib/farm/exporter.yaml; their USB adapters
 are absent here, so those resources are unavailable, but a place can
-still be locked and the remote env files must bind to them.
+still be locked and the remote env files must bind to them. The
+layer's oeqa cases run on the board too, as testexport's oe-test runs
+them on a board reached by its serial console (oe_test_on_console.py).
 
 What only real hardware proves (USB-SD-Mux switching, bmaptool on the
 exporter, U-Boot's UMS) is listed in docs/boards-and-farms.md.
@@ -30,9 +32,11 @@ import pytest
 
 from lmwtools.bed import boot
 from lmwtools.bed.guest import GuestSpec, build
+from lmwtools.core import upstream
 from lmwtools.core.paths import TEST_RESULTS
 from lmwtools.farm.loopback import EXPORTER_NAME, FarmBoard, LoopbackFarm, free_port
-from lmwtools.lab.places import Place, identity, labgrid_tool
+from lmwtools.lab.places import Place, identity, labgrid_tool, locked
+from lmwtools.oecheck import testexport
 from lmwtools.suite.runner import Outcome, count
 
 REPO = Path(__file__).resolve().parents[2]
@@ -123,6 +127,39 @@ def test_a_board_reserved_by_tag_runs_the_suite_as_the_ci_templates_do(
                                    "reservations"], capture_output=True, text=True,
                                   timeout=60, check=True)
     assert token.group(1) not in reservations.stdout, "the reservation was not ended"
+
+
+def test_the_layer_oeqa_cases_run_on_a_serial_target(farm: LoopbackFarm,
+                                                      tmp_path: Path) -> None:
+    """testexport's oe-test, --target-type serial, on the farm board's
+    console: every case of lib/oeqa/runtime/cases/lmw.py runs among the
+    TEST_SUITES of a kas/opt/test.yml image, in an image without an SSH
+    server (ssh skips: no case may need it). They pass, but the one that
+    checks the layer's kernel: the board runs Debian's, which has swap
+    built in, and that case says so."""
+    if not upstream.configured():
+        pytest.skip(f"${upstream.SNAPSHOTS_ENV} is not set: no openembedded-core to run oe-test")
+    export = testexport.tree(tmp_path / "testexport", tmp_path / "stage")
+    folder = tmp_path / "results"
+    with locked(farm.place(BOARD)):
+        done = subprocess.run(
+            [sys.executable, str(Path(__file__).with_name("oe_test_on_console.py")),
+             str(ENV_DIR / "farm-qemu.yaml"), str(export), "runtime", *testexport.CASES,
+             "--target-type", "serial", "--target-ip", "127.0.0.1",
+             "--packages-manifest", "data/manifest", "--test-data-file", "data/testdata.json",
+             "--json-result-dir", str(folder)],
+            cwd=REPO, capture_output=True, text=True, timeout=1200, check=False,
+            env={**os.environ, "LG_PLACE": BOARD, "LG_COORDINATOR": farm.coordinator})
+    output = done.stdout + done.stderr
+    assert (folder / "testresults.json").is_file(), output
+    results = testexport.results(folder)
+    cases = testexport.layer_cases()
+    assert len(cases) >= 5, cases
+    swapless = "lmw.LmwTest.test_lmw_swapless"
+    assert {case: results.get(case, ("not run", ""))[0] for case in cases} == \
+        {**dict.fromkeys(cases, "PASSED"), swapless: "FAILED"}, output
+    assert "/proc/swaps exists: the kernel has swap" in results[swapless][1]
+    assert results["ssh.SSHTest.test_ssh"][0] == "SKIPPED", output
 
 
 def test_a_taken_place_is_refused_and_left_alone(farm: LoopbackFarm) -> None:

@@ -48,7 +48,7 @@ def kernel_keys_here(shell: ShellDriver) -> tuple[str, ...]:
 
 def live(shell: ShellDriver) -> dict[str, str]:
     """The watermarks the module has now."""
-    return {key: shell.run_check(f"cat /proc/sys/{key.replace('.', '/')}")[0] for key in KEYS}
+    return {key: shell.run_check(f"cat {knob(key)}")[0] for key in KEYS}
 
 
 def runs_systemd(shell: ShellDriver) -> bool:

@@ -117,7 +117,8 @@ class Outcome:
 def sessions(quick: bool) -> list[Session]:
     # host work, one process: it fits beside the quiet guests
     plan = [Session("host", ("tests/unit", "tests/yocto/test_kas.py",
-                             "tests/yocto/test_vendor_kernel.py"), placement=QUIET)]
+                             "tests/yocto/test_vendor_kernel.py",
+                             "tests/yocto/test_oeqa_cases.py"), placement=QUIET)]
     # The real bitbake and Buildroot on our layer and tree: they skip
     # (seconds) without $LMW_UPSTREAM's snapshots; with them, bitbake's cut
     # of oe-check is one of the two longest sessions (most of it
