@@ -390,6 +390,30 @@ def test_low_memory_signal_on_each_change_up_and_down(shell: ShellDriver, listen
             assert all(line.startswith("uevent=change") for line in out if "state=" in line)
 
 
+def test_uevents_off_leaves_the_state_file_signalling(shell: ShellDriver) -> None:
+    """uevents=N: no uevent at any change of state, while the state file
+    still wakes its pollers at each; set to Y at run time, the uevents come
+    again. A value that is no boolean is refused and changes nothing."""
+    param = "/sys/module/lmw/parameters/uevents"
+    with lmw(shell, extra="uevents=N"):
+        _, _, status = shell.run(f"echo maybe > {param}")
+        assert status != 0
+        assert shell.run_check(f"cat {param}") == ["N"]
+        start(shell, "lms", "lmwtest watch 4 30")
+        start(shell, "ue", "lmwtest uevents 1 15")
+        wait_until(shell, "grep -qE 'initial=|listening=' /tmp/lms.out && "
+                          "grep -q listening= /tmp/ue.out")
+        _walk_the_states(shell)
+        assert exit_status(shell, "lms", seconds=40) == 0, output(shell, "lms")
+        # the listener ends at its 15 s without the one uevent it waits for
+        assert exit_status(shell, "ue", seconds=40) == 1, output(shell, "ue")
+        shell.run_check(f"echo Y > {param}")
+        start(shell, "ue", "lmwtest uevents 4 30")
+        wait_until(shell, "grep -q listening= /tmp/ue.out")
+        _walk_the_states(shell)
+        assert exit_status(shell, "ue", seconds=40) == 0, output(shell, "ue")
+
+
 def test_no_flapping_under_a_steady_load_at_the_line(shell: ShellDriver) -> None:
     with lmw(shell):
         # 2 MiB below the line, less what start()'s own helpers commit

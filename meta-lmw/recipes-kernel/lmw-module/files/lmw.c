@@ -64,7 +64,7 @@
  *
  * Each change of state is the low-memory signal (LMS): a POLLPRI on
  * /sys/kernel/lmw/watermark/state (and on Maemo's /sys/kernel/low_watermark
- * and high_watermark) and a KOBJ_CHANGE uevent from
+ * and high_watermark) and, unless uevents=N, a KOBJ_CHANGE uevent from
  * /sys/kernel/lmw/watermark carrying LMW_STATE and the figures. C rises
  * only through commit decisions, where lmw sees it; it falls on munmap
  * and exit, where lmw does not. So while the state is above normal, a
@@ -204,6 +204,18 @@ MODULE_PARM_DESC(hysteresis_permille,
 static int recheck_ms = 100;
 module_param(recheck_ms, int, 0444);
 MODULE_PARM_DESC(recheck_ms, "re-read committed memory this often while above normal (10..10000)");
+
+/*
+ * The uevent is the signal for a udev rule or a netlink listener; the
+ * state file's POLLPRI reaches pollers without it. It is not free: each
+ * one allocates, wakes every uevent listener, and at a change of state
+ * after 3 s of quiet has systemd-udevd fork a worker for it (its idle
+ * ones are gone by then), all just when memory is short. N for a device
+ * where nothing listens for it; root may switch it at run time.
+ */
+static bool uevents = true;
+module_param(uevents, bool, 0644);
+MODULE_PARM_DESC(uevents, "send a KOBJ_CHANGE uevent at each change of state (default Y)");
 
 /*
  * Where to hook: "auto" tries __vm_enough_memory, then the fallback. A
@@ -645,7 +657,8 @@ static void lmw_signal_fn(struct work_struct *work)
 	envp[3] = env_deny;
 	envp[4] = NULL;
 
-	kobject_uevent_env(lmw_kobj, KOBJ_CHANGE, envp);
+	if (READ_ONCE(uevents))
+		kobject_uevent_env(lmw_kobj, KOBJ_CHANGE, envp);
 	pr_info_ratelimited("state %s, committed %lu kB\n", lmw_state_names[state],
 			    lmw_kb(committed));
 
