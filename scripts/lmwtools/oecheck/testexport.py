@@ -28,7 +28,8 @@ from .sources import locked_commits
 
 # What testexport.bbclass exports of each layer's lib/oeqa.
 EXPORTED_OEQA = ("core", "runtime", "files", "utils")
-# The oldest release whose oe-core has the serial target (TEST_SERIALCONTROL_CMD).
+# Of the releases the layer claims, the one whose oe-core has the serial
+# target (TEST_SERIALCONTROL_CMD): scarthgap's has none.
 SERIAL_RELEASE = "wrynose"
 # The folder, in the tree, of each layer's cases: oe-test's CASES_PATHS.
 CASES = ("meta/lib/oeqa/runtime/cases", "meta-lmw/lib/oeqa/runtime/cases")
