@@ -99,7 +99,7 @@ def test_the_files_apply_in_systemd_sysctls_order(cases: ModuleType) -> None:
     order = cases.sysctl_order(files)
     assert order == ["/usr/lib/sysctl.d/50-default.conf", "/usr/lib/sysctl.d/90-lmw.conf",
                      "/etc/sysctl.d/99-board.conf", "/etc/sysctl.conf"]
-    applied = {key: value for path in order for key, value in cases.sysctl_settings(files[path])}
+    applied = cases.sysctl_applied(files, order)
     assert applied == {"kernel.pid_max": "32768", "vm.lowmem_notify_watermark": "90",
                        "vm.lowmem_deny_watermark": "120", "vm.compaction_proactiveness": "20"}
 

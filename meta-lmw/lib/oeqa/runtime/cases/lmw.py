@@ -72,6 +72,12 @@ def sysctl_order(files: dict[str, list[str]]) -> list[str]:
     return [*order, SYSCTL_CONF] if SYSCTL_CONF in files else order
 
 
+def sysctl_applied(files: dict[str, list[str]], order: list[str]) -> dict[str, str]:
+    """key -> the value that applies: the files read in ``order``
+    (sysctl_order), the last setting of a key winning."""
+    return {key: value for path in order for key, value in sysctl_settings(files[path])}
+
+
 class LmwTest(OERuntimeTestCase):
 
     def run_ok(self, command: str) -> str:
@@ -107,8 +113,7 @@ class LmwTest(OERuntimeTestCase):
         keys = [key for key, _ in sysctl_settings(files[ours[0]])]
         self.assertIn("vm.lowmem_notify_watermark", keys)
         self.assertIn("vm.lowmem_deny_watermark", keys)
-        # the last setting of a key wins
-        applied = {key: value for path in order for key, value in sysctl_settings(files[path])}
+        applied = sysctl_applied(files, order)
         for key in keys:
             path = "/proc/sys/" + key.replace(".", "/")
             status, live = self.target.run(f"cat {path}")
