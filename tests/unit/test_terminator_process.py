@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import ast
 import errno
+import itertools
 import os
+import select
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -16,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from lmw_terminator import config, killer, log, policy, procs
+from lmw_terminator import config, killer, log, policy, procs, sources
 
 FILES = Path(__file__).resolve().parents[2] / "meta-lmw/recipes-support/lmw-terminator/files"
 FAST = config.KillConfig(term_grace_ms=300, min_interval_ms=0)
@@ -473,6 +476,141 @@ def test_sighup_reload_keeps_the_old_config_when_the_new_one_is_bad(tmp_path: Pa
         proc.send_signal(signal.SIGTERM)
         assert proc.wait(10) == 0
     finally:
+        proc.kill()
+        proc.wait()
+
+
+LMW_COMES, LMW_GOES = b"add@/module/lmw\0", b"remove@/module/lmw\0"
+SOL_SOCKET, SO_DETACH_FILTER = 1, 27
+
+
+@pytest.mark.parametrize(("message", "kept"), [
+    (LMW_COMES + b"ACTION=add\0DEVPATH=/module/lmw\0SUBSYSTEM=module\0SEQNUM=1\0", True),
+    (LMW_GOES + b"ACTION=remove\0DEVPATH=/module/lmw\0", True),
+    (LMW_COMES, True),
+    (b"change@/kernel/lmw/watermark\0ACTION=change\0LMW_STATE=notify\0", False),
+    (b"add@/module/lmwx\0ACTION=add\0", False),        # another module, lmw's name a prefix
+    (b"add@/module/lm\0ACTION=add\0DEVPATH=/module/lm\0", False),
+    (b"remove@/module/lmw", False),                     # no NUL: too short to be read
+    (b"bind@/module/lmw\0", False),
+    (b"add@/devices/virtual/mem/null\0ACTION=add\0", False),
+    (b"", False),
+])
+def test_the_uevent_filter_keeps_only_lmw_coming_and_going(message: bytes, kept: bool) -> None:
+    """ModuleWatch's filter, run by the kernel: on a socket pair, as it runs
+    on the uevent socket; a message that passes it is one the daemon wakes for."""
+    sender, receiver = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
+    with sender, receiver:
+        sources.attach_filter(receiver, sources.header_filter((LMW_COMES, LMW_GOES)))
+        sender.send(message)
+        sender.send(LMW_GOES + b"the end")      # kept: what came before it is in
+        received = [receiver.recv(256)]
+        while received[-1] != LMW_GOES + b"the end":
+            received.append(receiver.recv(256))
+    assert received[:-1] == ([message] if kept else [])
+
+
+def test_a_uevent_of_another_device_does_not_wake_the_module_watch() -> None:
+    """A real uevent from the kernel (a "change" of /dev/null, as root):
+    an unfiltered uevent socket gets it, ModuleWatch's socket does not."""
+    trigger = Path("/sys/devices/virtual/mem/null/uevent")
+    control = socket.socket(socket.AF_NETLINK, socket.SOCK_DGRAM, sources.NETLINK_KOBJECT_UEVENT)
+    try:
+        control.bind((0, 1))
+        trigger.write_text("change\n")
+    except OSError as error:
+        control.close()
+        pytest.skip(f"no kernel uevents to trigger here: {error}")
+    watch = sources.ModuleWatch()
+    try:
+        trigger.write_text("change\n")
+        control.settimeout(10)
+        seen = b""
+        while not seen.startswith(b"change@/devices/virtual/mem/null\0"):
+            seen = control.recv(8192)     # the first write's, then this one's
+        while True:                        # this one's, delivered to both in one broadcast
+            control.settimeout(0.5)
+            try:
+                control.recv(8192)
+            except TimeoutError:
+                break
+        assert not select.select([watch.fd], [], [], 0)[0]
+        assert watch.actions() == []
+    finally:
+        watch.close()
+        control.close()
+
+
+def test_lost_uevents_are_read_as_a_look_at_the_state_file(tmp_path: Path) -> None:
+    """Without its filter (a kernel that refused it), ModuleWatch's socket
+    takes every uevent: a flood it cannot hold overflows it (ENOBUFS), and
+    what is true now, lmw.ko's state file there or not, stands for what
+    was lost."""
+    trigger = Path("/sys/devices/virtual/mem/null/uevent")
+    state = tmp_path / "state"
+    watch = sources.ModuleWatch(state_path=str(state))
+    try:
+        watch.sock.setsockopt(SOL_SOCKET, SO_DETACH_FILTER, 0)
+        try:
+            for _ in range(3000):
+                trigger.write_text("change\n")
+        except OSError as error:
+            pytest.skip(f"no kernel uevents to trigger here: {error}")
+        assert watch.actions() == ["remove"] and watch.overruns == 1
+        state.write_text("normal\n")
+        for _ in range(3000):
+            trigger.write_text("change\n")
+        assert watch.actions() == ["add"] and watch.overruns == 2
+    finally:
+        watch.close()
+
+
+def test_the_watchdog_is_pinged_at_its_pace_not_at_every_turn(tmp_path: Path) -> None:
+    """WATCHDOG=1 wakes PID 1: the daemon sends it once half its interval
+    has passed since the last (WATCHDOG_USEC 2 s: a ping every 0.5 to 1 s),
+    however often its loop turns, and at rest it wakes for it by itself."""
+    conf = tmp_path / "terminator.toml"
+    conf.write_text(QUIET.format(dir=tmp_path))
+    notify = tmp_path / "notify"
+    listener = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    listener.bind(str(notify))
+    listener.settimeout(10)
+    os.environ["NOTIFY_SOCKET"], os.environ["WATCHDOG_USEC"] = str(notify), "2000000"
+    try:
+        proc = daemon(tmp_path, conf)
+    finally:
+        del os.environ["NOTIFY_SOCKET"], os.environ["WATCHDOG_USEC"]
+    pings: list[float] = []
+
+    def collect(until: float) -> None:
+        listener.settimeout(max(0.01, until - time.monotonic()))
+        while time.monotonic() < until:
+            try:
+                message = listener.recv(256)
+            except TimeoutError:
+                return
+            if b"WATCHDOG=1" in message.split(b"\n"):
+                pings.append(time.monotonic())
+            listener.settimeout(max(0.01, until - time.monotonic()))
+
+    try:
+        while not listener.recv(256).startswith(b"READY=1"):    # after the first turn's ping
+            pass
+        # 60 turns of the loop in 3 s: each SIGCHLD wakes it (to reap)
+        for _ in range(60):
+            proc.send_signal(signal.SIGCHLD)
+            collect(time.monotonic() + 0.05)
+        busy = len(pings)
+        assert 2 <= busy <= 7, pings
+        # at rest, nothing wakes the loop but the ping that is due
+        collect(time.monotonic() + 5)
+        assert len(pings) >= busy + 2, pings
+        gaps = [later - earlier for earlier, later in itertools.pairwise(pings)]
+        assert min(gaps) >= 0.4, gaps    # 0.5 s, less the datagrams' own delays
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(10) == 0
+    finally:
+        listener.close()
         proc.kill()
         proc.wait()
 

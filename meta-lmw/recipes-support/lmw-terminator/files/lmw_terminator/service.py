@@ -273,6 +273,11 @@ class Terminator:
         self.last_action = ""
         self.flags: set[str] = set()
         self.woke_at = 0.0      # when the last wait ended: the reaction's start
+        # the daemon's CPU time then: what of the choice it spent running
+        # (the rest it waited: preempted, or its CPU given to another)
+        self.woke_cpu_s = 0.0
+        # the last WATCHDOG=1 (_ping_watchdog)
+        self.pinged_at = -1e9
         self.in_flight_s = 0.0  # of this turn's reaction, the wait for the accounting
         # Lines held back until the signal is sent (None: say them at once):
         # with no warning grace the first kill comes in the turn the episode
@@ -337,6 +342,7 @@ class Terminator:
             timeout = self._next_timeout(watchdog_s)
             events = poller.poll(None if timeout is None else max(0, int(timeout * 1000)))
         self.woke_at, self.in_flight_s = time.monotonic(), 0.0
+        self.woke_cpu_s = time.thread_time()
         if any(fd == wake_r for fd, _ in events):
             os.read(wake_r, 512)
             killer.reap_children()
@@ -358,8 +364,19 @@ class Terminator:
         self.step()
         self._say_held_lines()
         if watchdog_s:
-            sd_notify("WATCHDOG=1")
+            self._ping_watchdog(watchdog_s)
         self._write_status()
+
+    def _ping_watchdog(self, watchdog_s: float) -> None:
+        """WATCHDOG=1, once ``watchdog_s`` / 2 has passed since the last: a
+        ping wakes PID 1, and in a low-memory episode the loop turns many
+        times a second, each a wake-up of the service manager while memory
+        is short. The loop wakes for the next ping by ``watchdog_s``
+        (_next_timeout), half systemd's WatchdogSec."""
+        now = time.monotonic()
+        if now - self.pinged_at >= watchdog_s / 2:
+            sd_notify("WATCHDOG=1")
+            self.pinged_at = now
 
     # ---- the signal's source coming and going -----------------------------
 
@@ -371,6 +388,9 @@ class Terminator:
             log.warning("cannot watch for lmw.ko coming or going (uevents: %s): "
                         "a restart picks up a change", error.strerror)
             return None
+        if watch.unfiltered:
+            log.warning("cannot filter the uevents (%s): each one wakes the daemon",
+                        watch.unfiltered)
         poller.register(watch.fd, select.POLLIN)
         return watch
 
@@ -413,7 +433,12 @@ class Terminator:
         """Sleep until an event, unless a grace period, the kill interval, the
         source's own re-check or the watchdog needs a wake-up sooner."""
         now = time.monotonic()
-        deadlines = [x for x in (watchdog_s, self.source.max_sleep_s()) if x is not None]
+        deadlines: list[float] = []
+        if (source_s := self.source.max_sleep_s()) is not None:
+            deadlines.append(source_s)
+        if watchdog_s:
+            # the next ping is due watchdog_s after the last (_ping_watchdog)
+            deadlines.append(self.pinged_at + watchdog_s - now)
         if self.state == State.WARNED and self.episode:
             deadlines.append(self.episode.warned_at + self.cfg.warn.grace_ms / 1000 - now)
             deadlines.append(pace.CLIMB_CHECK_S)   # a climb may end the grace
@@ -662,7 +687,7 @@ class Terminator:
             return
         figures = procs.meminfo() if figures is None else figures
         choice, among = self._choose(self._ranking(figures))
-        chosen_at = time.monotonic()
+        chosen_at, ran_s = time.monotonic(), time.thread_time() - self.woke_cpu_s
         if choice is None:
             self._say_held_lines()
             if not self.nobody_logged:
@@ -722,7 +747,7 @@ class Terminator:
         self.source.forget()
         self._follow_up(outcome, service, facts)
         self._log_kill(choice, outcome, family=family, cmdline=watch.cmdline, figures=figures,
-                       chosen_at=chosen_at, among=among)
+                       chosen_at=chosen_at, ran_s=ran_s, among=among)
         if outcome.ending == killer.Ending.SURVIVED:
             self._pass_over(victim)
         elif outcome.ending == killer.Ending.LEFT:
@@ -780,7 +805,7 @@ class Terminator:
 
     def _log_kill(self, choice: policy.Choice, outcome: killer.Outcome, *, family: str,
                   cmdline: procs.CmdlineAside | None, figures: dict[str, int], chosen_at: float,
-                  among: str) -> None:
+                  ran_s: float, among: str) -> None:
         """The kill's lines: the victim, its score and why, how it ended,
         memory before (``figures``) and now; then the reaction.
         ``cmdline``: the command line's read since the SIGTERM, if one
@@ -806,9 +831,10 @@ class Terminator:
             waited = (f"; {self.in_flight_s * 1000:.1f} ms waiting for the crossing to be "
                       "accounted" if self.in_flight_s else "")
             log.info("reaction: SIGTERM %.1f ms after the wake-up; choice %.1f ms over %d "
-                     "processes (%s)%s; woke at %.6f s", (outcome.signalled_at - self.woke_at)
-                     * 1000, (chosen_at - self.woke_at) * 1000, choice.seen, among, waited,
-                     self.woke_at)
+                     "processes (%s), %.1f ms of it running%s; woke at %.6f s",
+                     (outcome.signalled_at - self.woke_at) * 1000,
+                     (chosen_at - self.woke_at) * 1000, choice.seen, among, ran_s * 1000,
+                     waited, self.woke_at)
 
     def _facts(self, victim: procs.Proc, choice: policy.Choice) -> dict[str, object]:
         """What a kill hook is told of the victim (hooks.py names them)."""

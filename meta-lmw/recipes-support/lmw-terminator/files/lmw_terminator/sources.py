@@ -276,6 +276,53 @@ class MeminfoSource:
         pass
 
 
+# A classic BPF program (<linux/filter.h>) on a socket: the kernel runs it
+# on each message before it is queued, and drops those it returns 0 for.
+_BPF_LD_W_ABS, _BPF_LD_H_ABS, _BPF_LD_B_ABS = 0x20, 0x28, 0x30   # the bytes at k, big-endian
+_BPF_JEQ_K = 0x15       # if A == k: jump jt, else jf (counted from the next one)
+_BPF_RET_K = 0x06
+_SOL_SOCKET, _SO_ATTACH_FILTER = 1, 26      # asm-generic, so every arch the layer builds
+
+
+def header_filter(headers: tuple[bytes, ...]) -> list[tuple[int, int, int, int]]:
+    """A classic BPF program (code, jt, jf, k each) that keeps the messages
+    that begin with one of ``headers`` and drops every other: each header
+    compared 4, then 2, then 1 byte at a time; a message too short for a
+    load is dropped by the kernel itself."""
+    blocks: list[list[tuple[int, int, int]]] = []
+    for header in headers:
+        block: list[tuple[int, int, int]] = []
+        offset = 0
+        while offset < len(header):
+            size = min(4, 1 << (len(header) - offset).bit_length() - 1)
+            code = {4: _BPF_LD_W_ABS, 2: _BPF_LD_H_ABS, 1: _BPF_LD_B_ABS}[size]
+            block.append((code, offset, int.from_bytes(header[offset:offset + size], "big")))
+            offset += size
+        blocks.append(block)
+    keep = sum(2 * len(block) for block in blocks)      # then drop, one after
+    program: list[tuple[int, int, int, int]] = []
+    for number, block in enumerate(blocks):
+        miss = len(program) + 2 * len(block) if number + 1 < len(blocks) else keep + 1
+        for index, (code, offset, value) in enumerate(block):
+            program.append((code, 0, 0, offset))
+            hit = keep if index + 1 == len(block) else len(program) + 1
+            at = len(program) + 1       # where jumps count from
+            program.append((_BPF_JEQ_K, hit - at, miss - at, value))
+    return [*program, (_BPF_RET_K, 0, 0, 0xFFFFFFFF), (_BPF_RET_K, 0, 0, 0)]
+
+
+def attach_filter(sock: _socket.socket, program: list[tuple[int, int, int, int]]) -> None:
+    """Attach ``program`` (header_filter) to ``sock``; OSError if the kernel
+    refuses it. The kernel copies the program: nothing is kept."""
+    import ctypes  # loaded already (service.lock_in_memory): no RSS of its own
+    import struct
+
+    code = b"".join(struct.pack("=HBBI", *op) for op in program)
+    buffer = ctypes.create_string_buffer(code, len(code))
+    sock.setsockopt(_SOL_SOCKET, _SO_ATTACH_FILTER,
+                    struct.pack("HP", len(program), ctypes.addressof(buffer)))
+
+
 class ModuleWatch:
     """lmw.ko arriving or leaving, from the kernel's own uevents.
 
@@ -284,7 +331,10 @@ class ModuleWatch:
     loaded after the daemon started. The kernel announces both as
     ``add@/module/lmw`` and ``remove@/module/lmw`` (after the module's init
     has finished, so its files exist) on netlink group 1, which any
-    process may read. One socket, quiet unless a module comes or goes.
+    process may read. One socket, quiet unless lmw.ko comes or goes: a
+    filter in the kernel (header_filter) drops every other uevent before
+    it wakes the daemon, lmw.ko's own change of state among them, which
+    comes at every crossing of a line, when the daemon is busiest.
     """
 
     DEVPATH = "/module/lmw"
@@ -301,6 +351,14 @@ class ModuleWatch:
         except OSError:
             self.sock.close()
             raise
+        # None: filtered; else why not (every uevent wakes the daemon, and
+        # actions() still reads only lmw.ko's)
+        self.unfiltered: str | None = None
+        try:
+            attach_filter(self.sock, header_filter(tuple(
+                f"{action}@{self.DEVPATH}\0".encode() for action in ("add", "remove"))))
+        except OSError as error:
+            self.unfiltered = error.strerror or type(error).__name__
         self.fd = self.sock.fileno()
 
     def actions(self) -> list[str]:
