@@ -202,6 +202,8 @@ def test_the_profile_pairs_each_reaction_with_its_crossing() -> None:
     # nor of the waits for the crossings' accounting, which it did not record
     assert "accounted" not in table
     assert "terminator_wait_for_the_crossing_accounted_ms" not in figures
+    # nor of the daemon's CPU time, which its log gives from 1.11.8 on
+    assert "running" not in table and "terminator_choice_running_ms" not in figures
 
 
 def victim_record(cross_ms: float, term_ms: float) -> dict[str, str]:
@@ -230,8 +232,12 @@ def test_a_reaction_splits_where_the_daemon_says_it_woke() -> None:
         poll_ms=[0.5], terminator=latency.Reaction(ms=[18.0, 11.0], timeouts=0), earlyoom=None,
         profile=latency.Profile(term_ms=[5.0, 6.0], choice_ms=[4.0, 4.0], processes=[9, 9],
                                 awake_ms=awake, delivery_ms=delivery, held_back=1,
-                                accounted_ms=[0.0, 2.5]))
+                                accounted_ms=[0.0, 2.5], running_ms=[1.5, 3.5]))
     table = "\n".join(report.profile_table(measured))
+    # of the choices (4 ms each), the daemon ran 1.5 and 3.5 ms
+    assert "| of the choice, the daemon running (its CPU time) | 2 | 1.50 | 3.50 | 3.50 |" in table
+    running = report.reaction_json(measured)["terminator_choice_running_ms"]
+    assert isinstance(running, dict) and running["max"] == pytest.approx(3.5)
     # one reaction of the two waited 2.5 ms for its crossing to be accounted
     assert "| of which the wait for the crossing to be accounted (1 of 2 waited) | 2 |" in table
     wait = report.reaction_json(measured)["terminator_wait_for_the_crossing_accounted_ms"]

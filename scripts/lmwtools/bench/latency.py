@@ -82,6 +82,9 @@ class Profile:
     # crossing takes past it: service.IN_FLIGHT_S), 0 where it did not wait
     # (its "reaction:" line says nothing of it)
     accounted_ms: list[float] = field(default_factory=list)
+    # of each choice, ms the daemon ran (its CPU time, 1.11.8 on): the rest
+    # it waited, preempted or its CPU given to another; empty before 1.11.8
+    running_ms: list[float] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)
@@ -248,7 +251,9 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
                       chosen_from=[r.get("from", "/proc") for r in accounts],
                       awake_ms=awake_ms, delivery_ms=delivery_ms,
                       stages=timed, table_size=table_size, held_back=held_back,
-                      accounted_ms=[float(r.get("accounted_ms", 0.0)) for r in accounts])
+                      accounted_ms=[float(r.get("accounted_ms", 0.0)) for r in accounts],
+                      running_ms=([float(r["running_ms"]) for r in accounts]
+                                  if all("running_ms" in r for r in accounts) else []))
     ordinary = measure_killer(shell, "lmw-terminator-ordinary", crossings)[0]
     monitor_stopped = measure_killer(shell, "lmw-terminator-monitor-stopped", crossings)[0]
     peer = measure_killer(shell, "earlyoom", crossings)[0] if earlyoom else None

@@ -126,6 +126,10 @@ def profile_table(latency: Latency) -> list[str]:
     rows = [("wake-up to SIGTERM", Tail.of(profile.term_ms)),
             ("of which the choice (lmw.ko's candidates or /proc, rules)",
              Tail.of(profile.choice_ms))]
+    if profile.running_ms:
+        # where the choice's time went: the daemon ran, or it waited
+        rows.append(("of the choice, the daemon running (its CPU time)",
+                     Tail.of(profile.running_ms)))
     if profile.accounted_ms:
         waits = [ms for ms in profile.accounted_ms if ms > 0]
         rows.append((f"of which the wait for the crossing to be accounted ({len(waits)} of "
@@ -195,6 +199,8 @@ def reaction_json(latency: Latency) -> dict[str, object]:
     if latency.profile.term_ms:
         figures["terminator_wake_to_sigterm_ms"] = tail_json(Tail.of(latency.profile.term_ms))
         figures["terminator_choice_ms"] = tail_json(Tail.of(latency.profile.choice_ms))
+    if latency.profile.running_ms:
+        figures["terminator_choice_running_ms"] = tail_json(Tail.of(latency.profile.running_ms))
     if latency.profile.accounted_ms:
         figures["terminator_wait_for_the_crossing_accounted_ms"] = tail_json(
             Tail.of(latency.profile.accounted_ms))

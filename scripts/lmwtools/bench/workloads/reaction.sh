@@ -164,12 +164,17 @@ if [ "$killer" != earlyoom ]; then
 	# processes (/proc); woke at 123.456789 s", or "(lmw.ko's candidates)":
 	# from=/proc or from=lmw; woke_s (CLOCK_MONOTONIC, as the victims'
 	# records) from 1.8.1 on; from 1.9.1, "; 0.6 ms waiting for the
-	# crossing to be accounted" before "; woke at" when the daemon waited
+	# crossing to be accounted" before "; woke at" when the daemon waited;
+	# from 1.11.8, ", 7.9 ms of it running" (the daemon's CPU time) after
+	# the source
 	head='^reaction: SIGTERM \([0-9.]*\) ms after the wake-up; choice \([0-9.]*\) ms over \([0-9]*\) processes (\([a-z/]*\)'
 	record='profile term_ms=\1 choice_ms=\2 processes=\3 from=\4'
+	running='[^,;]*, \([0-9.]*\) ms of it running'
 	waited='; \([0-9.]*\) ms waiting for the crossing to be accounted'
 	journalctl -q -u lmw-terminator -o cat --since "@$started" |
-		sed -n -e "s|${head}[^;]*$waited; woke at \([0-9.]*\) s\$|$record accounted_ms=\5 woke_s=\6|p; t" \
+		sed -n -e "s|${head}$running$waited; woke at \([0-9.]*\) s\$|$record running_ms=\5 accounted_ms=\6 woke_s=\7|p; t" \
+			-e "s|${head}$running; woke at \([0-9.]*\) s\$|$record running_ms=\5 woke_s=\6|p; t" \
+			-e "s|${head}[^;]*$waited; woke at \([0-9.]*\) s\$|$record accounted_ms=\5 woke_s=\6|p; t" \
 			-e "s|${head}[^;]*; woke at \([0-9.]*\) s\$|$record woke_s=\5|p; t" \
 			-e "s|$head.*|$record|p"
 	# kills that came after a hold-back in their episode: a turn that found
