@@ -294,6 +294,7 @@ def header_filter(headers: tuple[bytes, ...]) -> list[tuple[int, int, int, int]]
         block: list[tuple[int, int, int]] = []
         offset = 0
         while offset < len(header):
+            # the widest load the rest fills: 4 bytes, then 2, then 1
             size = min(4, 1 << (len(header) - offset).bit_length() - 1)
             code = {4: _BPF_LD_W_ABS, 2: _BPF_LD_H_ABS, 1: _BPF_LD_B_ABS}[size]
             block.append((code, offset, int.from_bytes(header[offset:offset + size], "big")))
@@ -364,8 +365,9 @@ class ModuleWatch:
     def actions(self) -> list[str]:
         """The lmw.ko actions ("add", "remove") announced since the last call.
 
-        When more uevents came than the socket could hold (any module or
-        device, hundreds at once, e.g. a burst of hotplug), the kernel drops
+        When more uevents came than the socket could hold (without its
+        filter, any module or device: hundreds at once in a burst of
+        hotplug; with it, only lmw.ko's coming and going), the kernel drops
         some and says so with ENOBUFS: what they said is lost, so the last
         action is then what is true now, lmw.ko's files there or not.
         """
