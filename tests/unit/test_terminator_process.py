@@ -481,7 +481,7 @@ def test_sighup_reload_keeps_the_old_config_when_the_new_one_is_bad(tmp_path: Pa
 
 
 LMW_COMES, LMW_GOES = b"add@/module/lmw\0", b"remove@/module/lmw\0"
-SOL_SOCKET, SO_DETACH_FILTER = 1, 27
+SO_DETACH_FILTER = 27
 
 
 @pytest.mark.parametrize(("message", "kept"), [
@@ -501,7 +501,7 @@ def test_the_uevent_filter_keeps_only_lmw_coming_and_going(message: bytes, kept:
     on the uevent socket; a message that passes it is one the daemon wakes for."""
     sender, receiver = socket.socketpair(socket.AF_UNIX, socket.SOCK_DGRAM)
     with sender, receiver:
-        sources.attach_filter(receiver, sources.header_filter((LMW_COMES, LMW_GOES)))
+        sources.attach_filter(receiver, sources.header_filter(sources.ModuleWatch.HEADERS))
         sender.send(message)
         sender.send(LMW_GOES + b"the end")      # kept: what came before it is in
         received = [receiver.recv(256)]
@@ -550,7 +550,7 @@ def test_lost_uevents_are_read_as_a_look_at_the_state_file(tmp_path: Path) -> No
     state = tmp_path / "state"
     watch = sources.ModuleWatch(state_path=str(state))
     try:
-        watch.sock.setsockopt(SOL_SOCKET, SO_DETACH_FILTER, 0)
+        watch.sock.setsockopt(socket.SOL_SOCKET, SO_DETACH_FILTER, 0)
         try:
             for _ in range(3000):
                 trigger.write_text("change\n")

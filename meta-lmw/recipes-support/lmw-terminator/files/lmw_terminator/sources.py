@@ -281,7 +281,7 @@ class MeminfoSource:
 _BPF_LD_W_ABS, _BPF_LD_H_ABS, _BPF_LD_B_ABS = 0x20, 0x28, 0x30   # the bytes at k, big-endian
 _BPF_JEQ_K = 0x15       # if A == k: jump jt, else jf (counted from the next one)
 _BPF_RET_K = 0x06
-_SOL_SOCKET, _SO_ATTACH_FILTER = 1, 26      # asm-generic, so every arch the layer builds
+_SO_ATTACH_FILTER = 26      # asm-generic, so every arch the layer builds
 
 
 def header_filter(headers: tuple[bytes, ...]) -> list[tuple[int, int, int, int]]:
@@ -320,7 +320,7 @@ def attach_filter(sock: _socket.socket, program: list[tuple[int, int, int, int]]
 
     code = b"".join(struct.pack("=HBBI", *op) for op in program)
     buffer = ctypes.create_string_buffer(code, len(code))
-    sock.setsockopt(_SOL_SOCKET, _SO_ATTACH_FILTER,
+    sock.setsockopt(_socket.SOL_SOCKET, _SO_ATTACH_FILTER,
                     struct.pack("HP", len(program), ctypes.addressof(buffer)))
 
 
@@ -339,6 +339,8 @@ class ModuleWatch:
     """
 
     DEVPATH = "/module/lmw"
+    # how the kernel's uevent of each begins: all that the filter keeps
+    HEADERS = (f"add@{DEVPATH}\0".encode(), f"remove@{DEVPATH}\0".encode())
 
     def __init__(self, state_path: str = LMW_STATE) -> None:
         self.state_path = state_path
@@ -356,8 +358,7 @@ class ModuleWatch:
         # actions() still reads only lmw.ko's)
         self.unfiltered: str | None = None
         try:
-            attach_filter(self.sock, header_filter(tuple(
-                f"{action}@{self.DEVPATH}\0".encode() for action in ("add", "remove"))))
+            attach_filter(self.sock, header_filter(self.HEADERS))
         except OSError as error:
             self.unfiltered = error.strerror or type(error).__name__
         self.fd = self.sock.fileno()
