@@ -14,7 +14,7 @@ from pathlib import Path
 
 from .footprint import Footprint
 from .hookcost import BASELINE, KINDS, SETTINGS, HookCost
-from .latency import Latency
+from .latency import Latency, Reaction
 from .stats import Tail
 from .stress import PHASES, SCENARIO_TITLES, WORKLOAD_TITLES, WORKLOADS, Outcome
 
@@ -22,6 +22,8 @@ from .stress import PHASES, SCENARIO_TITLES, WORKLOAD_TITLES, WORKLOADS, Outcome
 MEASURED_BY = "Measured by "
 # the terminator's reaction once more, the D-Bus bridge out of the way (latency.py (d))
 MONITOR_STOPPED = "lmw-memory-monitor stopped"
+# the waiter and the terminator once more, lmw.ko sending no uevent (latency.py (f))
+UEVENTS_OFF = "lmw.ko's uevents off (uevents=N)"
 HOOK_TITLES = {
     "unloaded": "not loaded (baseline)",
     "passive": "loaded, knobs 0 (passive)",
@@ -45,33 +47,58 @@ def hook_table(hook: HookCost) -> list[str]:
     return lines
 
 
+def _tail(measured: Reaction | None) -> Tail | None:
+    return None if measured is None else measured.tail()
+
+
+def latency_legs(latency: Latency) -> list[tuple[str, str, Tail]]:
+    """Each leg the run measured: its row in the table, its name in
+    results.json, its figures (a leg that an older run lacks is left out)."""
+    legs = [
+        ("poll() waiter on the state file", "poll_waiter_ms", latency.poll()),
+        ("the same waiter at SCHED_FIFO 1 on the crosser's vCPU",
+         "poll_waiter_fifo_same_vcpu_ms", latency.poll_same_vcpu()),
+        (f"the same waiter, {UEVENTS_OFF}", "poll_waiter_uevents_off_ms",
+         latency.poll_uevents_off()),
+        ("lmw-terminator's SIGTERM at the victim", "terminator_reaction_ms",
+         latency.terminator.tail()),
+        ("the same, lmw-terminator an ordinary process (realtime_priority 0)",
+         "terminator_ordinary_scheduling_reaction_ms", _tail(latency.ordinary)),
+        (f"the same, {MONITOR_STOPPED}", "terminator_memory_monitor_stopped_reaction_ms",
+         _tail(latency.monitor_stopped)),
+        (f"the same, {UEVENTS_OFF}", "terminator_uevents_off_reaction_ms",
+         _tail(latency.uevents_off)),
+        ("earlyoom's SIGTERM at the same victim", "earlyoom_reaction_ms",
+         _tail(latency.earlyoom)),
+    ]
+    return [(row, name, tail) for row, name, tail in legs if tail is not None]
+
+
+def earlyoom_ratios(latency: Latency) -> list[tuple[str, str, Tail, Tail]]:
+    """earlyoom's reaction over each of the terminator's legs that it is set
+    against: the sentence's start, the name of its p99 ratio in
+    results.json, earlyoom's figures and the leg's; none without earlyoom."""
+    if latency.earlyoom is None:
+        return []
+    legs = [("earlyoom / lmw-terminator, same run", "earlyoom_over_terminator_p99",
+             latency.terminator.tail()),
+            (f"earlyoom / lmw-terminator with {MONITOR_STOPPED}, like with like "
+             "(earlyoom's runs never wake the monitor), same run",
+             "earlyoom_over_terminator_memory_monitor_stopped_p99",
+             _tail(latency.monitor_stopped)),
+            (f"earlyoom / lmw-terminator with {UEVENTS_OFF}, same run",
+             "earlyoom_over_terminator_uevents_off_p99", _tail(latency.uevents_off))]
+    theirs = latency.earlyoom.tail()
+    return [(text, name, theirs, ours) for text, name, ours in legs if ours is not None]
+
+
 def latency_table(latency: Latency) -> list[str]:
-    rows = [("poll() waiter on the state file", latency.poll())]
-    same_vcpu = latency.poll_same_vcpu()
-    if same_vcpu is not None:
-        rows.append(("the same waiter at SCHED_FIFO 1 on the crosser's vCPU", same_vcpu))
-    rows.append(("lmw-terminator's SIGTERM at the victim", latency.terminator.tail()))
-    if latency.ordinary is not None:
-        rows.append(("the same, lmw-terminator an ordinary process (realtime_priority 0)",
-                     latency.ordinary.tail()))
-    if latency.monitor_stopped is not None:
-        rows.append((f"the same, {MONITOR_STOPPED}", latency.monitor_stopped.tail()))
-    if latency.earlyoom is not None:
-        rows.append(("earlyoom's SIGTERM at the same victim", latency.earlyoom.tail()))
     lines = ["| from the crossing to | n | p50 ms | p99 ms | max ms |",
              "| --- | ---: | ---: | ---: | ---: |"]
-    lines += [f"| {name} | {t.n} | {t.p50:.2f} | {t.p99:.2f} | {t.max:.2f} |"
-              for name, t in rows]
-    if latency.earlyoom is not None:
-        ours, theirs = latency.terminator.tail(), latency.earlyoom.tail()
-        lines.append(f"\nearlyoom / lmw-terminator, same run: {theirs.p50 / ours.p50:.1f}x at "
-                     f"p50, {theirs.p99 / ours.p99:.1f}x at p99.")
-        if latency.monitor_stopped is not None:
-            alone = latency.monitor_stopped.tail()
-            lines.append(f"\nearlyoom / lmw-terminator with {MONITOR_STOPPED}, like with like "
-                         f"(earlyoom's runs never wake the monitor), same run: "
-                         f"{theirs.p50 / alone.p50:.1f}x at p50, {theirs.p99 / alone.p99:.1f}x "
-                         "at p99.")
+    lines += [f"| {row} | {t.n} | {t.p50:.2f} | {t.p99:.2f} | {t.max:.2f} |"
+              for row, _, t in latency_legs(latency)]
+    lines += [f"\n{text}: {theirs.p50 / ours.p50:.1f}x at p50, {theirs.p99 / ours.p99:.1f}x "
+              "at p99." for text, _, theirs, ours in earlyoom_ratios(latency)]
     if latency.ordinary is not None:
         ours, plain = latency.terminator.tail(), latency.ordinary.tail()
         lines.append(f"\nlmw-terminator as an ordinary process / at SCHED_FIFO 1, same run: "
@@ -79,6 +106,7 @@ def latency_table(latency: Latency) -> list[str]:
     for name, measured in (("lmw-terminator", latency.terminator),
                            ("lmw-terminator (realtime_priority 0)", latency.ordinary),
                            (f"lmw-terminator ({MONITOR_STOPPED})", latency.monitor_stopped),
+                           (f"lmw-terminator ({UEVENTS_OFF})", latency.uevents_off),
                            ("earlyoom", latency.earlyoom)):
         if measured is not None and measured.timeouts:
             lines.append(f"\n{name}: {measured.timeouts} victims not stopped within 20 s.")
@@ -172,26 +200,9 @@ def tail_json(tail: Tail) -> dict[str, float]:
 
 def reaction_json(latency: Latency) -> dict[str, object]:
     """The figures the issue tracker and CI dashboards read, named for what they are."""
-    figures: dict[str, object] = {
-        "poll_waiter_ms": tail_json(latency.poll()),
-        "terminator_reaction_ms": tail_json(latency.terminator.tail()),
-    }
-    same_vcpu = latency.poll_same_vcpu()
-    if same_vcpu is not None:
-        figures["poll_waiter_fifo_same_vcpu_ms"] = tail_json(same_vcpu)
-    if latency.ordinary is not None:
-        figures["terminator_ordinary_scheduling_reaction_ms"] = tail_json(
-            latency.ordinary.tail())
-    if latency.monitor_stopped is not None:
-        figures["terminator_memory_monitor_stopped_reaction_ms"] = tail_json(
-            latency.monitor_stopped.tail())
-    if latency.earlyoom is not None:
-        figures["earlyoom_reaction_ms"] = tail_json(latency.earlyoom.tail())
-        figures["earlyoom_over_terminator_p99"] = (latency.earlyoom.tail().p99
-                                                   / latency.terminator.tail().p99)
-        if latency.monitor_stopped is not None:
-            figures["earlyoom_over_terminator_memory_monitor_stopped_p99"] = (
-                latency.earlyoom.tail().p99 / latency.monitor_stopped.tail().p99)
+    figures: dict[str, object] = {name: tail_json(t) for _, name, t in latency_legs(latency)}
+    figures.update({name: theirs.p99 / ours.p99
+                    for _, name, theirs, ours in earlyoom_ratios(latency)})
     if latency.poll_path is not None and latency.poll_path.total_ms:
         figures["poll_waiter_traced_module_ms"] = tail_json(Tail.of(latency.poll_path.module_ms))
         figures["poll_waiter_traced_ipi_ms"] = tail_json(Tail.of(latency.poll_path.ipi_ms))
@@ -291,13 +302,17 @@ def plots(out: Path, latency: Latency | None, outcomes: list[Outcome]) -> list[s
 
     made = []
     if latency is not None:
-        panels = [("poll() waiter", latency.poll_ms),
-                  ("lmw-terminator SIGTERM", latency.terminator.ms)]
+        panels = [("poll() waiter", latency.poll_ms)]
+        if latency.poll_uevents_off_ms:
+            panels.append(("poll() waiter, uevents off", latency.poll_uevents_off_ms))
+        panels.append(("lmw-terminator SIGTERM", latency.terminator.ms))
         if latency.ordinary is not None:
             panels.append(("lmw-terminator SIGTERM, ordinary", latency.ordinary.ms))
         if latency.monitor_stopped is not None:
             panels.append(("lmw-terminator SIGTERM, monitor stopped",
                            latency.monitor_stopped.ms))
+        if latency.uevents_off is not None:
+            panels.append(("lmw-terminator SIGTERM, uevents off", latency.uevents_off.ms))
         if latency.earlyoom is not None:
             panels.append(("earlyoom SIGTERM", latency.earlyoom.ms))
         fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5))

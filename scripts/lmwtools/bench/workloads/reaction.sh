@@ -8,8 +8,10 @@
 # a commitment), lmw-terminator-ordinary (the same daemon as an ordinary
 # process, realtime_priority 0), lmw-terminator-monitor-stopped (the same
 # daemon with lmw-memory-monitor stopped, which the crossing would wake
-# too) or earlyoom (the line: its available-memory minimum, -M, crossed by
-# touched memory; lmw.ko's lines are off, so the monitor never wakes).
+# too), lmw-terminator-uevents-off (the same daemon, lmw.ko sending no
+# uevent at a change of state: its parameter uevents=N) or earlyoom (the
+# line: its available-memory minimum, -M, crossed by touched memory;
+# lmw.ko's lines are off, so the monitor never wakes).
 # Each crossing is one lmwbench victim (oom_score_adj 1000, so it is either
 # killer's choice) in two parts: what keeps it under the line, touched,
 # then the crossing, PAST_PCT of RAM, touched after the crossing. The work
@@ -34,6 +36,8 @@ config=/etc/lmw/terminator.toml
 log=/tmp/lmwbench-victims.log
 earlyoom_pid=
 monitor_stopped=
+uevents_parameter=/sys/module/lmw/parameters/uevents
+uevents_was=
 
 restore() {
 	[ -n "$earlyoom_pid" ] && kill "$earlyoom_pid" 2>/dev/null && wait "$earlyoom_pid"
@@ -41,6 +45,7 @@ restore() {
 	sysctl -q -p /etc/sysctl.d/90-lmw.conf
 	systemctl restart lmw-terminator
 	[ -n "$monitor_stopped" ] && systemctl start lmw-memory-monitor
+	[ -n "$uevents_was" ] && echo "$uevents_was" >"$uevents_parameter"
 }
 trap restore EXIT
 
@@ -48,7 +53,8 @@ available_kb() { awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo; }
 
 modprobe lmw
 case $killer in
-lmw-terminator | lmw-terminator-ordinary | lmw-terminator-monitor-stopped)
+lmw-terminator | lmw-terminator-ordinary | lmw-terminator-monitor-stopped | \
+	lmw-terminator-uevents-off)
 	# -ordinary: the daemon as an ordinary process at nice -20, as it ran
 	# before it made itself SCHED_FIFO (realtime_priority 0)
 	priority=1
@@ -60,6 +66,10 @@ lmw-terminator | lmw-terminator-ordinary | lmw-terminator-monitor-stopped)
 		fi
 		systemctl stop lmw-memory-monitor
 		monitor_stopped=yes
+	fi
+	if [ "$killer" = lmw-terminator-uevents-off ]; then
+		uevents_was=$(cat "$uevents_parameter") || exit 2
+		echo N >"$uevents_parameter"
 	fi
 	cp "$config" "$config.bench-saved"
 	cat >"$config" <<-EOF2
