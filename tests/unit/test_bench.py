@@ -129,6 +129,14 @@ def test_the_ordinary_scheduling_leg_is_reported_beside_the_real_time_one() -> N
         "n": 2, "p50": 30.0, "p99": 80.0, "max": 80.0}
 
 
+def _an_older_run_names_none_of(measured: latency.Latency, word: str) -> None:
+    """A run from before a leg (``word`` names it): no row, no ratio, no figure."""
+    older = latency.Latency(poll_ms=[0.5], terminator=measured.terminator,
+                            earlyoom=measured.earlyoom)
+    assert word not in "\n".join(report.latency_table(older))
+    assert not [name for name in report.reaction_json(older) if word in name]
+
+
 def test_the_leg_with_the_memory_monitor_stopped_is_set_against_earlyoom_too() -> None:
     measured = latency.Latency(
         poll_ms=[0.5], terminator=latency.Reaction(ms=[10.0, 40.0], timeouts=0),
@@ -147,11 +155,7 @@ def test_the_leg_with_the_memory_monitor_stopped_is_set_against_earlyoom_too() -
     assert figures["terminator_memory_monitor_stopped_reaction_ms"] == {
         "n": 2, "p50": 8.0, "p99": 20.0, "max": 20.0}
     assert figures["earlyoom_over_terminator_memory_monitor_stopped_p99"] == 8.0
-    # an older run without that leg: no row, no ratio, no figure
-    older = latency.Latency(poll_ms=[0.5], terminator=measured.terminator,
-                            earlyoom=measured.earlyoom)
-    assert "monitor" not in "\n".join(report.latency_table(older))
-    assert not [name for name in report.reaction_json(older) if "monitor" in name]
+    _an_older_run_names_none_of(measured, "monitor")
 
 
 def test_the_waiter_on_the_crossers_vcpu_is_reported_beside_the_one_as_it_comes() -> None:
@@ -389,8 +393,4 @@ def test_the_legs_with_lmw_uevents_off_are_reported_beside_those_as_installed() 
     assert figures["terminator_uevents_off_reaction_ms"] == {
         "n": 2, "p50": 12.0, "p99": 30.0, "max": 30.0}
     assert figures["earlyoom_over_terminator_uevents_off_p99"] == 5.0
-    # an older run without those legs: no row, no ratio, no figure
-    older = latency.Latency(poll_ms=[0.4], terminator=measured.terminator,
-                            earlyoom=measured.earlyoom)
-    assert "uevents" not in "\n".join(report.latency_table(older))
-    assert not [name for name in report.reaction_json(older) if "uevents" in name]
+    _an_older_run_names_none_of(measured, "uevents")
