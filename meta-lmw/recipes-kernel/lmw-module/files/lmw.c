@@ -125,7 +125,8 @@
  * any context, on the files' nodes held from load to unload; then it
  * queues the work item, where the uevent (which allocates) and the log
  * run. A poller so wakes within the interrupt, not when a kworker next
- * gets the CPU from whatever is running there.
+ * gets the CPU from whatever is running there. The work item runs a tick
+ * later (LMW_SIGNAL_DELAY), behind the pollers it follows.
  */
 #define pr_fmt(fmt) KBUILD_MODNAME ": " fmt
 
@@ -269,7 +270,18 @@ static struct kobject *lmw_kobj;
 
 static void lmw_signal_fn(struct work_struct *work);
 static void lmw_recheck_fn(struct work_struct *work);
-static DECLARE_WORK(lmw_signal_work, lmw_signal_fn);
+static DECLARE_DELAYED_WORK(lmw_signal_work, lmw_signal_fn);
+
+/*
+ * One tick: the signal work waits this long behind the pollers that the
+ * irq_work has just woken on the same CPU. Queued at once, its kworker,
+ * a sleeper and so first in line, ran the uevent and the log line ahead
+ * of a woken poller, which then waited milliseconds for its CPU: in the
+ * bench's guest a poller's p99 was 11.7 ms with the work queued at once
+ * and 2.5 ms a tick later, in turns in one boot (docs/benchmarks.md).
+ * Nothing waits on the uevent or the log within a tick.
+ */
+#define LMW_SIGNAL_DELAY	1	/* jiffies */
 
 /*
  * The files poll() sleeps on for the LMS: ours, then Maemo's two in
@@ -287,7 +299,7 @@ static void lmw_kick_fn(struct irq_work *work)
 		return;
 	for (i = 0; i < ARRAY_SIZE(lmw_poll_nodes); i++)
 		kernfs_notify(lmw_poll_nodes[i]);
-	queue_work(LMW_WQ, &lmw_signal_work);
+	queue_delayed_work(LMW_WQ, &lmw_signal_work, LMW_SIGNAL_DELAY);
 }
 
 static struct irq_work lmw_kick;	/* init_irq_work() in lmw_init: 5.10 has no IRQ_WORK_INIT */
@@ -1225,7 +1237,7 @@ static void lmw_stop_work(void)
 	irq_work_sync(&lmw_kick);
 	/* the two items queue each other: cancel both, then once more */
 	cancel_delayed_work_sync(&lmw_recheck_work);
-	cancel_work_sync(&lmw_signal_work);
+	cancel_delayed_work_sync(&lmw_signal_work);
 	cancel_delayed_work_sync(&lmw_recheck_work);
 }
 
