@@ -243,8 +243,9 @@ def poll_waiter(shell: object, crossings: int, placed: str = "",
     if not uevents:
         switch = f"was=$(cat {UEVENTS_PARAMETER}) && echo N >{UEVENTS_PARAMETER} && "
         restore = f"echo $was >{UEVENTS_PARAMETER}; "
-    lines = run(shell, f"modprobe lmw && {switch}systemctl stop lmw-terminator && "
-                f"{{ {placed}lmwbench signal {crossings}; rc=$?; systemctl start "
+    # once switched, the parameter is restored whatever fails after
+    lines = run(shell, f"modprobe lmw && {switch}{{ systemctl stop lmw-terminator && "
+                f"{placed}lmwbench signal {crossings}; rc=$?; systemctl start "
                 f"lmw-terminator; {restore}[ $rc = 0 ]; }}", timeout=60 + crossings * 15)
     poll_ms = [float(r["latency_ns"]) / NS_PER_MS for r in records(lines, "signal")
                if "latency_ns" in r]
