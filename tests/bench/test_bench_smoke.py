@@ -47,7 +47,7 @@ def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> 
 
     latency = results["latency"]
     assert len(latency["poll_ms"]) == 10
-    for killer in ("terminator", "ordinary", "uevents_off", "earlyoom"):
+    for killer in ("terminator", "ordinary", "uevents_on", "earlyoom"):
         assert latency[killer]["ms"] and latency[killer]["timeouts"] == 0, latency[killer]
         assert all(v > 0 for v in latency[killer]["ms"]), latency[killer]
     assert all(v > 0 for v in latency["poll_ms"])
@@ -55,9 +55,9 @@ def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> 
     assert len(latency["poll_same_vcpu_ms"]) == 10
     assert all(v > 0 for v in latency["poll_same_vcpu_ms"])
     assert results["reaction"]["poll_waiter_fifo_same_vcpu_ms"]["n"] == 10
-    # the same waiter with lmw.ko's uevents off
-    assert len(latency["poll_uevents_off_ms"]) == 10
-    assert all(v > 0 for v in latency["poll_uevents_off_ms"])
+    # the same waiter with lmw.ko's uevents on
+    assert len(latency["poll_uevents_on_ms"]) == 10
+    assert all(v > 0 for v in latency["poll_uevents_on_ms"])
     # the traced run: each step of the waiter's path, each crossing's steps adding up
     path = latency["poll_path"]
     assert path["total_ms"] and all(

@@ -378,7 +378,7 @@ def _walk_the_states(shell: ShellDriver) -> None:
 
 @pytest.mark.parametrize("listener", ["watch", "uevents"])
 def test_low_memory_signal_on_each_change_up_and_down(shell: ShellDriver, listener: str) -> None:
-    with lmw(shell):
+    with lmw(shell, extra="uevents=Y" if listener == "uevents" else ""):
         start(shell, "lms", f"lmwtest {listener} 4 30")
         wait_until(shell, "grep -qE 'initial=|listening=' /tmp/lms.out")
         _walk_the_states(shell)
@@ -390,12 +390,13 @@ def test_low_memory_signal_on_each_change_up_and_down(shell: ShellDriver, listen
             assert all(line.startswith("uevent=change") for line in out if "state=" in line)
 
 
-def test_uevents_off_leaves_the_state_file_signalling(shell: ShellDriver) -> None:
-    """uevents=N: no uevent at any change of state, while the state file
-    still wakes its pollers at each; set to Y at run time, the uevents come
-    again. A value that is no boolean is refused and changes nothing."""
+def test_uevents_off_by_default_leave_the_state_file_signalling(shell: ShellDriver) -> None:
+    """Loaded without the parameter, uevents is N: no uevent at any change
+    of state, while the state file still wakes its pollers at each; set to
+    Y at run time, the uevents come. A value that is no boolean is refused
+    and changes nothing."""
     param = "/sys/module/lmw/parameters/uevents"
-    with lmw(shell, extra="uevents=N"):
+    with lmw(shell):
         _, _, status = shell.run(f"echo maybe > {param}")
         assert status != 0
         assert shell.run_check(f"cat {param}") == ["N"]

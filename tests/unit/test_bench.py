@@ -374,23 +374,23 @@ def test_the_report_names_the_command_that_measures_the_same_again() -> None:
     assert cli.command_line(cli.make_parser().parse_args(["--smoke"])) == "scripts/bench --smoke"
 
 
-def test_the_legs_with_lmw_uevents_off_are_reported_beside_those_as_installed() -> None:
+def test_the_legs_with_lmw_uevents_on_are_reported_beside_those_as_installed() -> None:
     measured = latency.Latency(
         poll_ms=[0.4, 8.0], terminator=latency.Reaction(ms=[10.0, 40.0], timeouts=0),
         earlyoom=latency.Reaction(ms=[60.0, 150.0], timeouts=0),
-        poll_uevents_off_ms=[0.3, 1.5, 0.6],
-        uevents_off=latency.Reaction(ms=[12.0, 30.0], timeouts=1))
+        poll_uevents_on_ms=[0.3, 1.5, 0.6],
+        uevents_on=latency.Reaction(ms=[12.0, 30.0], timeouts=1))
     table = "\n".join(report.latency_table(measured))
-    assert ("| the same waiter, lmw.ko's uevents off (uevents=N) | 3 | 0.60 | 1.50 | 1.50 |"
+    assert ("| the same waiter, lmw.ko's uevents on (uevents=Y) | 3 | 0.60 | 1.50 | 1.50 |"
             in table)
-    assert "| the same, lmw.ko's uevents off (uevents=N) | 2 | 12.00 | 30.00 | 30.00 |" in table
-    assert ("earlyoom / lmw-terminator with lmw.ko's uevents off (uevents=N), same run: "
+    assert "| the same, lmw.ko's uevents on (uevents=Y) | 2 | 12.00 | 30.00 | 30.00 |" in table
+    assert ("earlyoom / lmw-terminator with lmw.ko's uevents on (uevents=Y), same run: "
             "5.0x at p50, 5.0x at p99.") in table
-    assert ("lmw-terminator (lmw.ko's uevents off (uevents=N)): 1 victims not stopped "
+    assert ("lmw-terminator (lmw.ko's uevents on (uevents=Y)): 1 victims not stopped "
             "within 20 s.") in table
     figures = report.reaction_json(measured)
-    assert figures["poll_waiter_uevents_off_ms"] == {"n": 3, "p50": 0.6, "p99": 1.5, "max": 1.5}
-    assert figures["terminator_uevents_off_reaction_ms"] == {
+    assert figures["poll_waiter_uevents_on_ms"] == {"n": 3, "p50": 0.6, "p99": 1.5, "max": 1.5}
+    assert figures["terminator_uevents_on_reaction_ms"] == {
         "n": 2, "p50": 12.0, "p99": 30.0, "max": 30.0}
-    assert figures["earlyoom_over_terminator_uevents_off_p99"] == 5.0
+    assert figures["earlyoom_over_terminator_uevents_on_p99"] == 5.0
     _an_older_run_names_none_of(measured, "uevents")

@@ -4,7 +4,7 @@ SUMMARY = "Low Memory Watermark kernel module (lmw.ko)"
 DESCRIPTION = "Watches committed memory at every commit decision through a \
                kprobe on __vm_enough_memory. Past the deny watermark it refuses new \
                commitments to unprivileged callers with ENOMEM; past the notify watermark \
-               it signals user space (POLLPRI on /sys/kernel/lmw/watermark/state, uevents)."
+               it signals user space (POLLPRI on /sys/kernel/lmw/watermark/state, a uevent if asked for)."
 SECTION = "kernel/modules"
 LICENSE = "GPL-2.0-only"
 LIC_FILES_CHKSUM = "file://lmw.c;beginline=1;endline=3;md5=0ebbe1a020973339f534145e26d97a26 \

@@ -25,10 +25,11 @@
 (e) earlyoom's SIGTERM arriving at the same victim, its line placed at the
     same growth (workloads/reaction.sh earlyoom), in the same boot;
 (f) the poll() waiter of (a) and the terminator of (b) once more with
-    lmw.ko's uevents off (its parameter uevents=N): the uevent of each
-    change of state wakes every uevent listener (systemd-udevd, which may
-    fork a worker for it, and lmw-memory-monitor) beside the waiter; this
-    is what they cost the signal's path, side by side.
+    lmw.ko's uevents on (its parameter uevents=Y; off as installed): the
+    uevent of each change of state wakes every uevent listener
+    (systemd-udevd, which may fork a worker for it, and lmw-memory-monitor)
+    beside the waiter; this is what they would cost the signal's path, side
+    by side.
 Each as a distribution over many crossings: p50, p99, max.
 """
 
@@ -122,9 +123,9 @@ class Latency:
     monitor_stopped: Reaction | None = None
     # the poll() waiter at SCHED_FIFO 1 on the crosser's vCPU (see (a) above)
     poll_same_vcpu_ms: list[float] = field(default_factory=list)
-    # the poll() waiter and the terminator with lmw.ko's uevents off (see (f))
-    poll_uevents_off_ms: list[float] = field(default_factory=list)
-    uevents_off: Reaction | None = None
+    # the poll() waiter and the terminator with lmw.ko's uevents on (see (f))
+    poll_uevents_on_ms: list[float] = field(default_factory=list)
+    uevents_on: Reaction | None = None
 
     def poll(self) -> Tail:
         return Tail.of(self.poll_ms)
@@ -132,8 +133,8 @@ class Latency:
     def poll_same_vcpu(self) -> Tail | None:
         return Tail.of(self.poll_same_vcpu_ms) if self.poll_same_vcpu_ms else None
 
-    def poll_uevents_off(self) -> Tail | None:
-        return Tail.of(self.poll_uevents_off_ms) if self.poll_uevents_off_ms else None
+    def poll_uevents_on(self) -> Tail | None:
+        return Tail.of(self.poll_uevents_on_ms) if self.poll_uevents_on_ms else None
 
 
 def reaction(victims: list[Record], timeouts: int,
@@ -233,15 +234,15 @@ UEVENTS_PARAMETER = "/sys/module/lmw/parameters/uevents"
 
 
 def poll_waiter(shell: object, crossings: int, placed: str = "",
-                uevents: bool = True) -> list[float]:
+                uevents: bool = False) -> list[float]:
     """ms from each crossing to a poll() waiter awake; ``placed``: a command
     prefix that places both lmwbench processes (taskset, chrt); ``uevents``
-    False: lmw.ko's uevents off meanwhile."""
+    True: lmw.ko's uevents on meanwhile (they are off as installed)."""
     # the terminator stopped meanwhile: 200 crossings in a row, each freed
     # as soon as it is seen, are 200 low-memory episodes to it
     switch = restore = ""
-    if not uevents:
-        switch = f"was=$(cat {UEVENTS_PARAMETER}) && echo N >{UEVENTS_PARAMETER} && "
+    if uevents:
+        switch = f"was=$(cat {UEVENTS_PARAMETER}) && echo Y >{UEVENTS_PARAMETER} && "
         restore = f"echo $was >{UEVENTS_PARAMETER}; "
     # once switched, the parameter is restored whatever fails after
     lines = run(shell, f"modprobe lmw && {switch}{{ systemctl stop lmw-terminator && "
@@ -250,7 +251,7 @@ def poll_waiter(shell: object, crossings: int, placed: str = "",
     poll_ms = [float(r["latency_ns"]) / NS_PER_MS for r in records(lines, "signal")
                if "latency_ns" in r]
     if not poll_ms:
-        how = (placed or "as it comes") + ("" if uevents else ", uevents off")
+        how = (placed or "as it comes") + (", uevents on" if uevents else "")
         raise UserError(f"the poll() waiter ({how}) measured nothing:\n"
                         + "\n".join(lines[-15:]))
     return poll_ms
@@ -263,7 +264,7 @@ SAME_VCPU = "taskset -c 0 chrt -f 1 "
 def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
     poll_ms = poll_waiter(shell, crossings)
     poll_same_vcpu_ms = poll_waiter(shell, crossings, SAME_VCPU)
-    poll_uevents_off_ms = poll_waiter(shell, crossings, uevents=False)
+    poll_uevents_on_ms = poll_waiter(shell, crossings, uevents=True)
     poll_path = trace_poll_path(shell, crossings)
     terminator, accounts, victims, held_back = measure_killer(shell, "lmw-terminator",
                                                                crossings)
@@ -280,10 +281,10 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
                                   if all("running_ms" in r for r in accounts) else []))
     ordinary = measure_killer(shell, "lmw-terminator-ordinary", crossings)[0]
     monitor_stopped = measure_killer(shell, "lmw-terminator-monitor-stopped", crossings)[0]
-    uevents_off = measure_killer(shell, "lmw-terminator-uevents-off", crossings)[0]
+    uevents_on = measure_killer(shell, "lmw-terminator-uevents-on", crossings)[0]
     peer = measure_killer(shell, "earlyoom", crossings)[0] if earlyoom else None
     return Latency(poll_ms, terminator, peer, profile, poll_path, ordinary, monitor_stopped,
-                   poll_same_vcpu_ms, poll_uevents_off_ms, uevents_off)
+                   poll_same_vcpu_ms, poll_uevents_on_ms, uevents_on)
 
 
 def trace_poll_path(shell: object, crossings: int) -> PollPath:

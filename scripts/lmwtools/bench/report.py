@@ -23,7 +23,7 @@ MEASURED_BY = "Measured by "
 # the terminator's reaction once more, the D-Bus bridge out of the way (latency.py (d))
 MONITOR_STOPPED = "lmw-memory-monitor stopped"
 # the waiter and the terminator once more, lmw.ko sending no uevent (latency.py (f))
-UEVENTS_OFF = "lmw.ko's uevents off (uevents=N)"
+UEVENTS_ON = "lmw.ko's uevents on (uevents=Y)"
 HOOK_TITLES = {
     "unloaded": "not loaded (baseline)",
     "passive": "loaded, knobs 0 (passive)",
@@ -58,16 +58,16 @@ def latency_legs(latency: Latency) -> list[tuple[str, str, Tail]]:
         ("poll() waiter on the state file", "poll_waiter_ms", latency.poll()),
         ("the same waiter at SCHED_FIFO 1 on the crosser's vCPU",
          "poll_waiter_fifo_same_vcpu_ms", latency.poll_same_vcpu()),
-        (f"the same waiter, {UEVENTS_OFF}", "poll_waiter_uevents_off_ms",
-         latency.poll_uevents_off()),
+        (f"the same waiter, {UEVENTS_ON}", "poll_waiter_uevents_on_ms",
+         latency.poll_uevents_on()),
         ("lmw-terminator's SIGTERM at the victim", "terminator_reaction_ms",
          latency.terminator.tail()),
         ("the same, lmw-terminator an ordinary process (realtime_priority 0)",
          "terminator_ordinary_scheduling_reaction_ms", _tail(latency.ordinary)),
         (f"the same, {MONITOR_STOPPED}", "terminator_memory_monitor_stopped_reaction_ms",
          _tail(latency.monitor_stopped)),
-        (f"the same, {UEVENTS_OFF}", "terminator_uevents_off_reaction_ms",
-         _tail(latency.uevents_off)),
+        (f"the same, {UEVENTS_ON}", "terminator_uevents_on_reaction_ms",
+         _tail(latency.uevents_on)),
         ("earlyoom's SIGTERM at the same victim", "earlyoom_reaction_ms",
          _tail(latency.earlyoom)),
     ]
@@ -86,8 +86,8 @@ def earlyoom_ratios(latency: Latency) -> list[tuple[str, str, Tail, Tail]]:
              "(earlyoom's runs never wake the monitor), same run",
              "earlyoom_over_terminator_memory_monitor_stopped_p99",
              _tail(latency.monitor_stopped)),
-            (f"earlyoom / lmw-terminator with {UEVENTS_OFF}, same run",
-             "earlyoom_over_terminator_uevents_off_p99", _tail(latency.uevents_off))]
+            (f"earlyoom / lmw-terminator with {UEVENTS_ON}, same run",
+             "earlyoom_over_terminator_uevents_on_p99", _tail(latency.uevents_on))]
     theirs = latency.earlyoom.tail()
     return [(text, name, theirs, ours) for text, name, ours in legs if ours is not None]
 
@@ -106,7 +106,7 @@ def latency_table(latency: Latency) -> list[str]:
     for name, measured in (("lmw-terminator", latency.terminator),
                            ("lmw-terminator (realtime_priority 0)", latency.ordinary),
                            (f"lmw-terminator ({MONITOR_STOPPED})", latency.monitor_stopped),
-                           (f"lmw-terminator ({UEVENTS_OFF})", latency.uevents_off),
+                           (f"lmw-terminator ({UEVENTS_ON})", latency.uevents_on),
                            ("earlyoom", latency.earlyoom)):
         if measured is not None and measured.timeouts:
             lines.append(f"\n{name}: {measured.timeouts} victims not stopped within 20 s.")
@@ -303,16 +303,16 @@ def plots(out: Path, latency: Latency | None, outcomes: list[Outcome]) -> list[s
     made = []
     if latency is not None:
         panels = [("poll() waiter", latency.poll_ms)]
-        if latency.poll_uevents_off_ms:
-            panels.append(("poll() waiter, uevents off", latency.poll_uevents_off_ms))
+        if latency.poll_uevents_on_ms:
+            panels.append(("poll() waiter, uevents on", latency.poll_uevents_on_ms))
         panels.append(("lmw-terminator SIGTERM", latency.terminator.ms))
         if latency.ordinary is not None:
             panels.append(("lmw-terminator SIGTERM, ordinary", latency.ordinary.ms))
         if latency.monitor_stopped is not None:
             panels.append(("lmw-terminator SIGTERM, monitor stopped",
                            latency.monitor_stopped.ms))
-        if latency.uevents_off is not None:
-            panels.append(("lmw-terminator SIGTERM, uevents off", latency.uevents_off.ms))
+        if latency.uevents_on is not None:
+            panels.append(("lmw-terminator SIGTERM, uevents on", latency.uevents_on.ms))
         if latency.earlyoom is not None:
             panels.append(("earlyoom SIGTERM", latency.earlyoom.ms))
         fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5))

@@ -8,10 +8,11 @@
 # a commitment), lmw-terminator-ordinary (the same daemon as an ordinary
 # process, realtime_priority 0), lmw-terminator-monitor-stopped (the same
 # daemon with lmw-memory-monitor stopped, which the crossing would wake
-# too), lmw-terminator-uevents-off (the same daemon, lmw.ko sending no
-# uevent at a change of state: its parameter uevents=N) or earlyoom (the
-# line: its available-memory minimum, -M, crossed by touched memory;
-# lmw.ko's lines are off, so the monitor never wakes).
+# too), lmw-terminator-uevents-on (the same daemon, lmw.ko sending a
+# uevent at each change of state: its parameter uevents=Y, off as
+# installed) or earlyoom (the line: its available-memory minimum, -M,
+# crossed by touched memory; lmw.ko's lines are off, so the monitor never
+# wakes).
 # Each crossing is one lmwbench victim (oom_score_adj 1000, so it is either
 # killer's choice) in two parts: what keeps it under the line, touched,
 # then the crossing, PAST_PCT of RAM, touched after the crossing. The work
@@ -54,7 +55,7 @@ available_kb() { awk '$1 == "MemAvailable:" { print $2 }' /proc/meminfo; }
 modprobe lmw
 case $killer in
 lmw-terminator | lmw-terminator-ordinary | lmw-terminator-monitor-stopped | \
-	lmw-terminator-uevents-off)
+	lmw-terminator-uevents-on)
 	# -ordinary: the daemon as an ordinary process at nice -20, as it ran
 	# before it made itself SCHED_FIFO (realtime_priority 0)
 	priority=1
@@ -67,9 +68,9 @@ lmw-terminator | lmw-terminator-ordinary | lmw-terminator-monitor-stopped | \
 		systemctl stop lmw-memory-monitor
 		monitor_stopped=yes
 	fi
-	if [ "$killer" = lmw-terminator-uevents-off ]; then
+	if [ "$killer" = lmw-terminator-uevents-on ]; then
 		uevents_was=$(cat "$uevents_parameter") || exit 2
-		echo N >"$uevents_parameter"
+		echo Y >"$uevents_parameter"
 	fi
 	cp "$config" "$config.bench-saved"
 	cat >"$config" <<-EOF2
