@@ -22,7 +22,7 @@ from .stress import PHASES, SCENARIO_TITLES, WORKLOAD_TITLES, WORKLOADS, Outcome
 MEASURED_BY = "Measured by "
 # the terminator's reaction once more, the D-Bus bridge out of the way (latency.py (d))
 MONITOR_STOPPED = "lmw-memory-monitor stopped"
-# the waiter and the terminator once more, lmw.ko sending no uevent (latency.py (f))
+# the waiter and the terminator once more, lmw.ko sending its uevent (latency.py (f))
 UEVENTS_ON = "lmw.ko's uevents on (uevents=Y)"
 HOOK_TITLES = {
     "unloaded": "not loaded (baseline)",

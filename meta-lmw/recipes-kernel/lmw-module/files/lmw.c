@@ -212,8 +212,8 @@ MODULE_PARM_DESC(recheck_ms, "re-read committed memory this often while above no
  * one allocates, wakes every uevent listener, and at a change of state
  * after 3 s of quiet has systemd-udevd fork a worker for it (its idle
  * ones are gone by then), all just when memory is short. Off unless
- * something listens: with it, the terminator's SIGTERM came 46 against
- * 28 ms after the crossing at p99 on a 2-vCPU guest, and a 10 ms
+ * something listens: with it, the terminator's SIGTERM came 10 to 27 ms
+ * later at p99 in each of three runs on a 2-vCPU guest, and a 10 ms
  * heartbeat's worst at a crossing was 17 against 7 ms (median). Y for a
  * device with such a listener; root may switch it at run time.
  */
