@@ -524,6 +524,25 @@ def test_parsing_the_candidates_file(tmp_path: Path) -> None:
     assert procs.parse_candidates(None) is None
 
 
+def test_a_look_at_the_candidates_reads_no_process_s_files(tmp_path: Path) -> None:
+    """What lmw.ko lists is what a look (the pace) and the ranking compare:
+    a look reads no process's files, and the choice reads only those that
+    could win, as it does from /proc."""
+    for pid in range(10, 26):
+        fake_proc(tmp_path, pid, f"app{pid}", committed_kb=1_000 * pid)
+    text = "".join(f"{pid} 500 {1_000 * pid} 0 {f'app{pid}'.encode().hex()} {1_000 * pid}\n"
+                   for pid in range(25, 9, -1)) + "rest none\n"
+    listed = procs.parse_candidates(text.encode(), str(tmp_path))
+    assert listed is not None
+    looks = policy.Looks()
+    looks.take(policy.Look(1.0, listed.procs))
+    assert [p.pid for p in listed.procs if p._uid is not None] == []
+    settled, choice = policy.choose_listed(listed.procs, listed.rest, config.Config(), SELF,
+                                           policy.Ranking(total_kb=1_000_000))
+    assert settled and choice is not None and (choice.proc.pid, choice.proc.uid) == (25, 1000)
+    assert [p.pid for p in listed.procs if p._uid is not None] == [25]
+
+
 def test_choosing_from_the_candidates_chooses_what_reading_everyone_would(
         tmp_path: Path) -> None:
     """The list settles the choice only when nobody left out can reach it,

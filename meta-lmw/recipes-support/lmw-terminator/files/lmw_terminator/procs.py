@@ -94,8 +94,9 @@ class Proc:
         self._oom_score = oom_score
 
     def _status(self) -> tuple[int, int, int]:
-        """(uid, rss_kb, committed_kb), from status the first time; what
-        was given to the constructor stays. A process gone reads -1, 0, 0."""
+        """(uid, rss_kb, committed_kb), from status the first time one of
+        them is asked for that was not given to the constructor; what was
+        given stays. A process gone reads -1, 0, 0."""
         if self._uid is None or self._rss_kb is None or self._committed_kb is None:
             status = read_bytes(f"{self._dir}/status")
             read = (-1, 0, 0)
@@ -114,7 +115,7 @@ class Proc:
     @property
     def uid(self) -> int:
         """The real uid; -1 when the process is gone."""
-        return self._status()[0]
+        return self._status()[0] if self._uid is None else self._uid
 
     @property
     def gone(self) -> bool:
@@ -123,13 +124,17 @@ class Proc:
 
     @property
     def rss_kb(self) -> int:
-        return self._status()[1]
+        return self._status()[1] if self._rss_kb is None else self._rss_kb
 
     @property
     def committed_kb(self) -> int:
         """Private writable memory, touched or not (VmData + VmStk): what it
-        has committed, but for shared memory, which outlives it."""
-        return self._status()[2]
+        has committed, but for shared memory, which outlives it. Given (a
+        process from lmw.ko's candidates), it reads no file: every look
+        at the candidates asks each of them (policy.Look), and a read of
+        status each cost that look 4 ms of the reaction's 9 (p50, the
+        bench's guest) when only the few that could win need theirs."""
+        return self._status()[2] if self._committed_kb is None else self._committed_kb
 
     @property
     def cmdline(self) -> str:
