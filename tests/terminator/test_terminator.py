@@ -928,6 +928,35 @@ def test_memory_climbing_on_in_a_victims_grace_cuts_it_short(shell: ShellDriver,
         service.wait_for_log(offset, f"terminate climber[{climber}]")
 
 
+@contextmanager
+def lines_at(shell: ShellDriver, notify: int, deny: int) -> Iterator[None]:
+    """lmw.ko's lines at ``notify`` and ``deny`` percent for the block, then
+    back at armed()'s 40 and 60: high lines let a test take room (touch
+    memory) before it pushes committed memory past notify, so that no
+    episode starts while the room is being taken."""
+    shell.run_check(f"echo {deny} > /proc/sys/vm/lowmem_deny_watermark && "
+                    f"echo {notify} > /proc/sys/vm/lowmem_notify_watermark")
+    try:
+        yield
+    finally:
+        shell.run("kill -9 $(pidof trigger toucher toucher2) 2>/dev/null; "
+                  "echo 40 > /proc/sys/vm/lowmem_notify_watermark; "
+                  "echo 60 > /proc/sys/vm/lowmem_deny_watermark")
+
+
+def take_room(shell: ShellDriver, name: str, leave_percent: int) -> None:
+    """A protected root process ``name`` (PROTECT_TOUCHERS) that touches what
+    leaves ``leave_percent`` of RAM available, or less."""
+    meminfo = {line.split(":")[0]: int(line.split()[1])
+               for line in shell.run_check("cat /proc/meminfo")}
+    need = meminfo["MemAvailable"] - meminfo["MemTotal"] * leave_percent // 100
+    start(shell, name, f"{named_copy(shell, name)} use {need} 600")
+    wait_until(shell, f"grep -q use=ok /tmp/{name}.out")
+
+
+PROTECT_TOUCHERS = '[[protect]]\nuid = 0\ncomm = "^toucher"\n'
+
+
 def test_a_victim_gets_no_grace_when_no_memory_is_left(shell: ShellDriver,
                                                        service: Service) -> None:
     """With MemAvailable under term_grace_min_available_percent of RAM, at
@@ -937,21 +966,56 @@ def test_a_victim_gets_no_grace_when_no_memory_is_left(shell: ShellDriver,
     that the guest needs no real shortage: a protected root toucher uses
     what leaves 45% available (the log says what it was)."""
     conf = (LONG_GRACE + "term_grace_min_available_percent = 50\n" + PROTECT_TRIGGER
-            + '[[protect]]\nuid = 0\ncomm = "^toucher$"\n')
-    with armed(shell, service, conf) as offset:
+            + PROTECT_TOUCHERS)
+    with armed(shell, service, conf) as offset, lines_at(shell, 80, 95):
         stubborn = start(shell, "stubborn", f"{named_copy(shell, 'stubborn')} -u {NOBODY} "
                                             "stubborn 16384")
         wait_until(shell, "grep -q use=ok /tmp/stubborn.out")
-        meminfo = {line.split(":")[0]: int(line.split()[1])
-                   for line in shell.run_check("cat /proc/meminfo")}
-        need = meminfo["MemAvailable"] - meminfo["MemTotal"] * 45 // 100
-        start(shell, "toucher", f"{named_copy(shell, 'toucher')} use {need} 600")
-        wait_until(shell, f"grep -q use=ok /tmp/toucher.out || ! kill -0 {stubborn}")
-        if alive(shell, stubborn) and figure(shell, "committed_kb") <= figure(shell, "notify_kb"):
-            push_over_notify(shell)
+        take_room(shell, "toucher", 45)
+        push_over_notify(shell)
         assert ended(shell, service, offset, "stubborn", seconds=30) == 137
         line = service.wait_for_log(offset, "under term_grace_min_available_percent 50%")
         assert f"SIGKILL to stubborn[{stubborn}]" in line, line
+
+
+def test_no_memory_left_ends_the_warning_grace_and_the_kill_interval_once_taken(
+        shell: ShellDriver, service: Service) -> None:
+    """With MemAvailable under term_grace_min_available_percent of RAM (50%
+    here, so that the guest needs no real shortage), the warning's grace (a
+    minute) ends at the first look. After the kill, the interval (ten
+    minutes) holds while available memory holds still, and ends as soon as
+    more than 1% of RAM of it is taken: the second victim goes well within
+    the ten minutes, though committed memory stays under where it stood at
+    the first choice (no climb). The lines are at 80 and 95% here, so that
+    what the touchers commit stays under them until the trigger's push."""
+    conf = ("[warn]\ngrace_ms = 60000\n[kill]\nterm_grace_ms = 1500\nmin_interval_ms = 600000\n"
+            "term_grace_min_available_percent = 50\n" + PROTECT_TRIGGER + PROTECT_TOUCHERS)
+    with armed(shell, service, conf) as offset, lines_at(shell, 80, 95):
+        try:
+            first = start(shell, "first",
+                          f"{named_copy(shell, 'first')} -u {NOBODY} hold 16384 600")
+            second = start(shell, "second",
+                           f"{named_copy(shell, 'second')} -u {NOBODY} hold 8192 600")
+            wait_until(shell, "grep -q hold=ok /tmp/first.out && grep -q hold=ok /tmp/second.out")
+            take_room(shell, "toucher", 45)
+            assert figure(shell, "committed_kb") < figure(shell, "notify_kb")
+            # past the line by more than the first victim's 16 MiB: still past
+            # it once the first has gone
+            push_over_notify(shell, above_kb=16384 + 8192)
+            assert ended(shell, service, offset, "first", seconds=30) in (137, 143)
+            line = service.wait_for_log(offset, "the grace ends, the first victim now")
+            assert "under term_grace_min_available_percent 50%" in line, line
+            service.wait_for_log(offset, f"terminate first[{first}]")
+            # the first gave back no room (it touched nothing): the interval holds
+            daemon_turns(shell, 5)
+            assert alive(shell, second), service.log()[offset:]
+            take_room(shell, "toucher2", 43)
+            assert ended(shell, service, offset, "second", seconds=30) in (137, 143)
+            line = service.wait_for_log(offset, "without waiting min_interval_ms")
+            assert "taken since the last kill ended" in line and "climbed" not in line, line
+            service.wait_for_log(offset, f"terminate second[{second}]")
+        finally:
+            shell.run("kill -9 $(pidof second) 2>/dev/null")
 
 
 STALL_CGROUP = "/sys/fs/cgroup/lmwstall"

@@ -206,3 +206,22 @@ def test_no_room_is_available_memory_under_the_share_of_ram(total_kb: int,
     assert not pace.short_of_room(share_kb, total_kb, percent)
     assert pace.short_of_room(share_kb - 1, total_kb, percent)
     assert not pace.short_of_room(0, total_kb, 0)
+
+
+@pytest.mark.parametrize("total_kb", [466_136, 1_000_000, 16_000_000])
+def test_no_room_ends_the_interval_only_once_the_room_is_taken_again(total_kb: int) -> None:
+    """Under the share of RAM, the interval ends early only when MemAvailable
+    has fallen by more than the margin since the last kill ended: a kill
+    that gave little back, with memory still, keeps the whole interval;
+    above the share, no fall ends it; 0 never does; no kill, nothing."""
+    percent, margin = 5, pace.climb_margin_kb(total_kb)
+    share_kb = -(-total_kb * percent // 100)
+    after_kill = share_kb - 1                   # a kill that left the device short
+    assert not pace.room_taken(after_kill, after_kill, total_kb, percent)
+    assert not pace.room_taken(after_kill - margin, after_kill, total_kb, percent)
+    assert pace.room_taken(after_kill - margin - 1, after_kill, total_kb, percent)
+    # a kill that gave room back: the rest take it and more, to under the share
+    assert pace.room_taken(share_kb - 1, share_kb * 3, total_kb, percent)
+    assert not pace.room_taken(share_kb, share_kb * 3, total_kb, percent)
+    assert not pace.room_taken(0, share_kb * 3, total_kb, 0)
+    assert not pace.room_taken(0, None, total_kb, percent)

@@ -173,7 +173,9 @@ class KillConfig:
     the whole cgroup with it (cgroups.py); ``realtime_priority``: the
     daemon's SCHED_FIFO priority, 0 for none (service.run_first);
     ``term_grace_min_available_percent``: under this much MemAvailable,
-    a victim's grace ends (service.py, pace.short_of_room)."""
+    the warning's grace and a victim's end, and the kill interval once
+    the room is taken again (service.py, pace.short_of_room,
+    pace.room_taken)."""
 
     __slots__ = ("after", "before", "min_interval_ms", "realtime_priority", "service_cgroup",
                  "term_grace_min_available_percent", "term_grace_ms")

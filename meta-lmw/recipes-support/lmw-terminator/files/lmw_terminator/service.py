@@ -16,7 +16,8 @@ strategies are):
             level is read again. The next victim waits at least
             min_interval_ms, so there is never a killing spree, unless
             committed memory climbs on past where it stood when the last
-            victim was chosen (pace.py: the kill did not stop the climb).
+            victim was chosen (pace.py: the kill did not stop the climb),
+            or, with no room left, the rest take back what it gave.
 
 A climb in the warning's grace ends the grace the same way: past where
 committed memory stood when the episode began, the warning did not stop
@@ -26,13 +27,16 @@ victim's grace, between its SIGTERM and its SIGKILL: past where
 committed memory stood at its choice, the rest take memory faster than
 the victim's clean exit gives it back; and so does a device that stalls
 on memory meanwhile (PSI), where the climb stops with everything else.
-After the SIGKILL the victim's pages are freed at once, and the daemon
-waits for its exit, which gives back what it committed: a climb past
-where committed memory stood at the choice, and past what the victim
-will give back on top, ends that wait too. The victim is left on its way
-out, and the next one goes (the same rule that ends the kill interval
-early); a victim left so is not chosen again for KILL_WAIT_S, and chosen
-then, its exit is waited out (a tracer that holds it goes, killer.py).
+No room left (MemAvailable under a share of RAM) ends both graces, and
+the interval once the rest have taken back what the last kill gave: the
+climb stops there too (pace.py). After the SIGKILL the victim's pages
+are freed at once, and the daemon waits for its exit, which gives back
+what it committed: a climb past where committed memory stood at the
+choice, and past what the victim will give back on top, ends that wait
+too. The victim is left on its way out, and the next one goes (the same
+rule that ends the kill interval early); a victim left so is not chosen
+again for KILL_WAIT_S, and chosen then, its exit is waited out (a tracer
+that holds it goes, killer.py).
 
 The process stays under 10 MiB RSS: it imports no logging, argparse,
 dataclasses, pathlib, typing, enum, contextlib, socket.py (_socket does)
@@ -254,6 +258,10 @@ class Terminator:
         # chosen: a climb past it ends the kill interval early (pace.py)
         self.committed_at_choice: int | None = None
         self.choice_said = "the last victim's choice"   # what that mark is, for the log
+        # MemAvailable (kB) once the last kill had ended: taken back by more
+        # than the margin, with no room left, it ends the interval early
+        # (pace.room_taken)
+        self.available_after_kill: int | None = None
         self.look_again_at = -1e9   # after a hold-back (HOLD_BACK_S)
         self.in_flight_checked = False  # since the source's last news (IN_FLIGHT_S)
         self.last_warned = -1e9
@@ -446,8 +454,10 @@ class Terminator:
             interval_ends = self._interval_ends()
             deadlines.append(max(interval_ends, self.look_again_at) - now)
             deadlines.append(1.0)   # re-read the level while acting
-            if self.committed_at_choice is not None and now < interval_ends:
-                deadlines.append(pace.CLIMB_CHECK_S)   # a climb may end the interval
+            if now < interval_ends and (self.committed_at_choice is not None
+                                        or self.available_after_kill is not None):
+                # a climb, or the room taken, may end the interval
+                deadlines.append(pace.CLIMB_CHECK_S)
         return min(deadlines) if deadlines else None
 
     # ---- the state machine ----------------------------------------------
@@ -466,19 +476,21 @@ class Terminator:
         assert self.episode is not None
         if self.state == State.WARNED:
             if now - self.episode.warned_at < self.cfg.warn.grace_ms / 1000:
-                figures = self._climbed(figures, self.episode.committed_at_start,
-                                        self.episode.warned_at, "the warning",
-                                        "the grace ends, the first victim now")
-                if figures is None:
+                figures = procs.meminfo() if figures is None else figures
+                ends = "the grace ends, the first victim now"
+                if not (self._climbed(figures, self.episode.committed_at_start,
+                                      self.episode.warned_at, "the warning", ends)
+                        or self._short_of_room(figures, ends)):
                     return
             self.state = State.KILLING
         if now < self.look_again_at:
             return
         if now < self._interval_ends():
-            figures = self._climbed(figures, self.committed_at_choice, self.last_kill,
-                                    self.choice_said,
-                                    "the next victim without waiting min_interval_ms")
-            if figures is None:
+            figures = procs.meminfo() if figures is None else figures
+            ends = "the next victim without waiting min_interval_ms"
+            if not (self._climbed(figures, self.committed_at_choice, self.last_kill,
+                                  self.choice_said, ends)
+                    or self._room_taken(figures, ends)):
                 return
         self._kill_one(figures)
 
@@ -534,21 +546,18 @@ class Terminator:
                      now - self.episode.started, self.episode.kills, held, memory_figures())
         self.episode, self.state, self.nobody_logged = None, State.WATCHING, False
 
-    def _climbed(self, figures: dict[str, int] | None, mark_kb: int | None, since: float,
-                 mark: str, outcome: str) -> dict[str, int] | None:
-        """Within a grace or the kill interval: the memory figures
-        if committed memory has climbed on past ``mark_kb`` (where it stood
-        at ``mark``, ``since`` then; pace.py), else None. A kill follows in
-        this turn: the line that says why waits for its signal."""
-        if mark_kb is None:
-            return None
-        figures = procs.meminfo() if figures is None else figures
+    def _climbed(self, figures: dict[str, int], mark_kb: int | None, since: float,
+                 mark: str, outcome: str) -> bool:
+        """Within a grace or the kill interval: whether committed memory in
+        ``figures`` has climbed on past ``mark_kb`` (where it stood at
+        ``mark``, ``since`` then; None: no mark; pace.py). A kill follows
+        in this turn: the line that says why waits for its signal."""
         if not pace.climbed(figures["Committed_AS"], mark_kb, figures["MemTotal"]):
-            return None
+            return False
         self._say_before_the_kill("committed memory climbed on to %d kB, past the %d kB of %s "
                                   "%.2f s ago: %s", figures["Committed_AS"], mark_kb, mark,
                                   time.monotonic() - since, outcome)
-        return figures
+        return True
 
     def _grace_watch(self, victim: procs.Proc, figures: dict[str, int], chosen_at: float,
                      watch: KillWatch, *, exit_waited: bool,
@@ -582,7 +591,7 @@ class Terminator:
                     watch.mark_kb = self._mark(figures)
                 now = procs.meminfo()
                 return (self._climbed(now, watch.mark_kb, chosen_at, "the choice", outcome)
-                        is not None or self._short_of_room(now, outcome)
+                        or self._short_of_room(now, outcome)
                         or self._stalled(watch.looks, outcome))
             except (OSError, MemoryError, KeyError):
                 return False    # no figure to go by: the grace runs its course
@@ -592,9 +601,9 @@ class Terminator:
                 return False
             try:
                 return self._climbed(
-                    None, watch.mark_kb + watch.gives_back_kb, chosen_at,
+                    procs.meminfo(), watch.mark_kb + watch.gives_back_kb, chosen_at,
                     f"the choice and the {watch.gives_back_kb} kB that {shown} gives back when "
-                    "it exits", f"the next victim while {shown} exits") is not None
+                    "it exits", f"the next victim while {shown} exits")
             except (OSError, MemoryError):
                 return False    # no figure to go by: the exit is waited out
 
@@ -602,14 +611,31 @@ class Terminator:
 
     def _short_of_room(self, figures: dict[str, int], outcome: str) -> bool:
         """Whether MemAvailable is under term_grace_min_available_percent of
-        RAM (pace.short_of_room): no grace for a victim. A kill follows in
-        this turn: the line that says why waits for its signal."""
+        RAM (pace.short_of_room): no grace, the warning's or a victim's. A
+        kill follows in this turn: the line that says why waits for its
+        signal."""
         percent = self.cfg.kill.term_grace_min_available_percent
         if not pace.short_of_room(figures["MemAvailable"], figures["MemTotal"], percent):
             return False
         self._say_before_the_kill("available %d kB of %d kB, under "
                                   "term_grace_min_available_percent %d%%: %s",
                                   figures["MemAvailable"], figures["MemTotal"], percent, outcome)
+        return True
+
+    def _room_taken(self, figures: dict[str, int], outcome: str) -> bool:
+        """In the kill interval: whether MemAvailable is under
+        term_grace_min_available_percent of RAM and has fallen by more than
+        the margin since the last kill ended (pace.room_taken). A kill
+        follows in this turn: the line that says why waits for its
+        signal."""
+        percent, after = self.cfg.kill.term_grace_min_available_percent, self.available_after_kill
+        if not pace.room_taken(figures["MemAvailable"], after, figures["MemTotal"], percent):
+            return False
+        self._say_before_the_kill("available %d kB of %d kB, under "
+                                  "term_grace_min_available_percent %d%%, and %d kB taken since "
+                                  "the last kill ended: %s", figures["MemAvailable"],
+                                  figures["MemTotal"], percent,
+                                  (after or 0) - figures["MemAvailable"], outcome)
         return True
 
     def _stalled(self, looks: list[tuple[float, int]], outcome: str) -> bool:
@@ -746,8 +772,10 @@ class Terminator:
             self.choice_said += f" and the {watch.gives_back_kb} kB it gives back when it exits"
         self.source.forget()
         self._follow_up(outcome, service, facts)
+        after = procs.meminfo()
+        self.available_after_kill = after["MemAvailable"]
         self._log_kill(choice, outcome, family=family, cmdline=watch.cmdline, figures=figures,
-                       chosen_at=chosen_at, ran_s=ran_s, among=among)
+                       after=after, chosen_at=chosen_at, ran_s=ran_s, among=among)
         if outcome.ending == killer.Ending.SURVIVED:
             self._pass_over(victim)
         elif outcome.ending == killer.Ending.LEFT:
@@ -804,10 +832,10 @@ class Terminator:
                     "committed goes when it exits", log.printable(victim.comm), victim.pid)
 
     def _log_kill(self, choice: policy.Choice, outcome: killer.Outcome, *, family: str,
-                  cmdline: procs.CmdlineAside | None, figures: dict[str, int], chosen_at: float,
-                  ran_s: float, among: str) -> None:
+                  cmdline: procs.CmdlineAside | None, figures: dict[str, int],
+                  after: dict[str, int], chosen_at: float, ran_s: float, among: str) -> None:
         """The kill's lines: the victim, its score and why, how it ended,
-        memory before (``figures``) and now; then the reaction.
+        memory before (``figures``) and after; then the reaction.
         ``cmdline``: the command line's read since the SIGTERM, if one
         went."""
         victim = choice.proc
@@ -823,7 +851,7 @@ class Terminator:
             "%s in %.2f s; before: %s; after: %s", "[dry run] " if self.dry_run else "", comm,
             victim.pid, family, victim.uid, victim.rss_kb, victim.committed_kb,
             shown, choice.score, choice.why, outcome.ending, outcome.seconds,
-            memory_figures(figures), memory_figures())
+            memory_figures(figures), memory_figures(after))
         if outcome.signalled_at is not None:
             # the reaction, as make bench's profile reads it from the log; the
             # wake-up's CLOCK_MONOTONIC time places it among other clocks'
