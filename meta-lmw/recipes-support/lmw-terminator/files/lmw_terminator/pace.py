@@ -79,9 +79,9 @@ the rest have taken back what the last kill gave (room_taken()). Where
 every committed page is touched, committed memory does not climb once
 room runs out: the climbers wait on memory with everyone else, and the
 climb that would end the interval never comes. Measured on the bench's
-guest, the committers sat at the line with 7 to 9 MiB available for the
-last 400 ms of each interval, and the device stalled for 0.9 and 1.7 s
-(the heartbeat's worst). So MemAvailable under the same share of RAM
+guest, the committers sat at the line with 7 to 13 MiB available for
+the last 0.2 to 0.8 s of each interval, and the device stalled for 0.9
+and 1.7 s (the heartbeat's worst). So MemAvailable under the same share of RAM
 ends the interval early when it has fallen by more than the margin
 since the last kill ended: a kill that gave little back, with memory
 still, keeps the whole interval, and each early end needs that margin
