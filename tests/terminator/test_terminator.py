@@ -131,7 +131,7 @@ def armed(shell: ShellDriver, service: Service, conf: str, *,
         yield offset
     finally:
         shell.run("kill -9 $(pidof lmwtest favourite trigger precious bystander toucher "
-                  "committer first climber steady) 2>/dev/null")
+                  "committer first climber steady lurker) 2>/dev/null")
         if module:
             wait_until(shell, f"grep -qx normal {SYSFS}/state")
         # a benign state for whatever runs next: defaults, the module's signal
@@ -957,6 +957,16 @@ def take_room(shell: ShellDriver, name: str, leave_percent: int) -> None:
 PROTECT_TOUCHERS = '[[protect]]\nuid = 0\ncomm = "^toucher"\n'
 
 
+def no_room_config(warn_grace_ms: int) -> str:
+    """A warning grace of ``warn_grace_ms``, a victim's grace of 1.5 s, ten
+    minutes between kills, and no room under 50% of RAM available (the
+    most a config may give, so that the guest needs no real shortage);
+    the trigger and root's touchers protected."""
+    return (f"[warn]\ngrace_ms = {warn_grace_ms}\n[kill]\nterm_grace_ms = 1500\n"
+            "min_interval_ms = 600000\nterm_grace_min_available_percent = 50\n"
+            + PROTECT_TRIGGER + PROTECT_TOUCHERS)
+
+
 def test_a_victim_gets_no_grace_when_no_memory_is_left(shell: ShellDriver,
                                                        service: Service) -> None:
     """With MemAvailable under term_grace_min_available_percent of RAM, at
@@ -988,9 +998,7 @@ def test_no_memory_left_ends_the_warning_grace_and_the_kill_interval_once_taken(
     the ten minutes, though committed memory stays under where it stood at
     the first choice (no climb). The lines are at 80 and 95% here, so that
     what the touchers commit stays under them until the trigger's push."""
-    conf = ("[warn]\ngrace_ms = 60000\n[kill]\nterm_grace_ms = 1500\nmin_interval_ms = 600000\n"
-            "term_grace_min_available_percent = 50\n" + PROTECT_TRIGGER + PROTECT_TOUCHERS)
-    with armed(shell, service, conf) as offset, lines_at(shell, 80, 95):
+    with armed(shell, service, no_room_config(60000)) as offset, lines_at(shell, 80, 95):
         try:
             first = start(shell, "first",
                           f"{named_copy(shell, 'first')} -u {NOBODY} hold 16384 600")
@@ -1016,6 +1024,45 @@ def test_no_memory_left_ends_the_warning_grace_and_the_kill_interval_once_taken(
             service.wait_for_log(offset, f"terminate second[{second}]")
         finally:
             shell.run("kill -9 $(pidof second) 2>/dev/null")
+
+
+def test_a_users_family_that_takes_the_room_ends_the_interval_and_goes_before_a_bystander(
+        shell: ShellDriver, service: Service) -> None:
+    """An unprivileged user's ten children, each holding 3 MiB untouched,
+    wait while the first victim goes; then they touch what they hold: the
+    room they take (6% of RAM) ends the kill interval (ten minutes) early,
+    though committed memory holds still. Each child is smaller than a root
+    bystander's 20 MiB, but the next victim is their family, ranked as one
+    (30 MiB), and the bystander lives. The daemon reads no one's RSS: the
+    room ends the interval, the policy still picks who goes."""
+    with armed(shell, service, no_room_config(0)) as offset, lines_at(shell, 80, 95):
+        try:
+            # root's bystander; a user's family of ten lurkers; the user's first victim
+            bystander, lurkers, first = (
+                start(shell, name, f"{named_copy(shell, name)} {args}")
+                for name, args in (("bystander", "use 20480 600"),
+                                   ("lurker", f"-u {NOBODY} lurkers 10 3072 600"),
+                                   ("first", f"-u {NOBODY} hold 40960 600")))
+            wait_until(shell, "grep -q use=ok /tmp/bystander.out && grep -q lurkers=10 "
+                              "/tmp/lurker.out && grep -q hold=ok /tmp/first.out")
+            take_room(shell, "toucher", 45)
+            assert figure(shell, "committed_kb") < figure(shell, "notify_kb")
+            # past the line by more than the first victim's 40 MiB: still
+            # past it once the first has gone
+            push_over_notify(shell, above_kb=40960 + 8192)
+            assert ended(shell, service, offset, "first", seconds=30) in (137, 143)
+            service.wait_for_log(offset, f"terminate first[{first}]")
+            daemon_turns(shell, 5)
+            assert alive(shell, lurkers) and alive(shell, bystander), service.log()[offset:]
+            shell.run_check(f"kill -USR1 {lurkers}")
+            assert ended(shell, service, offset, "lurker", seconds=30) in (137, 143)
+            line = service.wait_for_log(offset, "without waiting min_interval_ms")
+            assert "taken since the last kill ended" in line and "climbed" not in line, line
+            service.wait_for_log(offset, f"terminate lurker[{lurkers}] with 10 child(ren) of "
+                                         "its family")
+            assert alive(shell, bystander), service.log()[offset:]
+        finally:
+            shell.run("kill -9 $(pidof bystander lurker) 2>/dev/null")
 
 
 STALL_CGROUP = "/sys/fs/cgroup/lmwstall"

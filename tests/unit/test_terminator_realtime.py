@@ -116,3 +116,44 @@ def test_without_the_right_it_warns_and_runs_on() -> None:
     daemon, _, err = scheduled(1, drop=True)
     assert daemon == (0, SCHED_OTHER)
     assert "SCHED_FIFO 1: Operation not permitted" in err
+
+
+# A daemon at SCHED_FIFO 1 that kills a victim which ignores its SIGTERM,
+# and notes its own policy as process_mrelease() is called; then its policy
+# and priority after the kill.
+KILLS_A_VICTIM = """
+import os, subprocess, sys
+from lmw_terminator import config, killer, procs, service
+service.run_first(1)
+during = []
+release = killer._process_mrelease
+def noting(pidfd):
+    during.append(os.sched_getscheduler(0) & ~os.SCHED_RESET_ON_FORK)
+    release(pidfd)
+killer._process_mrelease = noting
+victim = subprocess.Popen([sys.executable, "-c", "import signal, time\\n"
+                           "signal.signal(signal.SIGTERM, signal.SIG_IGN)\\n"
+                           "print('ready', flush=True)\\nwhile True: time.sleep(1)"],
+                          stdout=subprocess.PIPE)
+assert victim.stdout.readline() == b"ready\\n"
+outcome = killer.terminate(procs.read_proc(victim.pid),
+                           config.KillConfig(term_grace_ms=100, min_interval_ms=0))
+print(outcome.ending == killer.Ending.KILLED, *during,
+      os.sched_getscheduler(0), os.sched_getparam(0).sched_priority)
+"""
+
+
+def test_a_victims_pages_are_freed_by_an_ordinary_process(as_root: None) -> None:
+    """process_mrelease() frees a SIGKILLed victim's pages in the daemon's
+    own context, tens of milliseconds for a large victim. At SCHED_FIFO no
+    ordinary process would run on that CPU meanwhile (the kernel's
+    cond_resched() gives way only to its own class and higher): the
+    daemon calls it as an ordinary process, and is real-time again, at
+    its priority and with RESET_ON_FORK, once the kill is over."""
+    result = subprocess.run([sys.executable, "-c", KILLS_A_VICTIM], capture_output=True,
+                            text=True, timeout=60, check=True,
+                            env={**os.environ, "PYTHONPATH": str(PACKAGE_DIR)})
+    killed, during, after, priority = result.stdout.split()
+    assert killed == "True", result.stderr
+    assert int(during) == SCHED_OTHER, result.stderr
+    assert (int(after), int(priority)) == (SCHED_FIFO | os.SCHED_RESET_ON_FORK, 1), result.stderr

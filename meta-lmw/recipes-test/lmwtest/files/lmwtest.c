@@ -19,6 +19,12 @@
  *	commit KB and keep it for SECONDS (or until killed)
  *   lmwtest [-u UID] use KB SECONDS
  *	commit KB, touch every page (real RSS), keep it for SECONDS
+ *   lmwtest [-u UID] lurkers COUNT KB SECONDS
+ *	fork COUNT children (1..64, each killed when this process dies) that
+ *	each commit KB and touch none of it; on SIGUSR1 to this process each
+ *	touches all its KB, which takes room without committing more. Print
+ *	lurkers=COUNT once all hold their KB, touched=COUNT once all have
+ *	touched it; keep them for SECONDS (or until killed)
  *   lmwtest [-u UID] grow STEP_KB INTERVAL_MS
  *	a hog: commit and touch STEP_KB every INTERVAL_MS until stopped
  *   lmwtest [-u UID] stubborn KB
@@ -216,6 +222,87 @@ static int cmd_hold(long kb, long seconds)
 		return 1;
 	}
 	printf("hold=ok\n");
+	fflush(stdout);
+	sleep((unsigned int)seconds);
+	return 0;
+}
+
+/*
+ * cmd_lurkers(): a family whose memory becomes resident only when asked, so
+ * that it takes room while committed memory holds still. Each child says
+ * on @report that it holds its KB, and again that it has touched it.
+ */
+#define LURKERS_MAX 64
+
+static void lurk(long kb, int report)
+{
+	char *p = map_anon((size_t)kb * KB, 0);
+	char held = p == MAP_FAILED ? 'n' : 'y';
+	sigset_t usr1;
+	int sig;
+
+	if (write(report, &held, 1) != 1 || p == MAP_FAILED)
+		_exit(1);
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigwait(&usr1, &sig);
+	memset(p, 0x5a, (size_t)kb * KB);
+	if (write(report, &held, 1) != 1)
+		_exit(1);
+	for (;;)
+		pause();
+}
+
+/* @count one-byte reports on @fd, all of them 'y' */
+static bool all_said_yes(int fd, long count)
+{
+	char said;
+
+	while (count-- > 0)
+		if (read(fd, &said, 1) != 1 || said != 'y')
+			return false;
+	return true;
+}
+
+static int cmd_lurkers(long count, long kb, long seconds)
+{
+	pid_t pids[LURKERS_MAX];
+	sigset_t usr1;
+	int report[2], sig;
+	long i;
+
+	if (count < 1 || count > LURKERS_MAX || pipe(report))
+		return usage();
+	/* blocked before the forks: a SIGUSR1 that comes early waits in each */
+	sigemptyset(&usr1);
+	sigaddset(&usr1, SIGUSR1);
+	sigprocmask(SIG_BLOCK, &usr1, NULL);
+	for (i = 0; i < count; i++) {
+		pids[i] = fork();
+		if (pids[i] < 0) {
+			printf("fork=%s\n", errname(errno));
+			return 1;
+		}
+		if (pids[i] == 0) {
+			prctl(PR_SET_PDEATHSIG, SIGKILL);
+			close(report[0]);
+			lurk(kb, report[1]);
+		}
+	}
+	if (!all_said_yes(report[0], count)) {
+		printf("lurkers=refused\n");
+		return 1;
+	}
+	printf("lurkers=%ld\n", count);
+	fflush(stdout);
+	sigwait(&usr1, &sig);
+	for (i = 0; i < count; i++)
+		kill(pids[i], SIGUSR1);
+	if (!all_said_yes(report[0], count)) {
+		printf("touched=failed\n");
+		return 1;
+	}
+	printf("touched=%ld\n", count);
 	fflush(stdout);
 	sleep((unsigned int)seconds);
 	return 0;
@@ -793,6 +880,8 @@ int main(int argc, char **argv)
 		return cmd_refuse(atol(argv[2]), atol(argv[3]));
 	if (!strcmp(cmd, "hold") && argc == 4)
 		return cmd_hold(atol(argv[2]), atol(argv[3]));
+	if (!strcmp(cmd, "lurkers") && argc == 5)
+		return cmd_lurkers(atol(argv[2]), atol(argv[3]), atol(argv[4]));
 	if (!strcmp(cmd, "use") && argc == 4) {
 		use_memory(atol(argv[2]));
 		sleep((unsigned int)atol(argv[3]));

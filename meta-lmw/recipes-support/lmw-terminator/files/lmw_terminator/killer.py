@@ -7,8 +7,9 @@ the start time is read again: if it differs, the PID now belongs to
 another process and nothing is sent. From then on the pidfd pins the
 process we checked, so a reused PID can never be hit. After SIGKILL,
 process_mrelease() (Linux 5.15+) frees the victim's memory at once rather
-than when its last thread has exited, and the victim runs its exit at
-nice -20 (_hasten): what it committed goes only when it has exited. That
+than when its last thread has exited, with the daemon an ordinary process
+while it does (_AsOrdinary), and the victim runs its exit at nice -20
+(_hasten): what it committed goes only when it has exited. That
 takes CAP_SYS_NICE (another user's process, or a nice below its own),
 which the systemd unit's bounding set leaves out: there the victim exits
 at its own nice, and setpriority()'s EPERM is logged at debug.
@@ -115,6 +116,48 @@ class Outcome:
     def __init__(self, ending: str, seconds: float, signalled_at: float | None = None) -> None:
         self.ending, self.seconds = ending, seconds
         self.signalled_at = signalled_at    # time.monotonic() of the SIGTERM; None: none sent
+
+
+class _AsOrdinary:
+    """A block (``with _AsOrdinary():``) with the daemon's thread an
+    ordinary process (its nice, -20 under the systemd unit), and back to
+    its real-time policy after it. process_mrelease() frees a victim's
+    pages in the caller's own context: tens of milliseconds for a victim
+    of 50 to 100 MiB on the bench's guest. At SCHED_FIFO nothing ordinary
+    runs on that CPU meanwhile, as the kernel's cond_resched() gives way
+    only to a task of the same class or higher: under make bench's
+    committers, the heartbeat waited 27 to 59 ms behind such frees. At
+    nice -20 the free still has the CPU against every ordinary process but
+    one that wakes, which runs first for its moment. Nothing changes for a
+    daemon that is ordinary already (realtime_priority 0); one that cannot
+    go back (refused) goes on as an ordinary process at its nice, and says
+    so. (A class, not contextlib: its import would cost RSS at rest.)"""
+
+    __slots__ = ("param", "policy")
+
+    def __init__(self) -> None:
+        self.policy, self.param = os.SCHED_OTHER, os.sched_param(0)
+
+    def __enter__(self) -> None:
+        try:
+            policy, param = os.sched_getscheduler(0), os.sched_getparam(0)
+            if policy & ~os.SCHED_RESET_ON_FORK not in (os.SCHED_FIFO, os.SCHED_RR):
+                return
+            os.sched_setscheduler(0, os.SCHED_OTHER | (policy & os.SCHED_RESET_ON_FORK),
+                                  os.sched_param(0))
+        except OSError as error:
+            log.debug("SCHED_OTHER for process_mrelease: %s", error.strerror)
+            return
+        self.policy, self.param = policy, param
+
+    def __exit__(self, *_exc: object) -> None:
+        if self.policy == os.SCHED_OTHER:
+            return
+        try:
+            os.sched_setscheduler(0, self.policy, self.param)
+        except OSError as error:
+            log.warning("back to real-time scheduling after process_mrelease: %s (the "
+                        "reaction waits for the CPU like any process)", error.strerror)
 
 
 def _process_mrelease(pidfd: int) -> None:
@@ -342,8 +385,9 @@ def _end_family(pidfd: int, victim: Proc, pinned: dict[int, int], *,
         _pin_children(victim, pinned, spare, proc_root)
         running += [child for child in pinned.values() if child not in before]
     pids = {pidfd: victim.pid} | {fd: pid for pid, fd in pinned.items()}
-    for each in running:
-        if _send(each, sig.SIGKILL):
+    killed = [each for each in running if _send(each, sig.SIGKILL)]
+    with _AsOrdinary():
+        for each in killed:
             _process_mrelease(each)
             _hasten(each, pids[each])
     running, cut = _wait_all(running, KILL_WAIT_S, exit_cut)
@@ -486,8 +530,9 @@ def terminate(victim: Proc, config: KillConfig, *, dry_run: bool = False,
             sig.pidfd_send_signal(pidfd, sig.SIGKILL)
         except ProcessLookupError:
             return done(Ending.TERMINATED)
-        _process_mrelease(pidfd)
-        _hasten(pidfd, victim.pid)
+        with _AsOrdinary():
+            _process_mrelease(pidfd)
+            _hasten(pidfd, victim.pid)
         running, cut = _wait_all([pidfd], KILL_WAIT_S, exit_cut)
         if not running:
             return done(Ending.KILLED)

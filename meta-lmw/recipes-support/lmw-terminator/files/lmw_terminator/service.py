@@ -454,9 +454,9 @@ class Terminator:
             interval_ends = self._interval_ends()
             deadlines.append(max(interval_ends, self.look_again_at) - now)
             deadlines.append(1.0)   # re-read the level while acting
-            if now < interval_ends and (self.committed_at_choice is not None
-                                        or self.available_after_kill is not None):
-                # a climb, or the room taken, may end the interval
+            if now < interval_ends and self.available_after_kill is not None:
+                # a climb, or the room taken, may end the interval (both are
+                # measured from figures that every kill leaves)
                 deadlines.append(pace.CLIMB_CHECK_S)
         return min(deadlines) if deadlines else None
 
