@@ -47,7 +47,8 @@ def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> 
 
     latency = results["latency"]
     assert len(latency["poll_ms"]) == 10
-    for killer in ("terminator", "ordinary", "uevents_on", "earlyoom"):
+    for killer in ("terminator", "ordinary", "uevents_on", "earlyoom",
+                   "terminator_instructions", "earlyoom_instructions"):
         assert latency[killer]["ms"] and latency[killer]["timeouts"] == 0, latency[killer]
         assert all(v > 0 for v in latency[killer]["ms"]), latency[killer]
     assert all(v > 0 for v in latency["poll_ms"])

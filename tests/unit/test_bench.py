@@ -137,6 +137,32 @@ def _an_older_run_names_none_of(measured: latency.Latency, word: str) -> None:
     assert not [name for name in report.reaction_json(older) if word in name]
 
 
+def test_the_instruction_counters_pair_is_set_against_itself() -> None:
+    """On the instruction counter the terminator is compared with earlyoom
+    on that same boot, never with the wall clock's earlyoom."""
+    measured = latency.Latency(
+        poll_ms=[0.5], terminator=latency.Reaction(ms=[10.0, 40.0], timeouts=0),
+        earlyoom=latency.Reaction(ms=[60.0, 160.0], timeouts=0),
+        terminator_instructions=latency.Reaction(ms=[1.0, 2.0], timeouts=0),
+        earlyoom_instructions=latency.Reaction(ms=[50.0, 100.0], timeouts=3))
+    table = "\n".join(report.latency_table(measured))
+    assert ("| lmw-terminator's SIGTERM, on QEMU's instruction counter (1 vCPU, 1 ms = 10^6 "
+            "guest instructions) | 2 | 1.00 | 2.00 | 2.00 |") in table
+    assert ("earlyoom / lmw-terminator, on QEMU's instruction counter (1 vCPU, 1 ms = 10^6 "
+            "guest instructions), same run: 50.0x at p50, 50.0x at p99.") in table
+    assert "earlyoom / lmw-terminator, same run: 6.0x at p50, 4.0x at p99." in table
+    assert "earlyoom (instruction counter): 3 victims not stopped within 20 s." in table
+    figures = report.reaction_json(measured)
+    assert figures["earlyoom_reaction_instruction_clock_ms"] == {
+        "n": 2, "p50": 50.0, "p99": 100.0, "max": 100.0}
+    assert figures["earlyoom_over_terminator_instruction_clock_p99"] == 50.0
+    # without earlyoom's side of the pair there is no ratio to give
+    alone = latency.Latency(poll_ms=[0.5], terminator=measured.terminator, earlyoom=None,
+                            terminator_instructions=measured.terminator_instructions)
+    assert "instruction_clock_p99" not in "".join(report.reaction_json(alone))
+    _an_older_run_names_none_of(measured, "instruction")
+
+
 def test_the_leg_with_the_memory_monitor_stopped_is_set_against_earlyoom_too() -> None:
     measured = latency.Latency(
         poll_ms=[0.5], terminator=latency.Reaction(ms=[10.0, 40.0], timeouts=0),

@@ -591,6 +591,34 @@ def test_choosing_from_the_candidates_chooses_what_reading_everyone_would(
     assert settled_seen > 10 and unsettled_seen > 5, (settled_seen, unsettled_seen)
 
 
+def test_a_family_that_lmw_ko_ranked_keeps_its_rank_beside_a_child_read_from_proc(
+        tmp_path: Path) -> None:
+    """lmw.ko lists a fork storm's head with its family's memory. One of its
+    children, left out of the list, took committed memory over the line
+    last: read from /proc (read_with_children), it is the one child the
+    choice knows of, and the family that lmw.ko counted whole must not be
+    ranked again from that child alone (the head, ranked as itself, would
+    lose to the service). Seen in a fork storm, where the head was stopped
+    alone."""
+    total_kb = 1_000_000
+    fake_proc(tmp_path, 100, "service", committed_kb=200_000, uid=0)
+    fake_proc(tmp_path, 200, "storm", committed_kb=1_000, uid=1000)
+    for pid in range(201, 241):
+        fake_proc(tmp_path, pid, "storm", committed_kb=8_000, uid=1000, ppid=200)
+    table = procs.read_all(str(tmp_path))
+    listed = procs.parse_candidates(candidates_file(table, total_kb, 4), str(tmp_path))
+    assert listed is not None and 240 not in {proc.pid for proc in listed.procs}
+    ranking = policy.Ranking(total_kb=total_kb, last_crossed=(240, "storm"))
+    weighed = policy.weighed_unlisted(listed.procs, ranking)
+    extra = procs.read_with_children(weighed, {proc.pid for proc in listed.procs},
+                                     str(tmp_path))
+    assert [proc.pid for proc in extra] == [240] and extra[0].ppid == 200
+    settled, choice = policy.choose_listed([*listed.procs, *extra], listed.rest,
+                                           config.parse(""), SELF, ranking, looked_up=weighed)
+    assert settled and choice is not None and choice.proc.pid == 200, choice and choice.why
+    assert choice.proc.family is not None and choice.proc.family.committed_kb == 321_000
+
+
 @pytest.mark.parametrize("keys", ['uid = 0\ncmdline = "x"', 'cmdline = "x"\nexe = "/usr/bin/x"',
                                   'cgroup = "/system.slice/x"\ncmdline = "x"',
                                   'cmdline = "x"\ncomm = "^x$"'])

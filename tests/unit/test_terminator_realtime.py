@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from lmw_terminator import config
+from lmw_terminator import config, killer
 from lmw_terminator.errors import ConfigError
 
 NOBODY = 65534
@@ -157,3 +157,67 @@ def test_a_victims_pages_are_freed_by_an_ordinary_process(as_root: None) -> None
     assert killed == "True", result.stderr
     assert int(during) == SCHED_OTHER, result.stderr
     assert (int(after), int(priority)) == (SCHED_FIFO | os.SCHED_RESET_ON_FORK, 1), result.stderr
+
+
+# A daemon at SCHED_FIFO 1 that ends a family, all on one CPU beside a
+# bystander: an ordinary process that never sleeps and counts as it runs.
+# At each SIGTERM the daemon sends, the bystander's count is noted; the
+# children die by SIGTERM's default action, as a fork storm's do.
+ENDS_A_FAMILY_BESIDE_A_BYSTANDER = """
+import mmap, os, signal, sys
+from lmw_terminator import config, killer, procs, service
+os.sched_setaffinity(0, {min(os.sched_getaffinity(0))})   # one CPU for all
+count = mmap.mmap(-1, 8)
+bystander = os.fork()
+if bystander == 0:
+    n = 0
+    while True:
+        n += 1
+        count[0:8] = n.to_bytes(8, "little")
+ready_r, ready_w = os.pipe()
+head = os.fork()
+if head == 0:
+    for _ in range(int(sys.argv[1])):
+        if os.fork() == 0:
+            signal.pause()
+            os._exit(0)
+    os.write(ready_w, b"x")
+    while True:
+        signal.pause()
+os.read(ready_r, 1)
+service.run_first(1)
+counts = []
+send = killer._send
+def noting(pidfd, signum):
+    if signum == signal.SIGTERM:
+        counts.append(int.from_bytes(count[0:8], "little"))
+    return send(pidfd, signum)
+killer._send = noting
+outcome, children = killer.terminate_family(
+    procs.read_proc(head), config.KillConfig(term_grace_ms=5000, min_interval_ms=0),
+    lambda proc: None)
+os.kill(bystander, signal.SIGKILL)
+os.waitpid(bystander, 0)
+os.waitpid(head, 0)
+print(outcome.ending == killer.Ending.TERMINATED, children, *counts)
+"""
+
+
+def test_a_task_that_waits_for_the_cpu_runs_between_a_familys_waves(as_root: None) -> None:
+    """Each child that a SIGTERM wakes is placed ahead of the tasks that
+    already wait for the CPU, and the daemon at SCHED_FIFO wakes as soon
+    as a wave has exited: without a pause between waves, a task that
+    waits behind the first waits for every wave. The bystander, always
+    runnable on the same CPU, must run between each wave and the next."""
+    waves = 4
+    result = subprocess.run(
+        [sys.executable, "-c", ENDS_A_FAMILY_BESIDE_A_BYSTANDER,
+         str(waves * killer.FAMILY_WAVE)], capture_output=True, text=True, timeout=60,
+        check=True, env={**os.environ, "PYTHONPATH": str(PACKAGE_DIR)})
+    terminated, children, *words = result.stdout.split()
+    assert terminated == "True" and int(children) == waves * killer.FAMILY_WAVE, result.stderr
+    counts = [int(word) for word in words][:-1]     # the last SIGTERM is the head's
+    firsts = counts[killer.FAMILY_WAVE::killer.FAMILY_WAVE]
+    lasts = counts[killer.FAMILY_WAVE - 1:-1:killer.FAMILY_WAVE]
+    assert len(firsts) == len(lasts) == waves - 1, counts
+    assert all(first > last for first, last in zip(firsts, lasts, strict=True)), counts

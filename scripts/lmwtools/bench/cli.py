@@ -13,13 +13,15 @@ One QEMU guest (the bed's systemd userland, 6.1 x86_64 unless --kernel /
 --arch say otherwise) runs every part in turn: ``hook`` (what lmw.ko adds
 to each commit decision, on QEMU's instruction counter), ``latency``
 (from the crossing to a poll() waiter, to the terminator's SIGTERM and to
-earlyoom's, with the terminator's own profile), ``stress`` (each workload,
+earlyoom's, with the terminator's own profile; then the two SIGTERMs
+again on a boot of their own on the instruction counter), ``stress`` (each workload,
 the standard one and the harder set, under each protection, each on a
 fresh boot) and ``footprint`` (the daemons at rest, side by side). The
 package map is in __init__.py.
 
 The guest has two vCPUs, as the tests' guests do (--vcpus to change it;
-the hook cost always runs on one, as QEMU's instruction counter needs).
+the hook cost and the reactions on the instruction counter always run on
+one, as QEMU's instruction counter needs).
 Under TCG one host thread runs both, and a wake-up of the other vCPU
 waits until QEMU switches to it. On one vCPU the latency part shows the
 chain without that wait, which a board's cores do not have either.
@@ -43,7 +45,7 @@ import re
 import signal
 import time
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from ..bed import boot
@@ -156,7 +158,8 @@ def command_line(args: argparse.Namespace) -> str:
 def _shared_boots(guest: Guest, parts: set[str], profile: Profile) -> tuple[
         hookcost.HookCost | None, latency.Latency | None, list[footprint.Footprint]]:
     """Hook cost on its own boot (instruction counter), then latency and
-    footprint on one ordinary boot."""
+    footprint on one ordinary boot, then the latency's two SIGTERMs on a
+    boot of their own (instruction counter)."""
     hook = lat = None
     prints: list[footprint.Footprint] = []
     if "hook" in parts:
@@ -173,6 +176,13 @@ def _shared_boots(guest: Guest, parts: set[str], profile: Profile) -> tuple[
         if "footprint" in parts:
             progress.say(f"footprint at rest, {profile.footprint_seconds} s")
             prints = footprint.measure(shell, profile.footprint_seconds)
+    if lat is not None:
+        progress.say("lmw-terminator's and earlyoom's reactions again, on a boot with "
+                     "QEMU's instruction counter")
+        with boot.fresh_guest_shell(guest, hookcost.icount_boot(guest)) as (_, shell):
+            install_workloads(shell)
+            ours, theirs = latency.measure_on_instructions(shell, profile.crossings)
+        lat = replace(lat, terminator_instructions=ours, earlyoom_instructions=theirs)
     return hook, lat, prints
 
 

@@ -29,7 +29,16 @@
     uevent of each change of state wakes every uevent listener
     (systemd-udevd, which may fork a worker for it, and lmw-memory-monitor)
     beside the waiter; this is what they would cost the signal's path, side
-    by side.
+    by side;
+(g) lmw-terminator's and earlyoom's SIGTERMs of (b) and (e) once more,
+    side by side on a boot of their own on QEMU's instruction counter
+    (one vCPU, ``-icount shift=0``, as the hook cost runs): the guest's
+    clock then advances a nanosecond per guest instruction while the guest
+    runs, and in real time while it sleeps. What the emulator spends
+    besides the guest's own work (translating code run cold, the other
+    vCPU's turn on its one thread, the host's load) no longer reaches the
+    figures: each reaction as a core that runs an instruction a
+    nanosecond would take it, and earlyoom's sleeps as they are.
 Each as a distribution over many crossings: p50, p99, max.
 """
 
@@ -126,6 +135,9 @@ class Latency:
     # the poll() waiter and the terminator with lmw.ko's uevents on (see (f))
     poll_uevents_on_ms: list[float] = field(default_factory=list)
     uevents_on: Reaction | None = None
+    # the terminator and earlyoom on QEMU's instruction counter (see (g))
+    terminator_instructions: Reaction | None = None
+    earlyoom_instructions: Reaction | None = None
 
     def poll(self) -> Tail:
         return Tail.of(self.poll_ms)
@@ -285,6 +297,13 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
     peer = measure_killer(shell, "earlyoom", crossings)[0] if earlyoom else None
     return Latency(poll_ms, terminator, peer, profile, poll_path, ordinary, monitor_stopped,
                    poll_same_vcpu_ms, poll_uevents_on_ms, uevents_on)
+
+
+def measure_on_instructions(shell: object, crossings: int) -> tuple[Reaction, Reaction]:
+    """(g): the terminator's reaction and earlyoom's, in a guest booted on
+    QEMU's instruction counter (hookcost.icount_boot)."""
+    return (measure_killer(shell, "lmw-terminator", crossings)[0],
+            measure_killer(shell, "earlyoom", crossings)[0])
 
 
 def trace_poll_path(shell: object, crossings: int) -> PollPath:

@@ -24,6 +24,8 @@ MEASURED_BY = "Measured by "
 MONITOR_STOPPED = "lmw-memory-monitor stopped"
 # the waiter and the terminator once more, lmw.ko sending its uevent (latency.py (f))
 UEVENTS_ON = "lmw.ko's uevents on (uevents=Y)"
+# the two SIGTERMs once more, on a boot of their own (latency.py (g))
+INSTRUCTION_CLOCK = "on QEMU's instruction counter (1 vCPU, 1 ms = 10^6 guest instructions)"
 HOOK_TITLES = {
     "unloaded": "not loaded (baseline)",
     "passive": "loaded, knobs 0 (passive)",
@@ -70,26 +72,33 @@ def latency_legs(latency: Latency) -> list[tuple[str, str, Tail]]:
          _tail(latency.uevents_on)),
         ("earlyoom's SIGTERM at the same victim", "earlyoom_reaction_ms",
          _tail(latency.earlyoom)),
+        (f"lmw-terminator's SIGTERM, {INSTRUCTION_CLOCK}",
+         "terminator_reaction_instruction_clock_ms", _tail(latency.terminator_instructions)),
+        (f"earlyoom's SIGTERM, {INSTRUCTION_CLOCK}", "earlyoom_reaction_instruction_clock_ms",
+         _tail(latency.earlyoom_instructions)),
     ]
     return [(row, name, tail) for row, name, tail in legs if tail is not None]
 
 
 def earlyoom_ratios(latency: Latency) -> list[tuple[str, str, Tail, Tail]]:
     """earlyoom's reaction over each of the terminator's legs that it is set
-    against: the sentence's start, the name of its p99 ratio in
-    results.json, earlyoom's figures and the leg's; none without earlyoom."""
-    if latency.earlyoom is None:
-        return []
+    against, on the same boot: the sentence's start, the name of its p99
+    ratio in results.json, earlyoom's figures and the leg's; a pair that
+    the run did not measure whole is left out."""
+    theirs = _tail(latency.earlyoom)
     legs = [("earlyoom / lmw-terminator, same run", "earlyoom_over_terminator_p99",
-             latency.terminator.tail()),
+             theirs, latency.terminator.tail()),
             (f"earlyoom / lmw-terminator with {MONITOR_STOPPED}, like with like "
              "(earlyoom's runs never wake the monitor), same run",
              "earlyoom_over_terminator_memory_monitor_stopped_p99",
-             _tail(latency.monitor_stopped)),
+             theirs, _tail(latency.monitor_stopped)),
             (f"earlyoom / lmw-terminator with {UEVENTS_ON}, same run",
-             "earlyoom_over_terminator_uevents_on_p99", _tail(latency.uevents_on))]
-    theirs = latency.earlyoom.tail()
-    return [(text, name, theirs, ours) for text, name, ours in legs if ours is not None]
+             "earlyoom_over_terminator_uevents_on_p99", theirs, _tail(latency.uevents_on)),
+            (f"earlyoom / lmw-terminator, {INSTRUCTION_CLOCK}, same run",
+             "earlyoom_over_terminator_instruction_clock_p99",
+             _tail(latency.earlyoom_instructions), _tail(latency.terminator_instructions))]
+    return [(text, name, them, ours) for text, name, them, ours in legs
+            if them is not None and ours is not None]
 
 
 def latency_table(latency: Latency) -> list[str]:
@@ -107,7 +116,10 @@ def latency_table(latency: Latency) -> list[str]:
                            ("lmw-terminator (realtime_priority 0)", latency.ordinary),
                            (f"lmw-terminator ({MONITOR_STOPPED})", latency.monitor_stopped),
                            (f"lmw-terminator ({UEVENTS_ON})", latency.uevents_on),
-                           ("earlyoom", latency.earlyoom)):
+                           ("earlyoom", latency.earlyoom),
+                           ("lmw-terminator (instruction counter)",
+                            latency.terminator_instructions),
+                           ("earlyoom (instruction counter)", latency.earlyoom_instructions)):
         if measured is not None and measured.timeouts:
             lines.append(f"\n{name}: {measured.timeouts} victims not stopped within 20 s.")
         if measured is not None and measured.strays:
@@ -315,6 +327,10 @@ def plots(out: Path, latency: Latency | None, outcomes: list[Outcome]) -> list[s
             panels.append(("lmw-terminator SIGTERM, uevents on", latency.uevents_on.ms))
         if latency.earlyoom is not None:
             panels.append(("earlyoom SIGTERM", latency.earlyoom.ms))
+        for name, measured in (("lmw-terminator", latency.terminator_instructions),
+                               ("earlyoom", latency.earlyoom_instructions)):
+            if measured is not None:
+                panels.append((f"{name} SIGTERM, instruction counter", measured.ms))
         fig, axes = plt.subplots(1, len(panels), figsize=(5 * len(panels), 3.5))
         for ax, (name, values) in zip(axes, panels, strict=True):
             ordered = sorted(values)

@@ -14,7 +14,7 @@
 # crossed by touched memory; lmw.ko's lines are off, so the monitor never
 # wakes).
 # Each crossing is one lmwbench victim (oom_score_adj 1000, so it is either
-# killer's choice) in two parts: what keeps it under the line, touched,
+# killer's choice), started after a random pause (pause()), in two parts: what keeps it under the line, touched,
 # then the crossing, PAST_PCT of RAM, touched after the crossing. The work
 # after the crossing, which the victim does while the killer reacts, is
 # the same for both. For lmw-terminator the line is lmw.ko's notify line,
@@ -147,10 +147,24 @@ settle() {
 	fi
 }
 
+# A pause drawn anew before each victim, 0 to PAUSE_MAX_MS - 1 ms: the
+# crossing then comes at any moment of a polling killer's cycle (earlyoom
+# reads memory every 100 ms near its line). Without it the bench's own
+# cadence, each victim of the same size started right after the last one
+# was stopped, put the crossings at nearly one moment of that cycle, and
+# earlyoom's figure told where that moment fell (docs/benchmarks.md,
+# "earlyoom in step with the bench"). Under 1000, so "0.NNN" s.
+PAUSE_MAX_MS=200
+pause() {
+	ms=$(($(od -An -N2 -tu2 /dev/urandom) % PAUSE_MAX_MS))
+	sleep "0.$(printf %03d "$ms")"
+}
+
 : >"$log"
 i=0
 while [ "$i" -lt "$crossings" ]; do
 	settle    # each crossing starts from below the line, as a fresh episode
+	pause
 	lmwbench victim "$(below_kb)" "$past_kb" "$log" &
 	victim=$!
 	# Waited for in wait(): nothing of the bench's forks or execs while the

@@ -21,8 +21,9 @@ stopped (SIGSTOP) first, so that it forks no more while its children are
 found (its children files, procs.children_of); each child of its real
 uid that the policy does not spare is pinned by a pidfd, checked as the
 head is, and sent its SIGTERM at once, in waves that each wait for the
-last to exit (FAMILY_WAVE: a storm's exits all at once hold up every
-other task on the CPU); then the head gets SIGTERM, and
+last to exit, and a pause after it (FAMILY_WAVE: a storm's exits all at
+once hold up every other task on the CPU; WAVE_PAUSE_S: so do waves
+that follow each other without a gap); then the head gets SIGTERM, and
 SIGCONT to act on it, and the grace runs for all together. What
 remains then gets SIGKILL, after the head is stopped once more and the
 children it forked in the grace are pinned too. Only direct children:
@@ -284,6 +285,18 @@ STOPPED_STATES = (b"T", b"t")
 # SIGTERM always could, and not at all while memory climbs.
 FAMILY_WAVE = 4
 WAVE_WAIT_S = 0.1
+# Between two waves the daemon sleeps WAVE_PAUSE_S: the device's turn.
+# The scheduler places each child that a SIGTERM wakes ahead of the tasks
+# that already wait for the CPU (its credit to a task that slept), and the
+# daemon, at SCHED_FIFO, signalled the next wave the moment the last one
+# had exited: a task that woke behind the first wave waited for them all.
+# In the fork storm on QEMU's instruction counter (one vCPU), the 10 ms
+# heartbeat waited 68 ms so, behind 33 waves and the daemon between them
+# (docs/benchmarks.md). In the pause whoever waits runs; then the next
+# wave. It costs a family of 400 children 0.2 s more on its way out,
+# within its grace as every wave is, and none once cut_short has ended the
+# waves.
+WAVE_PAUSE_S = 0.002
 
 
 def _stop(pidfd: int, pid: int, proc_root: str) -> None:
@@ -303,10 +316,13 @@ def _stop(pidfd: int, pid: int, proc_root: str) -> None:
 
 def _wave_exited(wave: list[int], waves_end: float) -> bool:
     """Wait for the children behind ``wave`` to exit, up to WAVE_WAIT_S
-    and no later than ``waves_end``: whether they did, with time left for
-    the next wave (above)."""
+    and no later than ``waves_end``, then pause WAVE_PAUSE_S: whether they
+    did, with time left for the next wave (above)."""
     overstayed, _ = _wait_all(wave, min(WAVE_WAIT_S, waves_end - time.monotonic()))
-    return not overstayed and time.monotonic() < waves_end
+    if overstayed or time.monotonic() + WAVE_PAUSE_S >= waves_end:
+        return False
+    time.sleep(WAVE_PAUSE_S)
+    return True
 
 
 def _pin_children(head: Proc, pinned: dict[int, int], spare: Callable[[Proc], str | None],

@@ -461,7 +461,9 @@ def choose(procs: Iterable[Proc], config: Config, self_pid: int,
             break       # nobody left can reach the best score
         if proc.gone or protected(proc, config, self_pid):
             continue
-        if proc.pid in children:
+        # a family that lmw.ko ranked is its count of every child; the
+        # children known here may be a few read from /proc (a crosser's)
+        if proc.family is None and proc.pid in children:
             proc.family = family_of(proc, children[proc.pid])
         key = (_total(proc, config, ranking), proc.rss_kb)
         if best is None or key > best_key:
