@@ -14,10 +14,10 @@ One QEMU guest (the bed's systemd userland, 6.1 x86_64 unless --kernel /
 to each commit decision, on QEMU's instruction counter), ``latency``
 (from the crossing to a poll() waiter, to the terminator's SIGTERM and to
 earlyoom's, with the terminator's own profile; then the two SIGTERMs
-again on a boot of their own on the instruction counter), ``stress`` (each workload,
-the standard one and the harder set, under each protection, each on a
-fresh boot) and ``footprint`` (the daemons at rest, side by side). The
-package map is in __init__.py.
+again on a boot of their own on the instruction counter), ``stress``
+(each workload, the standard one and the harder set, under each
+protection, each on a fresh boot) and ``footprint`` (the daemons at
+rest, side by side). The package map is in __init__.py.
 
 The guest has two vCPUs, as the tests' guests do (--vcpus to change it;
 the hook cost and the reactions on the instruction counter always run on

@@ -14,8 +14,9 @@
 # crossed by touched memory; lmw.ko's lines are off, so the monitor never
 # wakes).
 # Each crossing is one lmwbench victim (oom_score_adj 1000, so it is either
-# killer's choice), started after a random pause (pause()), in two parts: what keeps it under the line, touched,
-# then the crossing, PAST_PCT of RAM, touched after the crossing. The work
+# killer's choice), started after a random pause (pause()), in two parts:
+# what keeps it under the line, touched, then the crossing, PAST_PCT of
+# RAM, touched after the crossing. The work
 # after the crossing, which the victim does while the killer reacts, is
 # the same for both. For lmw-terminator the line is lmw.ko's notify line,
 # the first part stays BELOW_MARGIN_PCT of RAM under it and the crossing
