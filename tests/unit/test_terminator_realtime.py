@@ -52,14 +52,19 @@ os.waitpid(child, 0)
 """
 
 
+def run_as_daemon(script: str, *args: str) -> subprocess.CompletedProcess[str]:
+    """``script`` run by a process of its own, with the daemon's package to
+    import: what it does to its own scheduling is its, not the test's."""
+    return subprocess.run([sys.executable, "-c", script, *args], capture_output=True,
+                          text=True, timeout=60, check=True,
+                          env={**os.environ, "PYTHONPATH": str(PACKAGE_DIR)})
+
+
 def scheduled(first: int, then: int | None = None, *, drop: bool = False) -> tuple[
         tuple[int, int], tuple[int, int], str]:
     """((priority, policy) of the process, the same of its child, its stderr)."""
-    result = subprocess.run(
-        [sys.executable, "-c", CHILD, str(first), "-" if then is None else str(then),
-         "drop" if drop else "keep"],
-        capture_output=True, text=True, timeout=60, check=True,
-        env={**os.environ, "PYTHONPATH": str(PACKAGE_DIR)})
+    result = run_as_daemon(CHILD, str(first), "-" if then is None else str(then),
+                           "drop" if drop else "keep")
     self_prio, self_policy, child_prio, child_policy = (int(w) for w in result.stdout.split())
     return (self_prio, self_policy), (child_prio, child_policy), result.stderr
 
@@ -150,9 +155,7 @@ def test_a_victims_pages_are_freed_by_an_ordinary_process(as_root: None) -> None
     cond_resched() gives way only to its own class and higher): the
     daemon calls it as an ordinary process, and is real-time again, at
     its priority and with RESET_ON_FORK, once the kill is over."""
-    result = subprocess.run([sys.executable, "-c", KILLS_A_VICTIM], capture_output=True,
-                            text=True, timeout=60, check=True,
-                            env={**os.environ, "PYTHONPATH": str(PACKAGE_DIR)})
+    result = run_as_daemon(KILLS_A_VICTIM)
     killed, during, after, priority = result.stdout.split()
     assert killed == "True", result.stderr
     assert int(during) == SCHED_OTHER, result.stderr
@@ -210,10 +213,7 @@ def test_a_task_that_waits_for_the_cpu_runs_between_a_familys_waves(as_root: Non
     waits behind the first waits for every wave. The bystander, always
     runnable on the same CPU, must run between each wave and the next."""
     waves = 4
-    result = subprocess.run(
-        [sys.executable, "-c", ENDS_A_FAMILY_BESIDE_A_BYSTANDER,
-         str(waves * killer.FAMILY_WAVE)], capture_output=True, text=True, timeout=60,
-        check=True, env={**os.environ, "PYTHONPATH": str(PACKAGE_DIR)})
+    result = run_as_daemon(ENDS_A_FAMILY_BESIDE_A_BYSTANDER, str(waves * killer.FAMILY_WAVE))
     terminated, children, *words = result.stdout.split()
     assert terminated == "True" and int(children) == waves * killer.FAMILY_WAVE, result.stderr
     counts = [int(word) for word in words][:-1]     # the last SIGTERM is the head's
