@@ -4,7 +4,7 @@
 # and the Buildroot packages' versions (br2-external/external.mk reads this
 # line). Bump it with any change to a component's sources: make lint
 # (scripts/lint-versions) fails otherwise.
-LMW_VERSION = "1.13.3"
+LMW_VERSION = "1.13.4"
 PV = "${LMW_VERSION}"
 
 # The layer's own components: their sources are the files next to the

@@ -8,19 +8,34 @@ notification would, and the daemon reads the state as it is then.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import select
 import shutil
 import subprocess
 import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
+from typing import IO
 
 import pytest
 
 MONITOR = (Path(__file__).resolve().parents[2] / "meta-lmw" / "recipes-support"
            / "lmw-memory-monitor" / "files" / "lmw_memory_monitor.py")
 NAME = "org.freedesktop.LowMemoryMonitor"
+
+
+def _load(path: Path) -> ModuleType:
+    spec = importlib.util.spec_from_file_location("lmw_memory_monitor", path)
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+lmw_memory_monitor = _load(MONITOR)
 OBJECT = "/org/freedesktop/LowMemoryMonitor"
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
@@ -109,6 +124,70 @@ def test_each_low_state_reaches_glib_as_its_level(bed: Bed) -> None:
         listener.terminate()
         monitor.terminate()
         assert monitor.wait(10) == 0
+
+
+def _lines_until(stream: IO[str], wanted: str, deadline_s: float) -> list[str]:
+    """The lines ``stream`` gives until one holds ``wanted``, or the deadline.
+    Read from its file descriptor: a buffered readline() would hold lines
+    that select() then no longer sees."""
+    data = b""
+    end = time.monotonic() + deadline_s
+    while wanted.encode() not in data and time.monotonic() < end:
+        ready, _, _ = select.select([stream.fileno()], [], [], end - time.monotonic())
+        if not ready:
+            break
+        chunk = os.read(stream.fileno(), 65536)
+        if not chunk:
+            break
+        data += chunk
+    return data.decode(errors="replace").splitlines()
+
+
+def test_a_user_flapping_at_the_line_gets_every_signal_sent_and_one_log_line(bed: Bed) -> None:
+    """Anyone can flip lmw.ko's state as fast as they map and unmap across
+    the notify line: each change still reaches GLib, but the journal gets
+    the first signal's line and, once the window has ended, their count."""
+    monitor = bed.monitor()
+    listener = subprocess.Popen(["stdbuf", "-oL", "gdbus", "monitor", "--address",
+                                 f"unix:path={bed.socket}", "--dest", NAME],
+                                stdout=subprocess.PIPE, text=True)
+    flips = 12
+    try:
+        bed.wait_owned()
+        assert listener.stdout is not None and monitor.stderr is not None
+        while "is owned by" not in listener.stdout.readline():
+            pass
+        for _ in range(flips):
+            for state in ("notify", "normal"):
+                bed.state.write_text(state + "\n")
+                assert bed.ping().returncode == 0
+        heard = [listener.stdout.readline().strip() for _ in range(flips)]
+        assert heard == [f"{OBJECT}: {NAME}.LowMemoryWarning (byte 0x64,)"] * flips
+        logged = _lines_until(monitor.stderr, "more signal(s)",
+                              lmw_memory_monitor.LOG_WINDOW_S + 10)
+        signals = [line for line in logged if "LowMemoryWarning" in line]
+        assert signals[:1] == ["notify: LowMemoryWarning 100"], logged
+        assert f"{flips - 1} more signal(s) in " in signals[-1], logged
+        assert len(signals) == 2, logged
+    finally:
+        listener.terminate()
+        monitor.terminate()
+        monitor.wait(10)
+
+
+def test_the_signal_log_never_wakes_the_daemon_at_rest() -> None:
+    """poll() waits for ever unless a count is due; after the count, again."""
+    log = lmw_memory_monitor.SignalLog(window_s=10)
+    assert log.timeout_ms(0) is None
+    assert log.sent("notify", 100) == ["notify"]
+    assert log.timeout_ms(101) is None, "nothing held: nothing due"
+    assert log.sent("deny", 103) == []
+    assert 6000 <= (log.timeout_ms(104) or 0) <= 6001
+    assert log.due(109) == []
+    (count,) = log.due(110)
+    assert "1 more signal(s) in 10.0 s" in count and "deny" in count
+    assert log.timeout_ms(111) is None
+    assert log.sent("notify", 125) == ["notify"], "a window long over: logged at once"
 
 
 def test_what_others_send_it_is_answered_and_cannot_grow_it(bed: Bed) -> None:

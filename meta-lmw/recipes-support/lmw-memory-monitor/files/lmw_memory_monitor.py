@@ -20,13 +20,22 @@ the signal at each change of lmw.ko's state into notify or deny:
 
 Level 50 (LOW) is not sent: lmw.ko has no state before notify.
 
-It waits in poll() on lmw.ko's state file (POLLPRI) and on the bus; no
-timeout, no wake-ups at rest. When lmw.ko is not loaded, it waits for
+It waits in poll() on lmw.ko's state file (POLLPRI) and on the bus, with
+no wake-ups at rest (a timeout only while a count of signals is due, as
+below). When lmw.ko is not loaded, it waits for
 the kernel's uevents until it is. It speaks the D-Bus wire protocol
 itself (standard library only, as the terminator): a connection, the
 Hello, the name (refused if another process owns it), the signal, and
 answers to what others may send it (Peer, Introspectable; an error for
 anything else).
+
+Every change is signalled, but not every signal is logged: any user can
+flip lmw.ko's state as fast as they can map and unmap across the notify
+line, and a line each would be theirs to write into the journal (and
+onto the device's flash) at that rate. The first signal is logged; those
+that follow within LOG_WINDOW_S are counted, and one line says how many
+when the window ends (SignalLog). The journal's turn then no longer
+comes at every crossing either, beside the terminator's reaction.
 
 Exit codes: 0 on SIGTERM or SIGINT; 1 when the bus is gone or refuses the
 name (the init system starts it again); 2 on a bad argument.
@@ -40,6 +49,7 @@ import signal
 import socket
 import struct
 import sys
+import time
 
 BUS_NAME = "org.freedesktop.LowMemoryMonitor"
 OBJECT_PATH = "/org/freedesktop/LowMemoryMonitor"
@@ -48,6 +58,12 @@ SYSTEM_BUS = "/run/dbus/system_bus_socket"
 STATE_FILE = "/sys/kernel/lmw/watermark/state"
 LEVELS = {"notify": 100, "deny": 255}
 NETLINK_KOBJECT_UEVENT = 15
+
+# At most one line about the signals sent in this many seconds, and one
+# more with the count of those not logged: the same window as the
+# terminator's warnings, so that a user who flaps across the notify line
+# writes into the journal at a rate of their choosing no more.
+LOG_WINDOW_S = 10.0
 
 # Messages from the bus larger than this are read and dropped: nothing we
 # are sent needs more, and the daemon must not grow at a sender's will.
@@ -122,6 +138,15 @@ class Writer:
             self.signature(value)
         else:
             raise ValueError(f"cannot marshal {value!r} as {kind!r}")
+
+
+def signal_message(path: str, interface: str, member: str, signature: str,
+                   body: tuple[Value, ...]) -> bytes:
+    """A signal, made once, ahead of the moment it is sent (Bus.emit sets
+    its serial): at a crossing the daemon's CPU is the victim's and the
+    terminator's too."""
+    return message(SIGNAL, 0, {PATH: path, IFACE: interface, MEMBER: member},
+                   body_signature=signature, body=body, flags=NO_REPLY_EXPECTED)
 
 
 def message(kind: int, serial: int, fields: dict[int, Value], *, body_signature: str = "",
@@ -263,11 +288,11 @@ class Bus:
             raise BusError(f"{name} is owned by another process (RequestName: {result}); "
                            "hint: is low-memory-monitor running?")
 
-    def emit(self, path: str, interface: str, member: str, signature: str,
-             body: tuple[Value, ...]) -> None:
-        self.send(message(SIGNAL, self.next_serial(), {PATH: path, IFACE: interface,
-                                                       MEMBER: member},
-                          body_signature=signature, body=body, flags=NO_REPLY_EXPECTED))
+    def emit(self, made: bytes) -> None:
+        """A signal made by ``signal_message()``, sent under the next serial."""
+        sent = bytearray(made)
+        struct.pack_into("<I", sent, 8, self.next_serial())
+        self.send(bytes(sent))
 
     def _read_more(self) -> None:
         try:
@@ -381,6 +406,42 @@ def say(text: str) -> None:
     print(text, file=sys.stderr, flush=True)
 
 
+class SignalLog:
+    """Which signals are logged: the first, then at most one line per
+    window, with the count of those sent meanwhile. Times are the
+    caller's (a monotonic clock), so that the rule is a pure one."""
+
+    def __init__(self, window_s: float = LOG_WINDOW_S) -> None:
+        self.window_s = window_s
+        self.opened: float | None = None     # when the last line was written
+        self.held = 0                        # signals sent since, not logged
+        self.latest = ""
+
+    def sent(self, what: str, now: float) -> list[str]:
+        """The lines to write for a signal just sent."""
+        lines = self.due(now)
+        if self.opened is None or now - self.opened >= self.window_s:
+            self.opened = now
+            return [*lines, what]
+        self.held, self.latest = self.held + 1, what
+        return lines
+
+    def due(self, now: float) -> list[str]:
+        """The count of the signals held back, once their window has ended."""
+        if not self.held or self.opened is None or now - self.opened < self.window_s:
+            return []
+        line = (f"{self.held} more signal(s) in {now - self.opened:.1f} s, not logged one by "
+                f"one (the last: {self.latest})")
+        self.opened, self.held = now, 0
+        return [line]
+
+    def timeout_ms(self, now: float) -> int | None:
+        """How long poll() may wait: for ever, unless a count is due."""
+        if not self.held or self.opened is None:
+            return None
+        return max(0, int((self.opened + self.window_s - now) * 1000) + 1)
+
+
 class Monitor:
     """The main loop: lmw.ko's state in, LowMemoryWarning out."""
 
@@ -394,6 +455,10 @@ class Monitor:
             self.poller.register(self.uevents.fileno(), select.POLLIN)
         self.last = "normal"
         self.watched: int | None = None
+        self.log = SignalLog()
+        self.signals = {state: signal_message(OBJECT_PATH, INTERFACE, "LowMemoryWarning", "y",
+                                              (level,))
+                        for state, level in LEVELS.items()}
 
     def follow_state(self) -> None:
         """Open lmw.ko's file if it has come, read it, signal a change into a low state."""
@@ -410,8 +475,10 @@ class Monitor:
                 say("lmw.ko is gone: waiting for it")
             return
         if now != self.last and now in LEVELS:
-            self.bus.emit(OBJECT_PATH, INTERFACE, "LowMemoryWarning", "y", (LEVELS[now],))
-            say(f"{now}: LowMemoryWarning {LEVELS[now]}")
+            self.bus.emit(self.signals[now])
+            for line in self.log.sent(f"{now}: LowMemoryWarning {LEVELS[now]}",
+                                      time.monotonic()):
+                say(line)
         self.last = now
 
     def read_bus(self) -> None:
@@ -426,7 +493,9 @@ class Monitor:
     def run(self) -> int:
         while True:
             self.follow_state()
-            for fd, _ in self.poller.poll():
+            for line in self.log.due(time.monotonic()):
+                say(line)
+            for fd, _ in self.poller.poll(self.log.timeout_ms(time.monotonic())):
                 if fd == self.stop_r:
                     return 0
                 if fd == self.bus.sock.fileno():
