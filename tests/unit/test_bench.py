@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import random
 from pathlib import Path
 
@@ -398,6 +399,36 @@ def test_the_report_names_the_command_that_measures_the_same_again() -> None:
     assert cli.command_line(args) == ("scripts/bench --only stress --workloads forkstorm "
                                       "--vcpus 1")
     assert cli.command_line(cli.make_parser().parse_args(["--smoke"])) == "scripts/bench --smoke"
+
+
+def test_stress_on_the_instruction_counter_has_sections_of_its_own(tmp_path: Path) -> None:
+    """The same workload on either clock: two tables, two plots, and a run
+    on one clock never replaces the other's tables in the doc."""
+    wall = stress.parse(STRESS_LINES)
+    counted = stress.parse(STRESS_LINES, "instructions")
+    assert (wall.clock, counted.clock) == ("wall", "instructions")
+    out = tmp_path / "run"
+    written = report.write(out, "a run", "scripts/bench --only stress", hook=None, latency=None,
+                           outcomes=[counted, wall], footprint=[], footprint_s=0)
+    headings = [line for line in written.read_text().splitlines() if line.startswith("## ")]
+    assert headings == ["## Outcome under the standard stress",
+                        "## Outcome under the standard stress, on the instruction counter "
+                        "(1 vCPU)"]
+    assert (out / "stress.png").exists() and (out / "stress-instructions.png").exists()
+    results = json.loads((out / "results.json").read_text())
+    assert [o["clock"] for o in results["stress"]] == ["instructions", "wall"]
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(f"{cli.TABLES_BEGIN}\n#### Outcome under the standard stress\n\n| wall |\n"
+                   f"{cli.TABLES_END}\n")
+    only_counted = tmp_path / "counted"
+    report.write(only_counted, "a run", "scripts/bench --only stress", hook=None,
+                 latency=None, outcomes=[counted], footprint=[], footprint_s=0)
+    cli.update_tables(only_counted / "report.md", doc)
+    text = doc.read_text()
+    assert "| wall |" in text and "on the instruction counter (1 vCPU)" in text
+    args = cli.make_parser().parse_args(["--only", "stress", "--stress-clock", "instructions"])
+    assert cli.command_line(args) == "scripts/bench --only stress --stress-clock instructions"
+    assert stress.answer_within_s(90, "instructions") > stress.answer_within_s(90, "wall")
 
 
 def test_the_legs_with_lmw_uevents_on_are_reported_beside_those_as_installed() -> None:

@@ -4,6 +4,7 @@
     scripts/bench --smoke            a short run of every part (CI: it cannot rot)
     scripts/bench --only hook,latency
     scripts/bench --only stress --workloads forkstorm --scenarios lmw,earlyoom
+    scripts/bench --only stress --stress-clock instructions --scenarios lmw,lmw-tuned
     scripts/bench --only hook --kernel 6.12 --arch riscv64 --userland initramfs
     scripts/bench --only latency --vcpus 1
     scripts/bench --update-readme    also put the tables into docs/benchmarks.md
@@ -16,7 +17,9 @@ to each commit decision, on QEMU's instruction counter), ``latency``
 earlyoom's, with the terminator's own profile; then the two SIGTERMs
 again on a boot of their own on the instruction counter), ``stress``
 (each workload, the standard one and the harder set, under each
-protection, each on a fresh boot) and ``footprint`` (the daemons at
+protection, each on a fresh boot; --stress-clock instructions runs them
+on the instruction counter, one vCPU, where the heartbeat's lateness is
+the guest's own work and not the host's) and ``footprint`` (the daemons at
 rest, side by side). The package map is in __init__.py.
 
 The guest has two vCPUs, as the tests' guests do (--vcpus to change it;
@@ -149,7 +152,8 @@ def command_line(args: argparse.Namespace) -> str:
                                    ("--kernel", args.kernel, "6.1"),
                                    ("--arch", args.arch, "x86_64"),
                                    ("--userland", args.userland, "systemd"),
-                                   ("--vcpus", args.vcpus, VCPUS)):
+                                   ("--vcpus", args.vcpus, VCPUS),
+                                   ("--stress-clock", args.stress_clock, "wall")):
         if value is not None and value != default:
             words += [option, str(value)]
     return " ".join(words)
@@ -236,6 +240,8 @@ def _measure_and_report(args: argparse.Namespace, profile: Profile, *, guest: Gu
 
     def write(so_far: str = "") -> Path:
         vcpus = f"{args.vcpus} vCPU" + ("s" if args.vcpus > 1 else "")
+        if parts == {"stress"} and args.stress_clock == "instructions":
+            vcpus = "its instruction counter, 1 vCPU"
         version = assignments(VERSION_FILE).get("LMW_VERSION", "(no LMW_VERSION)")
         title = (f"meta-lmw {version} bench: {guest.release} {args.arch}, QEMU TCG, {vcpus}, "
                  f"512 MiB, {time.strftime('%Y-%m-%d')}" + (" (smoke)" if args.smoke else "")
@@ -253,9 +259,11 @@ def _measure_and_report(args: argparse.Namespace, profile: Profile, *, guest: Gu
             if done:
                 # an hour of runs is not lost to a stop on the way
                 write(f" (so far: {done} of {len(runs)} stress runs)")
-            progress.say(f"stress, on a fresh boot: {stress.WORKLOAD_TITLES[workload]}, "
+            progress.say(f"stress, on a fresh boot{stress.CLOCK_TITLES[args.stress_clock]}: "
+                         f"{stress.WORKLOAD_TITLES[workload]}, "
                          f"{stress.SCENARIO_TITLES[scenario]}")
-            outcomes += stress.measure(guest, (scenario,), profile.stress_seconds, workload)
+            outcomes += stress.measure(guest, (scenario,), profile.stress_seconds, workload,
+                                       args.stress_clock)
     written = write()
     print(written.read_text())
     print(f"bench: report in {written}")
@@ -282,6 +290,9 @@ def make_parser() -> argparse.ArgumentParser:
                              "on kernels and arches without a Debian userland")
     parser.add_argument("--vcpus", type=int, default=VCPUS,
                         help=f"the guest's vCPUs (default {VCPUS})")
+    parser.add_argument("--stress-clock", choices=stress.CLOCKS, default="wall",
+                        help="stress: the guest's clock, QEMU's TCG as it runs (wall, the "
+                             "default) or its instruction counter (one vCPU)")
     parser.add_argument("--out", type=Path, help="results folder (default build/bench/…)")
     parser.add_argument("--update-readme", action="store_true",
                         help="put the report's tables into docs/benchmarks.md")

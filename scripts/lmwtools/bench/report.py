@@ -16,7 +16,15 @@ from .footprint import Footprint
 from .hookcost import BASELINE, KINDS, SETTINGS, HookCost
 from .latency import Latency, Reaction
 from .stats import Tail
-from .stress import PHASES, SCENARIO_TITLES, WORKLOAD_TITLES, WORKLOADS, Outcome
+from .stress import (
+    CLOCK_TITLES,
+    CLOCKS,
+    PHASES,
+    SCENARIO_TITLES,
+    WORKLOAD_TITLES,
+    WORKLOADS,
+    Outcome,
+)
 
 # the report's line under its title that says how the run was made
 MEASURED_BY = "Measured by "
@@ -273,11 +281,28 @@ def footprint_table(footprint: list[Footprint], seconds: int) -> list[str]:
     return lines
 
 
-def stress_plot(out: Path, name: str, group: list[Outcome]) -> str:
+def stress_groups(outcomes: list[Outcome]) -> list[tuple[str, str, list[Outcome]]]:
+    """The stress runs by workload and clock, in the report's order: each
+    group's heading, its plot's file name, and its runs."""
+    groups = []
+    for clock in CLOCKS:
+        for name in WORKLOADS:
+            group = [o for o in outcomes if o.workload == name and o.clock == clock]
+            if not group:
+                continue
+            heading = ("Outcome under the standard stress" if name == "standard"
+                       else f"Outcome under the harder stress: {WORKLOAD_TITLES[name]}")
+            plot = "stress" if name == "standard" else f"stress-{name}"
+            if clock != "wall":
+                plot += f"-{clock}"
+            groups.append((heading + CLOCK_TITLES[clock], f"{plot}.png", group))
+    return groups
+
+
+def stress_plot(out: Path, plot: str, group: list[Outcome]) -> str:
     """One workload's scenarios, one panel each: the heartbeat and committed memory."""
     import matplotlib.pyplot as plt
 
-    plot = "stress.png" if name == "standard" else f"stress-{name}.png"
     fig, axes = plt.subplots(len(group), 1, figsize=(10, 2.2 * len(group)),
                              sharex=True, squeeze=False)
     for ax, o in zip(axes[:, 0], group, strict=True):
@@ -344,10 +369,8 @@ def plots(out: Path, latency: Latency | None, outcomes: list[Outcome]) -> list[s
         fig.savefig(out / "latency.png", dpi=100)
         plt.close(fig)
         made.append("latency.png")
-    for name in WORKLOADS:
-        group = [o for o in outcomes if o.workload == name]
-        if group:
-            made.append(stress_plot(out, name, group))
+    for _, plot, group in stress_groups(outcomes):
+        made.append(stress_plot(out, plot, group))
     return made
 
 
@@ -363,13 +386,8 @@ def write(out: Path, title: str, command: str, *, hook: HookCost | None,
         text += ["## Signal latency and reaction", "", *latency_table(latency), "",
                  *poll_path_table(latency), "", *profile_table(latency), "",
                  "![latency](latency.png)", ""]
-    for name in WORKLOADS:
-        group = [o for o in outcomes if o.workload == name]
-        if group:
-            heading = ("## Outcome under the standard stress" if name == "standard"
-                       else f"## Outcome under the harder stress: {WORKLOAD_TITLES[name]}")
-            plot = "stress.png" if name == "standard" else f"stress-{name}.png"
-            text += [heading, "", *stress_table(group), "", f"![stress]({plot})", ""]
+    for heading, plot, group in stress_groups(outcomes):
+        text += [f"## {heading}", "", *stress_table(group), "", f"![stress]({plot})", ""]
     if footprint:
         text += ["## Footprint at rest", "", *footprint_table(footprint, footprint_s), ""]
     report = out / "report.md"
