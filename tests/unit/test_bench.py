@@ -392,6 +392,20 @@ def test_a_run_of_some_parts_replaces_their_tables_and_keeps_the_others(
     assert readme.read_text() == text
 
 
+def test_a_reports_first_part_that_the_block_lacks_goes_before_the_next_it_has(
+        tmp_path: Path) -> None:
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(f"{cli.TABLES_BEGIN}\n#### Signal latency and reaction\n\n| latency 1 |\n\n"
+                   f"#### Footprint at rest\n\n| footprint 1 |\n{cli.TABLES_END}\n")
+    report_file = tmp_path / "report.md"
+    report_file.write_text("# a run\n\n## Hook cost\n\n| hook 2 |\n\n"
+                           "## Signal latency and reaction\n\n| latency 2 |\n")
+    cli.update_tables(report_file, doc)
+    headings = [line for line in doc.read_text().splitlines() if line.startswith("#### ")]
+    assert headings == ["#### Hook cost", "#### Signal latency and reaction",
+                        "#### Footprint at rest"]
+
+
 def test_the_report_names_the_command_that_measures_the_same_again() -> None:
     args = cli.make_parser().parse_args(
         ["--only", "stress", "--workloads", "forkstorm", "--vcpus", "1", "--out", "/x",
@@ -426,6 +440,8 @@ def test_stress_on_the_instruction_counter_has_sections_of_its_own(tmp_path: Pat
     cli.update_tables(only_counted / "report.md", doc)
     text = doc.read_text()
     assert "| wall |" in text and "on the instruction counter (1 vCPU)" in text
+    # a part the block lacks, with none of the report's before it: after the block's own
+    assert text.index("| wall |") < text.index("on the instruction counter (1 vCPU)")
     args = cli.make_parser().parse_args(["--only", "stress", "--stress-clock", "instructions"])
     assert cli.command_line(args) == "scripts/bench --only stress --stress-clock instructions"
     assert stress.answer_within_s(90, "instructions") > stress.answer_within_s(90, "wall")

@@ -108,10 +108,12 @@ def _sections(lines: list[str], level: str) -> tuple[list[str], list[tuple[str, 
 def update_tables(report_file: Path, doc: Path) -> None:
     """Put the report's tables between ``doc``'s TABLES_BEGIN and TABLES_END
     lines, part by part: a section of the block whose heading the report
-    has is replaced, one it lacks is added in the report's order, and every
-    other section stays, so that a run of some parts (--only latency)
-    leaves the figures of the others. Each section names the run it comes
-    from on its first line."""
+    has is replaced, one it lacks is added in the report's order (after
+    the report's section before it; the report's first goes before the
+    next one the block has, else last), and every other section stays,
+    so that a run of some parts (--only latency) leaves the figures of
+    the others. Each section names the run it comes from on its first
+    line."""
     text = doc.read_text()
     if TABLES_BEGIN not in text or TABLES_END not in text:
         raise UserError(f"{doc} has no {TABLES_BEGIN} … {TABLES_END} block")
@@ -123,13 +125,16 @@ def update_tables(report_file: Path, doc: Path) -> None:
                 if line.startswith(report.MEASURED_BY)), None)
     source = f"From `{title}`" + (f", measured by {how}" if how else "") + "."
     preamble, kept = _sections(block.splitlines(), "#### ")
-    after = -1  # where the last section of the report went
-    for heading, lines in measured:
+    after: int | None = None  # where the last section of the report went
+    for number, (heading, lines) in enumerate(measured):
         # the tables only: the plots stay in the (git-ignored) results folder
         body = [source, "", *(line for line in lines if not line.startswith("!["))]
         at = next((i for i, (name, _) in enumerate(kept) if name == heading), None)
         if at is None:
-            at = after + 1
+            at = len(kept) if after is None else after + 1
+            if after is None:
+                later = {name for name, _ in measured[number + 1:]}
+                at = next((i for i, (name, _) in enumerate(kept) if name in later), at)
             kept.insert(at, (heading, body))
         else:
             kept[at] = (heading, body)
