@@ -241,21 +241,25 @@ def test_a_system_without_cgroup_v2_or_cgroup_kill_is_said(tmp_path: Path) -> No
 # drops to uid 65534, "keeper": named so, for a protect rule, "slow": exits
 # 10 ms after its SIGTERM), each sleeping, and writes their PIDs; "hostile"
 # makes the head and its children ignore SIGTERM and the head fork three
-# more children when it gets one.
+# more children when it gets one. Those that act on a SIGTERM take it with
+# sigwait(), not a handler: Python runs a handler between two bytecodes,
+# so a SIGTERM that came (say, after a SIGSTOP and its SIGCONT) just as
+# time.sleep(60) was being entered would be acted on a minute later.
 FAMILY_HEAD = r"""
 import os, signal, sys, time
 out, hostile, kinds = sys.argv[1], sys.argv[2] == "hostile", sys.argv[3:]
-def slow_exit(signum, frame):
-    time.sleep(0.01)
-    os._exit(0)
+TERM = {signal.SIGTERM}
 def child(kind):
     pid = os.fork()
     if pid:
         return pid
+    if kind == "slow":
+        signal.sigwait(TERM)
+        time.sleep(0.01)
+        os._exit(0)
     if hostile:
         signal.signal(signal.SIGTERM, signal.SIG_IGN)
-    if kind == "slow":
-        signal.signal(signal.SIGTERM, slow_exit)
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, TERM)
     if kind == "keeper":
         with open("/proc/self/comm", "w") as comm:
             comm.write("keeper")
@@ -264,17 +268,21 @@ def child(kind):
         os.setuid(65534)
     while True:
         time.sleep(60)
+# blocked from the start, in the head and (until they unblock it) its children
+signal.pthread_sigmask(signal.SIG_BLOCK, TERM)
 pids = [child(kind) for kind in kinds]
-def more(signum, frame):
-    with open(out + ".more", "w") as stream:
-        stream.write(" ".join(str(child("plain")) for _ in range(3)))
-if hostile:
-    signal.signal(signal.SIGTERM, more)
 with open(out + ".tmp", "w") as stream:
     stream.write(" ".join(map(str, pids)))
 os.rename(out + ".tmp", out)
+if not hostile:
+    signal.pthread_sigmask(signal.SIG_UNBLOCK, TERM)
+    while True:
+        time.sleep(60)
 while True:
-    time.sleep(60)
+    signal.sigwait(TERM)
+    with open(out + ".more.tmp", "w") as stream:
+        stream.write(" ".join(str(child("plain")) for _ in range(3)))
+    os.rename(out + ".more.tmp", out + ".more")
 """
 
 
