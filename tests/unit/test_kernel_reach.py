@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -61,22 +62,31 @@ def test_classic_boot_files_win_and_riscv_boots_vmlinux(tmp_path: Path) -> None:
         boot / "vmlinuz-6.12.1-riscv64"
 
 
-def test_headers_paths_are_pointed_into_the_unpacked_tree(tmp_path: Path) -> None:
-    headers = tmp_path / "usr" / "src" / "linux-headers-7.3.4+deb13-amd64"
+def test_headers_find_their_tree_wherever_it_is_reached_from(tmp_path: Path) -> None:
+    src = tmp_path / "unpacked" / "usr" / "src"
+    headers = src / "linux-headers-7.3.4+deb13-amd64"
+    common = src / "linux-headers-7.3.4+deb13-common"
     headers.mkdir(parents=True)
+    common.mkdir()
     (headers / "Makefile").write_text(
         "KBUILD_OUTPUT=/usr/src/linux-headers-7.3.4+deb13-amd64\n"
         "include /usr/src/linux-headers-7.3.4+deb13-common/Makefile\n")
-    kernels._fix_headers(headers, final=Path("/cache/k"))
-    assert (headers / "Makefile").read_text() == (
-        "KBUILD_OUTPUT=/cache/k/usr/src/linux-headers-7.3.4+deb13-amd64\n"
-        "include /cache/k/usr/src/linux-headers-7.3.4+deb13-common/Makefile\n")
+    (common / "Makefile").write_text("all:\n\t@echo output=$(KBUILD_OUTPUT)\n")
+    kernels._fix_headers(headers)
+    # the cache moved after it was unpacked, and is reached through a link
+    moved = tmp_path / "moved"
+    (tmp_path / "unpacked").rename(moved)
+    link = tmp_path / "link"
+    link.symlink_to(moved)
+    made = subprocess.run(["make", "-s", "-C", str(link / "usr" / "src" / headers.name)],
+                          capture_output=True, text=True, check=True)
+    assert made.stdout.strip() == f"output={moved / 'usr' / 'src' / headers.name}"
 
 
 def test_headers_of_an_unknown_layout_are_refused(tmp_path: Path) -> None:
     (tmp_path / "Makefile").write_text("include $(srctree)/Makefile\n")
     with pytest.raises(UserError, match="unexpected headers layout"):
-        kernels._fix_headers(tmp_path, final=Path("/cache/k"))
+        kernels._fix_headers(tmp_path)
 
 
 def _conf(tmp_path: Path, suites: tuple[str, ...]) -> str:

@@ -217,7 +217,7 @@ def fetch(series: KernelSeries, arch: Arch, *, refresh: bool = False) -> KernelT
 
     def unpack(dest: Path) -> None:
         extract(debs, dest)
-        _fix_headers(dest / "usr" / "src" / f"linux-headers-{release}", final=root)
+        _fix_headers(dest / "usr" / "src" / f"linux-headers-{release}")
         # The package's postinst would have indexed the modules; do it here.
         modules = modules_dir(dest, release)
         if modules is None:
@@ -243,14 +243,21 @@ def _built(series: KernelSeries, arch: Arch, *, refresh: bool) -> KernelTree:
                       version=apt.candidate(package), root=root)
 
 
-def _fix_headers(headers: Path, *, final: Path) -> None:
+# Where the arch headers' Makefile finds the tree's usr/src: make works it
+# out from the Makefile's own path as it reads it, so the cache may be
+# reached by another path than the one it was unpacked under (a moved
+# checkout, LMW_CACHE on a mount seen by two paths).
+_HEADERS_SRC = "LMW_BED_SRC := $(realpath $(dir $(lastword $(MAKEFILE_LIST)))..)\n"
+
+
+def _fix_headers(headers: Path) -> None:
     """Debian's arch headers include the -common Makefile by absolute path
     (and on 7.x name themselves as KBUILD_OUTPUT): point those paths into
-    the unpacked tree (at its ``final`` place)."""
+    the unpacked tree, wherever it is reached from."""
     makefile = headers / "Makefile"
     text = makefile.read_text()
-    fixed = re.sub(r"^(include |KBUILD_OUTPUT=)/usr/src/", rf"\g<1>{final}/usr/src/", text,
+    fixed = re.sub(r"^(include |KBUILD_OUTPUT=)/usr/src/", r"\g<1>$(LMW_BED_SRC)/", text,
                    flags=re.MULTILINE)
     if fixed == text:
         raise UserError(f"unexpected headers layout: no absolute include in {makefile}")
-    makefile.write_text(fixed)
+    makefile.write_text(_HEADERS_SRC + fixed)
