@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from lmwtools.bed.catalog import ARCHES
 from lmwtools.bench import cli, latency, report, stress
 from lmwtools.bench.records import records
 from lmwtools.bench.stats import Spread, Tail, percentile, ratio_spread
@@ -445,6 +446,34 @@ def test_stress_on_the_instruction_counter_has_sections_of_its_own(tmp_path: Pat
     args = cli.make_parser().parse_args(["--only", "stress", "--stress-clock", "instructions"])
     assert cli.command_line(args) == "scripts/bench --only stress --stress-clock instructions"
     assert stress.answer_within_s(90, "instructions") > stress.answer_within_s(90, "wall")
+
+
+def test_a_run_on_another_guest_keeps_the_reference_guests_tables(tmp_path: Path) -> None:
+    """--arch arm64 (or another kernel, or vCPU count) ends each heading with
+    its guest, so --update-readme puts its tables beside the reference
+    guest's instead of over them; the reference guest's headings name none."""
+    reference = cli.make_parser().parse_args(["--only", "stress"])
+    arm64 = cli.make_parser().parse_args(["--only", "stress", "--arch", "arm64"])
+    other = cli.make_parser().parse_args(["--kernel", "6.12", "--arch", "riscv64",
+                                          "--vcpus", "1"])
+    assert cli.guest_note(reference) == ""
+    assert cli.guest_note(arm64) == ", arm64 guest"
+    assert cli.guest_note(other) == ", riscv64 guest, kernel 6.12, 1 vCPU"
+    # the title says how the vCPUs ran: x86 in turns, arm64 as cores do
+    assert cli.tcg_threads(ARCHES["x86_64"].accel) == " on one host thread"
+    assert cli.tcg_threads(ARCHES["arm64"].accel) == " on a host thread each"
+    doc = tmp_path / "benchmarks.md"
+    doc.write_text(f"{cli.TABLES_BEGIN}\n#### Outcome under the standard stress\n\n| x86 |\n"
+                   f"{cli.TABLES_END}\n")
+    run = tmp_path / "arm64"
+    report.write(run, "a run", cli.command_line(arm64), hook=None, latency=None,
+                 outcomes=[stress.parse(STRESS_LINES)], footprint=[], footprint_s=0,
+                 guest=cli.guest_note(arm64))
+    cli.update_tables(run / "report.md", doc)
+    headings = [line for line in doc.read_text().splitlines() if line.startswith("#### ")]
+    assert headings == ["#### Outcome under the standard stress",
+                        "#### Outcome under the standard stress, arm64 guest"]
+    assert "| x86 |" in doc.read_text()
 
 
 def test_the_legs_with_lmw_uevents_on_are_reported_beside_those_as_installed() -> None:

@@ -25,9 +25,12 @@ rest, side by side). The package map is in __init__.py.
 The guest has two vCPUs, as the tests' guests do (--vcpus to change it;
 the hook cost and the reactions on the instruction counter always run on
 one, as QEMU's instruction counter needs).
-Under TCG one host thread runs both, and a wake-up of the other vCPU
-waits until QEMU switches to it. On one vCPU the latency part shows the
-chain without that wait, which a board's cores do not have either.
+On x86 one host thread runs both (the report's title says "on one host
+thread"), and a wake-up of the other vCPU waits until QEMU switches to
+it; on one vCPU the latency part shows the chain without that wait, which
+a board's cores do not have either. On arm64 (--arch arm64) each vCPU has
+a host thread of its own ("on a host thread each"): the wall clock of two
+cores, slower ones, each arm64 instruction being emulated.
 
 The report, results.json, the plots and the guests' consoles (every boot
 in console/console_main) go to build/bench/<kernel release>-<arch>-<date>/
@@ -61,6 +64,9 @@ from . import footprint, hookcost, latency, report, stress
 from .records import install_workloads
 
 PARTS = ("hook", "latency", "stress", "footprint")
+# the reference guest, whose tables the report's headings name no guest for
+KERNEL = "6.1"
+ARCH = "x86_64"
 # where --update-readme writes the tables, between these two lines
 BENCH_DOC = REPO / "docs" / "benchmarks.md"
 TABLES_BEGIN = "<!-- bench:begin -->"
@@ -154,8 +160,8 @@ def command_line(args: argparse.Namespace) -> str:
     for option, value, default in (("--only", args.only, None),
                                    ("--scenarios", args.scenarios, None),
                                    ("--workloads", args.workloads, None),
-                                   ("--kernel", args.kernel, "6.1"),
-                                   ("--arch", args.arch, "x86_64"),
+                                   ("--kernel", args.kernel, KERNEL),
+                                   ("--arch", args.arch, ARCH),
                                    ("--userland", args.userland, "systemd"),
                                    ("--vcpus", args.vcpus, VCPUS),
                                    ("--stress-clock", args.stress_clock, "wall")):
@@ -236,6 +242,28 @@ def _interrupt_on_sigterm(signum: int, frame: object) -> None:
     raise KeyboardInterrupt
 
 
+def guest_note(args: argparse.Namespace) -> str:
+    """What sets the run's guest apart from the reference one (kernel 6.1,
+    x86_64, 2 vCPUs), for the end of the report's headings: "" for the
+    reference guest, else ", arm64 guest, kernel 6.12" and the like."""
+    differs = [f"{args.arch} guest" if args.arch != ARCH else "",
+               f"kernel {args.kernel}" if args.kernel != KERNEL else "",
+               f"{args.vcpus} vCPU" + ("s" if args.vcpus > 1 else "")
+               if args.vcpus != VCPUS else ""]
+    return "".join(f", {part}" for part in differs if part)
+
+
+def tcg_threads(accel: str) -> str:
+    """How QEMU runs a guest's vCPUs, for the report's title: on one host
+    thread in turns (a wake-up of another vCPU waits for its turn), or on
+    a thread each, as a board's cores run."""
+    if "thread=single" in accel.split(","):
+        return " on one host thread"
+    if "thread=multi" in accel.split(","):
+        return " on a host thread each"
+    return ""
+
+
 def _measure_and_report(args: argparse.Namespace, profile: Profile, *, guest: Guest, out: Path,
                         parts: set[str], scenarios: tuple[str, ...],
                         workloads: tuple[str, ...]) -> int:
@@ -245,6 +273,8 @@ def _measure_and_report(args: argparse.Namespace, profile: Profile, *, guest: Gu
 
     def write(so_far: str = "") -> Path:
         vcpus = f"{args.vcpus} vCPU" + ("s" if args.vcpus > 1 else "")
+        if args.vcpus > 1:
+            vcpus += tcg_threads(guest.tree.arch.accel)
         if parts == {"stress"} and args.stress_clock == "instructions":
             vcpus = "its instruction counter, 1 vCPU"
         version = assignments(VERSION_FILE).get("LMW_VERSION", "(no LMW_VERSION)")
@@ -253,7 +283,7 @@ def _measure_and_report(args: argparse.Namespace, profile: Profile, *, guest: Gu
                  + so_far)
         return report.write(out, title, command_line(args), hook=hook, latency=lat,
                             outcomes=outcomes, footprint=prints,
-                            footprint_s=profile.footprint_seconds)
+                            footprint_s=profile.footprint_seconds, guest=guest_note(args))
 
     if parts & {"hook", "latency", "footprint"}:
         progress.say(f"booting {guest.release} ({args.arch}, {args.userland}) for the bench")
@@ -288,8 +318,9 @@ def make_parser() -> argparse.ArgumentParser:
     parser.add_argument("--workloads", metavar="LIST",
                         help=f"stress: comma-separated workloads (default: all; smoke: "
                              f"standard): {','.join(stress.WORKLOADS)}")
-    parser.add_argument("--kernel", default="6.1", help="Debian kernel series (default 6.1)")
-    parser.add_argument("--arch", default="x86_64", help="guest architecture (default x86_64)")
+    parser.add_argument("--kernel", default=KERNEL,
+                        help=f"Debian kernel series (default {KERNEL})")
+    parser.add_argument("--arch", default=ARCH, help=f"guest architecture (default {ARCH})")
     parser.add_argument("--userland", default="systemd",
                         help="systemd (default); initramfs measures the hook cost only, "
                              "on kernels and arches without a Debian userland")

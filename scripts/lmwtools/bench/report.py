@@ -376,20 +376,24 @@ def plots(out: Path, latency: Latency | None, outcomes: list[Outcome]) -> list[s
 
 def write(out: Path, title: str, command: str, *, hook: HookCost | None,
           latency: Latency | None, outcomes: list[Outcome], footprint: list[Footprint],
-          footprint_s: int) -> Path:
+          footprint_s: int, guest: str = "") -> Path:
+    """The report and results.json in ``out``. ``guest`` ends every heading
+    of a run on another guest than the reference one (", arm64 guest"), so
+    that --update-readme keeps each guest's tables beside the others'."""
     out.mkdir(parents=True, exist_ok=True)
     images = plots(out, latency, outcomes)
     text = [f"# {title}", "", f"{MEASURED_BY}`{command}`.", ""]
     if hook is not None:
-        text += ["## Hook cost", "", *hook_table(hook), ""]
+        text += [f"## Hook cost{guest}", "", *hook_table(hook), ""]
     if latency is not None:
-        text += ["## Signal latency and reaction", "", *latency_table(latency), "",
+        text += [f"## Signal latency and reaction{guest}", "", *latency_table(latency), "",
                  *poll_path_table(latency), "", *profile_table(latency), "",
                  "![latency](latency.png)", ""]
     for heading, plot, group in stress_groups(outcomes):
-        text += [f"## {heading}", "", *stress_table(group), "", f"![stress]({plot})", ""]
+        text += [f"## {heading}{guest}", "", *stress_table(group), "", f"![stress]({plot})", ""]
     if footprint:
-        text += ["## Footprint at rest", "", *footprint_table(footprint, footprint_s), ""]
+        text += [f"## Footprint at rest{guest}", "", *footprint_table(footprint, footprint_s),
+                 ""]
     report = out / "report.md"
     report.write_text("\n".join(text))
     (out / "results.json").write_text(json.dumps({
