@@ -8,7 +8,6 @@ notification would, and the daemon reads the state as it is then.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import select
 import shutil
@@ -17,9 +16,9 @@ import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
-from types import ModuleType
 from typing import IO
 
+import lmw_memory_monitor
 import pytest
 
 MONITOR = (Path(__file__).resolve().parents[2] / "meta-lmw" / "recipes-support"
@@ -27,15 +26,6 @@ MONITOR = (Path(__file__).resolve().parents[2] / "meta-lmw" / "recipes-support"
 NAME = "org.freedesktop.LowMemoryMonitor"
 
 
-def _load(path: Path) -> ModuleType:
-    spec = importlib.util.spec_from_file_location("lmw_memory_monitor", path)
-    assert spec is not None and spec.loader is not None
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-lmw_memory_monitor = _load(MONITOR)
 OBJECT = "/org/freedesktop/LowMemoryMonitor"
 BUS_CONFIG = """<!DOCTYPE busconfig PUBLIC "-//freedesktop//DTD D-BUS Bus Configuration 1.0//EN"
  "http://www.freedesktop.org/standards/dbus/1.0/busconfig.dtd">
