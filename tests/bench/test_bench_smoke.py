@@ -72,9 +72,12 @@ def test_smoke_run_measures_every_part_and_writes_the_report(tmp_path: Path) -> 
                zip(profile["choice_ms"], profile["term_ms"], strict=True))
     # and of each choice, the daemon's CPU time (its log's ", ... ms of it
     # running"); not compared with the choice's time: in a guest on a busy
-    # host the two clocks part by milliseconds (docs/benchmarks.md)
+    # host the two clocks part by milliseconds (docs/benchmarks.md), either
+    # way (a CI run logged a choice of 3.4 ms with 0.0 of it running), so
+    # each is a time and the CPU time is counted, not each above zero
     assert len(profile["running_ms"]) == len(profile["choice_ms"])
-    assert all(running > 0 for running in profile["running_ms"]), profile["running_ms"]
+    assert all(running >= 0 for running in profile["running_ms"]), profile["running_ms"]
+    assert any(running > 0 for running in profile["running_ms"]), profile["running_ms"]
     # and of each, the wait for its crossing to be accounted (0: none), within it
     assert all(0 <= waited <= own for waited, own in
                zip(profile["accounted_ms"], profile["term_ms"], strict=True))
