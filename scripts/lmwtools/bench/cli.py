@@ -248,18 +248,22 @@ def guest_note(args: argparse.Namespace) -> str:
     reference guest, else ", arm64 guest, kernel 6.12" and the like."""
     differs = [f"{args.arch} guest" if args.arch != ARCH else "",
                f"kernel {args.kernel}" if args.kernel != KERNEL else "",
-               f"{args.vcpus} vCPU" + ("s" if args.vcpus > 1 else "")
-               if args.vcpus != VCPUS else ""]
+               vcpu_count(args.vcpus) if args.vcpus != VCPUS else ""]
     return "".join(f", {part}" for part in differs if part)
+
+
+def vcpu_count(vcpus: int) -> str:
+    return f"{vcpus} vCPU" + ("s" if vcpus > 1 else "")
 
 
 def tcg_threads(accel: str) -> str:
     """How QEMU runs a guest's vCPUs, for the report's title: on one host
     thread in turns (a wake-up of another vCPU waits for its turn), or on
     a thread each, as a board's cores run."""
-    if "thread=single" in accel.split(","):
+    options = accel.split(",")
+    if "thread=single" in options:
         return " on one host thread"
-    if "thread=multi" in accel.split(","):
+    if "thread=multi" in options:
         return " on a host thread each"
     return ""
 
@@ -272,7 +276,7 @@ def _measure_and_report(args: argparse.Namespace, profile: Profile, *, guest: Gu
     prints: list[footprint.Footprint] = []
 
     def write(so_far: str = "") -> Path:
-        vcpus = f"{args.vcpus} vCPU" + ("s" if args.vcpus > 1 else "")
+        vcpus = vcpu_count(args.vcpus)
         if args.vcpus > 1:
             vcpus += tcg_threads(guest.tree.arch.accel)
         if parts == {"stress"} and args.stress_clock == "instructions":
