@@ -4,12 +4,16 @@ from __future__ import annotations
 
 import json
 import random
+import re
+import subprocess
 from pathlib import Path
 
 import pytest
 
-from lmwtools.bed.catalog import ARCHES
-from lmwtools.bench import cli, latency, report, stress
+from lmwtools.bed.catalog import ARCHES, KERNELS
+from lmwtools.bed.guest import Guest, GuestSpec
+from lmwtools.bed.kernels import KernelTree
+from lmwtools.bench import cli, latency, qemu, report, stress
 from lmwtools.bench.records import records
 from lmwtools.bench.stats import Spread, Tail, percentile, ratio_spread
 from lmwtools.core.errors import UserError
@@ -496,3 +500,76 @@ def test_the_legs_with_lmw_uevents_on_are_reported_beside_those_as_installed() -
         "n": 2, "p50": 12.0, "p99": 30.0, "max": 30.0}
     assert figures["earlyoom_over_terminator_uevents_on_p99"] == 5.0
     _an_older_run_names_none_of(measured, "uevents")
+
+
+def _guest(tmp_path: Path, arch: str) -> Guest:
+    tree = KernelTree(series=KERNELS["6.1"], arch=ARCHES[arch], release="9.9.9-test",
+                      version="9.9.9-1", root=tmp_path)
+    return Guest(spec=GuestSpec(kernel="6.1", arch=arch, userland="systemd", vcpus=2),
+                 tree=tree, initrd=tmp_path / "boot.cpio.gz", rootfs=tmp_path / "root.ext4")
+
+
+@pytest.mark.parametrize("arch", sorted(ARCHES))
+def test_the_bench_boots_its_guests_with_the_largest_translation_buffer(
+        tmp_path: Path, arch: str) -> None:
+    guest = _guest(tmp_path, arch)
+    bed_args = guest.labgrid_vars()["LG_QEMU_ARGS"]
+    args = qemu.boot_args(guest)["LG_QEMU_ARGS"]
+    assert f"-accel {ARCHES[arch].accel},tb-size={qemu.TB_SIZE_MIB} " in args
+    # nothing else of the bed's boot changes
+    assert args.replace(f",tb-size={qemu.TB_SIZE_MIB}", "") == bed_args
+    counted = qemu.boot_args(guest, icount=True)["LG_QEMU_ARGS"]
+    assert "-smp 1 " in counted and counted.endswith(" -icount shift=0")
+    assert f"tb-size={qemu.TB_SIZE_MIB}" in counted
+
+
+def test_qemu_takes_the_buffer_and_says_how_often_it_flushed() -> None:
+    """The accelerator the bench asks for, given to the QEMU installed: it
+    starts, its buffer is the size asked for (the default is 1 GiB), and
+    its "info jit" gives the flush count that the report reads."""
+    accel = f"{ARCHES['x86_64'].accel},tb-size={qemu.TB_SIZE_MIB}"
+    commands = [{"execute": "qmp_capabilities"},
+                {"execute": "human-monitor-command",
+                 "arguments": {"command-line": "info jit"}},
+                {"execute": "quit"}]
+    done = subprocess.run(
+        [ARCHES["x86_64"].qemu, "-machine", "none", "-accel", accel, "-display", "none",
+         "-nodefaults", "-qmp", "stdio"],
+        input="".join(json.dumps(command) + "\n" for command in commands),
+        capture_output=True, text=True, timeout=60, check=True)
+    answers = [json.loads(line) for line in done.stdout.splitlines()]
+    info = next(answer["return"] for answer in answers
+                if isinstance(answer.get("return"), str))
+    capacity = re.search(r"gen code size\s+\d+/(\d+)", info)
+    assert capacity is not None and int(capacity.group(1)) > (qemu.TB_SIZE_MIB - 1) * 2**20
+    assert qemu.flush_count(info) == 0
+    assert qemu.flush_count(info.replace("TB flush count      0", "TB flush count      3")) == 3
+    assert qemu.flush_count("no such line") is None
+
+
+def test_each_leg_says_how_many_flushes_it_met() -> None:
+    counts = iter([0, 0, 0, 2, 2, 3])
+    log = latency.FlushLog(lambda: next(counts))
+    assert log.leg("poll_waiter_ms", lambda: [0.5]) == [0.5]
+    log.leg("terminator_reaction_ms", lambda: None)
+    log.leg("earlyoom_reaction_ms", lambda: None)
+    assert log.flushes == {"poll_waiter_ms": 0, "terminator_reaction_ms": 2,
+                           "earlyoom_reaction_ms": 1}
+    measured = latency.Latency(
+        poll_ms=[0.5], terminator=latency.Reaction(ms=[10.0, 40.0], timeouts=0),
+        earlyoom=latency.Reaction(ms=[60.0, 160.0], timeouts=0),
+        monitor_stopped=latency.Reaction(ms=[8.0, 20.0], timeouts=0), flushes=log.flushes)
+    table = "\n".join(report.latency_table(measured))
+    assert "| max ms | QEMU flushes |" in table
+    assert "| lmw-terminator's SIGTERM at the victim | 2 | 10.00 | 40.00 | 40.00 | 2 |" in table
+    # a leg whose flushes were not counted says so
+    assert "| the same, lmw-memory-monitor stopped | 2 | 8.00 | 20.00 | 20.00 | ? |" in table
+    assert report.reaction_json(measured)["qemu_translation_flushes_per_leg"] == log.flushes
+    # not counted at all (an older run): no column, no figure
+    _an_older_run_names_none_of(measured, "flushes")
+    assert "QEMU flushes" not in "\n".join(report.latency_table(latency.Latency(
+        poll_ms=[0.5], terminator=measured.terminator, earlyoom=None)))
+    # nothing counts without a counter
+    uncounted = latency.FlushLog(None)
+    uncounted.leg("poll_waiter_ms", lambda: None)
+    assert uncounted.flushes == {}

@@ -11,6 +11,8 @@ the machines it runs on are noisy.
   parsing the ``tag key=value`` records they print;
 - ``workloads/``: the shell halves of the measurements, run in the guest;
 - ``hookcost``, ``latency``, ``stress``, ``footprint``: one measurement each;
+- ``qemu``: how QEMU runs the bench's guests (its largest translation
+  buffer; the instruction counter), and its flush count;
 - ``stats``: percentiles, spreads and ratios (pure);
 - ``report``: report.md, results.json and the plots.
 """

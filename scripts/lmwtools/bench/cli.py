@@ -30,7 +30,9 @@ thread"), and a wake-up of the other vCPU waits until QEMU switches to
 it; on one vCPU the latency part shows the chain without that wait, which
 a board's cores do not have either. On arm64 (--arch arm64) each vCPU has
 a host thread of its own ("on a host thread each"): the wall clock of two
-cores, slower ones, each arm64 instruction being emulated.
+cores, slower ones, each arm64 instruction being emulated. Every boot
+asks TCG for its largest translation buffer, and the latency part counts
+the times QEMU flushed it in each leg (qemu.py says why).
 
 The report, results.json, the plots and the guests' consoles (every boot
 in console/console_main) go to build/bench/<kernel release>-<arch>-<date>/
@@ -60,7 +62,7 @@ from ..core import progress
 from ..core.errors import EXIT_OK, UserError, run_command
 from ..core.layer import assignments
 from ..core.paths import BENCH_RESULTS, LAYER, REPO
-from . import footprint, hookcost, latency, report, stress
+from . import footprint, hookcost, latency, qemu, report, stress
 from .records import install_workloads
 
 PARTS = ("hook", "latency", "stress", "footprint")
@@ -179,25 +181,29 @@ def _shared_boots(guest: Guest, parts: set[str], profile: Profile) -> tuple[
     prints: list[footprint.Footprint] = []
     if "hook" in parts:
         progress.say("hook cost, on a boot with QEMU's instruction counter")
-        with boot.fresh_guest_shell(guest, hookcost.icount_boot(guest)) as (_, shell):
+        with boot.fresh_guest_shell(guest, qemu.boot_args(guest, icount=True)) as (_, shell):
             hook = hookcost.measure(shell, profile.hook_repetitions, profile.hook_count)
     if not parts & {"latency", "footprint"}:
         return hook, lat, prints
-    with boot.fresh_guest_shell(guest) as (_, shell):
+    with boot.fresh_guest_shell(guest, qemu.boot_args(guest)) as (target, shell):
         install_workloads(shell)
         if "latency" in parts:
             progress.say(f"signal latency, {profile.crossings} crossings each")
-            lat = latency.measure(shell, profile.crossings)
+            lat = latency.measure(shell, profile.crossings,
+                                  flush_count=lambda: qemu.flushes(target))
         if "footprint" in parts:
             progress.say(f"footprint at rest, {profile.footprint_seconds} s")
             prints = footprint.measure(shell, profile.footprint_seconds)
     if lat is not None:
         progress.say("lmw-terminator's and earlyoom's reactions again, on a boot with "
                      "QEMU's instruction counter")
-        with boot.fresh_guest_shell(guest, hookcost.icount_boot(guest)) as (_, shell):
+        with boot.fresh_guest_shell(guest, qemu.boot_args(guest, icount=True)) as (target,
+                                                                                    shell):
             install_workloads(shell)
-            ours, theirs = latency.measure_on_instructions(shell, profile.crossings)
-        lat = replace(lat, terminator_instructions=ours, earlyoom_instructions=theirs)
+            ours, theirs, flushes = latency.measure_on_instructions(
+                shell, profile.crossings, flush_count=lambda: qemu.flushes(target))
+        lat = replace(lat, terminator_instructions=ours, earlyoom_instructions=theirs,
+                      flushes={**lat.flushes, **flushes})
     return hook, lat, prints
 
 

@@ -20,10 +20,8 @@ than the probe's cost.
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass
 
-from ..bed.guest import Guest
 from .records import records, run
 from .stats import Spread, ratio_spread
 
@@ -38,12 +36,6 @@ SETTINGS: dict[str, str] = {
             "vm.lowmem_notify_watermark=1",
 }
 BASELINE = "unloaded"
-
-
-def icount_boot(guest: Guest) -> dict[str, str]:
-    """LG_* overrides that boot ``guest`` on the instruction counter (needs one vCPU)."""
-    args = re.sub(r"-smp \d+", "-smp 1", guest.labgrid_vars()["LG_QEMU_ARGS"])
-    return {"LG_QEMU_ARGS": f"{args} -icount shift=0"}
 
 
 @dataclass(frozen=True, slots=True)

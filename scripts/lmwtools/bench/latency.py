@@ -39,12 +39,17 @@
     vCPU's turn on its one thread, the host's load) no longer reaches the
     figures: each reaction as a core that runs an instruction a
     nanosecond would take it, and earlyoom's sleeps as they are.
-Each as a distribution over many crossings: p50, p99, max.
+Each as a distribution over many crossings: p50, p99, max; and for each
+leg, how many times QEMU threw its translated code away while it ran
+(qemu.flushes): a reaction that meets such a flush runs at a fraction of
+its speed, and one or two of them are the p99 of 200 crossings.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TypeVar
 
 from ..core.errors import UserError
 from .records import GUEST_DIR, Record, records, run, workload
@@ -138,6 +143,9 @@ class Latency:
     # the terminator and earlyoom on QEMU's instruction counter (see (g))
     terminator_instructions: Reaction | None = None
     earlyoom_instructions: Reaction | None = None
+    # QEMU's translation-buffer flushes during each leg, by the leg's name
+    # in results.json (report.latency_legs); a leg not counted is left out
+    flushes: dict[str, int] = field(default_factory=dict)
 
     def poll(self) -> Tail:
         return Tail.of(self.poll_ms)
@@ -273,13 +281,39 @@ def poll_waiter(shell: object, crossings: int, placed: str = "",
 SAME_VCPU = "taskset -c 0 chrt -f 1 "
 
 
-def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
-    poll_ms = poll_waiter(shell, crossings)
-    poll_same_vcpu_ms = poll_waiter(shell, crossings, SAME_VCPU)
-    poll_uevents_on_ms = poll_waiter(shell, crossings, uevents=True)
+Measured = TypeVar("Measured")
+
+
+class FlushLog:
+    """QEMU's flushes during each leg (``Latency.flushes``), from
+    ``count`` (qemu.flushes of the guest's target; None: not counted)."""
+
+    def __init__(self, count: Callable[[], int | None] | None) -> None:
+        self.count = count
+        self.flushes: dict[str, int] = {}
+
+    def leg(self, name: str, measure: Callable[[], Measured]) -> Measured:
+        """``measure()``, with the flushes it met counted under ``name``."""
+        before = self.count() if self.count is not None else None
+        measured = measure()
+        after = self.count() if self.count is not None else None
+        if before is not None and after is not None:
+            self.flushes[name] = after - before
+        return measured
+
+
+def measure(shell: object, crossings: int, earlyoom: bool = True,
+            flush_count: Callable[[], int | None] | None = None) -> Latency:
+    """(a) to (f); ``flush_count``: qemu.flushes of the guest, or None."""
+    log = FlushLog(flush_count)
+    poll_ms = log.leg("poll_waiter_ms", lambda: poll_waiter(shell, crossings))
+    poll_same_vcpu_ms = log.leg("poll_waiter_fifo_same_vcpu_ms",
+                                lambda: poll_waiter(shell, crossings, SAME_VCPU))
+    poll_uevents_on_ms = log.leg("poll_waiter_uevents_on_ms",
+                                 lambda: poll_waiter(shell, crossings, uevents=True))
     poll_path = trace_poll_path(shell, crossings)
-    terminator, accounts, victims, held_back = measure_killer(shell, "lmw-terminator",
-                                                               crossings)
+    terminator, accounts, victims, held_back = log.leg(
+        "terminator_reaction_ms", lambda: measure_killer(shell, "lmw-terminator", crossings))
     timed, table_size = stages(shell, max(10, crossings // 4))
     awake_ms, delivery_ms = split_reactions(victims, accounts)
     profile = Profile(term_ms=[float(r["term_ms"]) for r in accounts],
@@ -291,19 +325,31 @@ def measure(shell: object, crossings: int, earlyoom: bool = True) -> Latency:
                       accounted_ms=[float(r.get("accounted_ms", 0.0)) for r in accounts],
                       running_ms=([float(r["running_ms"]) for r in accounts]
                                   if all("running_ms" in r for r in accounts) else []))
-    ordinary = measure_killer(shell, "lmw-terminator-ordinary", crossings)[0]
-    monitor_stopped = measure_killer(shell, "lmw-terminator-monitor-stopped", crossings)[0]
-    uevents_on = measure_killer(shell, "lmw-terminator-uevents-on", crossings)[0]
-    peer = measure_killer(shell, "earlyoom", crossings)[0] if earlyoom else None
+    ordinary = log.leg("terminator_ordinary_scheduling_reaction_ms", lambda: measure_killer(
+        shell, "lmw-terminator-ordinary", crossings)[0])
+    monitor_stopped = log.leg("terminator_memory_monitor_stopped_reaction_ms",
+                              lambda: measure_killer(shell, "lmw-terminator-monitor-stopped",
+                                                     crossings)[0])
+    uevents_on = log.leg("terminator_uevents_on_reaction_ms", lambda: measure_killer(
+        shell, "lmw-terminator-uevents-on", crossings)[0])
+    peer = (log.leg("earlyoom_reaction_ms",
+                    lambda: measure_killer(shell, "earlyoom", crossings)[0])
+            if earlyoom else None)
     return Latency(poll_ms, terminator, peer, profile, poll_path, ordinary, monitor_stopped,
-                   poll_same_vcpu_ms, poll_uevents_on_ms, uevents_on)
+                   poll_same_vcpu_ms, poll_uevents_on_ms, uevents_on, flushes=log.flushes)
 
 
-def measure_on_instructions(shell: object, crossings: int) -> tuple[Reaction, Reaction]:
+def measure_on_instructions(shell: object, crossings: int,
+                            flush_count: Callable[[], int | None] | None = None,
+                            ) -> tuple[Reaction, Reaction, dict[str, int]]:
     """(g): the terminator's reaction and earlyoom's, in a guest booted on
-    QEMU's instruction counter (hookcost.icount_boot)."""
-    return (measure_killer(shell, "lmw-terminator", crossings)[0],
-            measure_killer(shell, "earlyoom", crossings)[0])
+    QEMU's instruction counter (qemu.boot_args), and the flushes each met."""
+    log = FlushLog(flush_count)
+    ours = log.leg("terminator_reaction_instruction_clock_ms",
+                   lambda: measure_killer(shell, "lmw-terminator", crossings)[0])
+    theirs = log.leg("earlyoom_reaction_instruction_clock_ms",
+                     lambda: measure_killer(shell, "earlyoom", crossings)[0])
+    return ours, theirs, log.flushes
 
 
 def trace_poll_path(shell: object, crossings: int) -> PollPath:

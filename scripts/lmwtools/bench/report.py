@@ -110,10 +110,19 @@ def earlyoom_ratios(latency: Latency) -> list[tuple[str, str, Tail, Tail]]:
 
 
 def latency_table(latency: Latency) -> list[str]:
-    lines = ["| from the crossing to | n | p50 ms | p99 ms | max ms |",
-             "| --- | ---: | ---: | ---: | ---: |"]
+    """The legs, each with the flushes of QEMU's translated code it met
+    when they were counted (latency.FlushLog; "?": this leg's were not)."""
+    flushes = latency.flushes
+    lines = ["| from the crossing to | n | p50 ms | p99 ms | max ms |"
+             + (" QEMU flushes |" if flushes else ""),
+             "| --- | ---: | ---: | ---: | ---: |" + (" ---: |" if flushes else "")]
     lines += [f"| {row} | {t.n} | {t.p50:.2f} | {t.p99:.2f} | {t.max:.2f} |"
-              for row, _, t in latency_legs(latency)]
+              + (f" {flushes.get(name, '?')} |" if flushes else "")
+              for row, name, t in latency_legs(latency)]
+    if flushes:
+        lines.append("\nQEMU flushes: how many times QEMU threw away the host code it had "
+                     "translated while the leg ran; the guest runs at a fraction of its "
+                     "speed for a while after each (scripts/lmwtools/bench/qemu.py).")
     lines += [f"\n{text}: {theirs.p50 / ours.p50:.1f}x at p50, {theirs.p99 / ours.p99:.1f}x "
               "at p99." for text, _, theirs, ours in earlyoom_ratios(latency)]
     if latency.ordinary is not None:
@@ -237,6 +246,8 @@ def reaction_json(latency: Latency) -> dict[str, object]:
             Tail.of(latency.profile.accounted_ms))
     if latency.profile.held_back is not None:
         figures["terminator_kills_after_a_hold_back"] = latency.profile.held_back
+    if latency.flushes:
+        figures["qemu_translation_flushes_per_leg"] = dict(latency.flushes)
     if latency.profile.awake_ms:
         figures["terminator_crossing_to_awake_ms"] = tail_json(Tail.of(latency.profile.awake_ms))
         figures["terminator_sigterm_to_victim_ms"] = tail_json(

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 
 from ..bed import boot
 from ..bed.guest import Guest
-from .hookcost import icount_boot
+from . import qemu
 from .records import GuestTimeout, install_workloads, one, records, run, workload
 
 SCENARIOS = ("none", "strict", "earlyoom", "earlyoom-tuned", "nohang", "lmw", "lmw-tuned")
@@ -176,7 +176,7 @@ def measure(guest: Guest, scenarios: tuple[str, ...], seconds: int,
             workload_name: str = "standard", clock: str = "wall") -> list[Outcome]:
     """Each scenario on a fresh boot of ``guest``: a scenario that livelocks the
     guest must not decide how the next one starts."""
-    overrides = icount_boot(guest) if clock == "instructions" else None
+    overrides = qemu.boot_args(guest, icount=clock == "instructions")
     outcomes = []
     for scenario in scenarios:
         with boot.fresh_guest_shell(guest, overrides) as (_, shell):
