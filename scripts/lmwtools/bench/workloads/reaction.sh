@@ -31,6 +31,19 @@
 # log, as "profile" records). Everything is restored after.
 set -u
 
+# The bench's own processes start without address randomization
+# (setarch -R: the victims, cat, sleep, and earlyoom, which this script
+# starts; the terminator is systemd's and keeps it). QEMU keeps the host
+# code it translated by the guest code's address, and a process whose
+# libraries land at new addresses has all of them translated anew: the
+# few processes that each crossing starts filled QEMU's buffer of
+# translations about once every 100 crossings, and whichever reaction
+# came next ran at a fraction of its speed while the guest's code was
+# translated again (scripts/lmwtools/bench/qemu.py).
+if [ -z "${LMW_BENCH_FIXED_LAYOUT:-}" ]; then
+	LMW_BENCH_FIXED_LAYOUT=1 exec setarch -R sh "$0" "$@"
+fi
+
 killer=$1
 crossings=$2
 lmw=/sys/kernel/lmw/watermark

@@ -34,6 +34,13 @@
 # the workload runs as nobody.
 set -u
 
+# The bench's own processes start without address randomization, so
+# that QEMU reuses its translations of their code (reaction.sh says why;
+# the daemons that systemd starts keep theirs).
+if [ -z "${LMW_BENCH_FIXED_LAYOUT:-}" ]; then
+	LMW_BENCH_FIXED_LAYOUT=1 exec setarch -R sh "$0" "$@"
+fi
+
 scenario=$1
 seconds=$2
 workload=${3:-standard}
